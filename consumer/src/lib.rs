@@ -1,0 +1,24 @@
+//! Kestrel's consumer library.
+//!
+//! Modules follow the data path:
+//!
+//! - [`ring`]: lock-free reading of one per-CPU ring (and a userspace
+//!   producer with the module's protocol, for tests and benchmarks);
+//! - [`merge`]: k-way merge of the rings by timestamp;
+//! - [`record`]: validation of one raw record;
+//! - [`decode`]: raw record → typed event;
+//! - [`output`]: event → JSON line;
+//! - [`capture`]: records to and from capture files;
+//! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
+//! - [`live`]: a capture session tying the device, rings and merge together.
+
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod decode;
+pub mod device;
+pub mod live;
+pub mod merge;
+pub mod output;
+pub mod record;
+pub mod ring;

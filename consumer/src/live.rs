@@ -1,0 +1,244 @@
+//! A live capture session: configure the module, attach, drain every ring
+//! in timestamp order into a callback, detach, drain the rest, and account
+//! for every event (delivered, or reported lost).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kestrel_abi::{CpuStats, SyscallMask};
+
+use crate::device::{monotonic_ns, Device, DeviceError};
+use crate::merge::{Merger, Step, DEFAULT_REORDER_WINDOW_NS};
+use crate::record::{Record, TYPE_LOST};
+use crate::ring::{ReaderStats, RingError, RingReader};
+
+/// What to capture and for how long.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Syscalls the module records.
+    pub syscalls: SyscallMask,
+    /// Bytes copied per parameter (module default if `None`).
+    pub snaplen: Option<u32>,
+    /// Stop after this many event records (LOST records not counted).
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+}
+
+/// A failure during a session.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The device refused something.
+    Device(DeviceError),
+    /// A ring broke the protocol.
+    Ring(RingError),
+    /// The callback failed (for example, stdout closed).
+    Sink(std::io::Error),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Device(e) => e.fmt(f),
+            SessionError::Ring(e) => e.fmt(f),
+            SessionError::Sink(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<DeviceError> for SessionError {
+    fn from(e: DeviceError) -> Self {
+        SessionError::Device(e)
+    }
+}
+
+impl From<RingError> for SessionError {
+    fn from(e: RingError) -> Self {
+        SessionError::Ring(e)
+    }
+}
+
+/// One ring's accounting at the end of a session.
+#[derive(Debug, Clone, Copy)]
+pub struct RingAccount {
+    /// What the reader consumed.
+    pub reader: ReaderStats,
+    /// What the module counted.
+    pub module: CpuStats,
+}
+
+impl RingAccount {
+    /// Events the module dropped on this ring.
+    pub fn dropped(&self) -> u64 {
+        let m = &self.module;
+        m.drop_ring_full + m.drop_too_large + m.drop_fault
+    }
+
+    /// Whether every attempted event is accounted for: attempted ==
+    /// consumed + dropped, and every drop was either reported in-band or is
+    /// still pending.
+    pub fn balanced(&self) -> bool {
+        let m = &self.module;
+        m.attempted == self.reader.records + self.dropped()
+            && self.dropped() == self.reader.lost_events + m.lost_pending
+            && self.reader.sequence_gaps == 0
+    }
+}
+
+/// What a session did.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    /// Per ring.
+    pub rings: Vec<RingAccount>,
+    /// Records released out of timestamp order.
+    pub late: u64,
+    /// The session ended because it was asked to stop (signal, count,
+    /// duration) rather than by an error.
+    pub elapsed: Duration,
+}
+
+impl SessionSummary {
+    /// Event records delivered.
+    pub fn events(&self) -> u64 {
+        self.rings.iter().map(|r| r.reader.records).sum()
+    }
+
+    /// Events dropped by the module.
+    pub fn dropped(&self) -> u64 {
+        self.rings.iter().map(|r| r.dropped()).sum()
+    }
+
+    /// Every ring balanced.
+    pub fn balanced(&self) -> bool {
+        self.rings.iter().all(|r| r.balanced())
+    }
+}
+
+/// Runs a capture until `stop` is set, the count or duration is reached, or
+/// an error.  `on_record(ring, record)` sees every event and LOST record in
+/// timestamp order; it returns false to end the session.
+pub fn run_session(
+    dev: &Device,
+    opts: &SessionOptions,
+    stop: &AtomicBool,
+    mut on_record: impl FnMut(u32, &Record<'_>) -> std::io::Result<bool>,
+    mut on_idle: impl FnMut() -> std::io::Result<()>,
+) -> Result<SessionSummary, SessionError> {
+    let mut rings = dev.map_rings()?;
+    dev.set_syscalls(&opts.syscalls)?;
+    if let Some(s) = opts.snaplen {
+        dev.set_snaplen(s)?;
+    }
+    let started = Instant::now();
+    dev.start()?;
+    log::info!(
+        "capturing on {} rings ({} KiB each)",
+        rings.len(),
+        dev.info().ring_size / 1024
+    );
+    let mut merger = Merger::new(DEFAULT_REORDER_WINDOW_NS);
+    let mut delivered = 0u64;
+    let mut finished = false;
+    let deadline = opts.duration.map(|d| started + d);
+    let result = (|| -> Result<(), SessionError> {
+        while !finished && !stop.load(Ordering::Relaxed) {
+            // Relaxed: the flag only asks us to stop; no data rides on it.
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            let step = drain(
+                &mut rings,
+                &mut merger,
+                Some(monotonic_ns()),
+                &mut |ring, rec| {
+                    if rec.event_type() != TYPE_LOST {
+                        delivered += 1;
+                    }
+                    let more = on_record(ring, rec)?;
+                    finished = !more || opts.count.is_some_and(|c| delivered >= c);
+                    Ok(!finished)
+                },
+            )?;
+            if finished {
+                break;
+            }
+            on_idle().map_err(SessionError::Sink)?;
+            let until_deadline = deadline.map_or(1000, |d| {
+                d.saturating_duration_since(Instant::now()).as_millis() as u64
+            });
+            match step {
+                Step::HoldUntil(t) => {
+                    // Records wait out the reorder window: a bounded pause,
+                    // not a poll (the device would report them ready).
+                    let ns = t
+                        .saturating_sub(monotonic_ns())
+                        .min(until_deadline * 1_000_000);
+                    std::thread::sleep(Duration::from_nanos(ns));
+                }
+                _ => {
+                    for r in &mut rings {
+                        r.flush();
+                    }
+                    dev.wait(until_deadline.clamp(1, 1000) as u16)?;
+                }
+            }
+        }
+        Ok(())
+    })();
+    // Detach first, so nothing new arrives, then release what is left.
+    let stopped = dev.stop();
+    if result.is_ok() && !finished {
+        drain(&mut rings, &mut merger, None, &mut |ring, rec| {
+            on_record(ring, rec)
+        })?;
+    }
+    result?;
+    stopped?;
+    for r in &mut rings {
+        r.flush();
+    }
+    on_idle().map_err(SessionError::Sink)?;
+    let accounts = rings
+        .iter()
+        .map(|r| {
+            Ok(RingAccount {
+                reader: r.stats(),
+                module: dev.cpu_stats(r.index() as u32)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DeviceError>>()?;
+    Ok(SessionSummary {
+        rings: accounts,
+        late: merger.late(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Releases every record the merge allows; returns why it stopped.
+fn drain(
+    rings: &mut [RingReader],
+    merger: &mut Merger,
+    now: Option<u64>,
+    on_record: &mut dyn FnMut(u32, &Record<'_>) -> std::io::Result<bool>,
+) -> Result<Step, SessionError> {
+    loop {
+        match merger.next(rings, now)? {
+            Step::Ready(i) => {
+                let ring = &mut rings[i];
+                let more = match ring.current() {
+                    Some(rec) => on_record(i as u32, &rec).map_err(SessionError::Sink)?,
+                    None => true,
+                };
+                ring.consume();
+                if !more {
+                    return Ok(Step::Empty);
+                }
+            }
+            other => return Ok(other),
+        }
+    }
+}

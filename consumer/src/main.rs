@@ -1,0 +1,363 @@
+//! The `kestrel` command: a thin front over the library.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
+use kestrel::decode::decode;
+use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
+use kestrel::live::{run_session, SessionOptions, SessionSummary};
+use kestrel::output::write_event_line;
+use kestrel::record::{Record, TYPE_LOST};
+use kestrel_abi::SyscallMask;
+
+/// Syscalls recorded when `--syscalls` is not given.
+const DEFAULT_SYSCALLS: &str = "execve,execveat,open,openat,openat2,connect,clone,fork,vfork";
+
+/// Kestrel: runtime security monitoring for Linux hosts and Kubernetes nodes.
+///
+/// Reads system call events from the kestrel kernel module (/dev/kestrel),
+/// prints them, captures them to files and replays captures.
+#[derive(Parser, Debug)]
+#[command(name = "kestrel", version, about, long_about)]
+struct Cli {
+    /// The module's device node.
+    #[arg(long, global = true, value_name = "PATH", default_value = DEFAULT_DEVICE)]
+    device: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Capture live and print one JSON object per event, in time order.
+    ///
+    /// Runs until interrupted (SIGINT or SIGTERM), --count or --duration;
+    /// on the way out it drains what is left and prints a summary with the
+    /// number of events delivered and lost to stderr.
+    Events(CaptureArgs),
+    /// Capture live and write the raw records to a capture file.
+    Capture {
+        /// Capture file to write.
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        args: CaptureArgs,
+    },
+    /// Print the events of a capture file, as `events` would have.
+    Replay {
+        /// Capture file written by `kestrel capture`.
+        file: PathBuf,
+    },
+    /// Print the module's per-CPU counters (works beside a running consumer).
+    Stats,
+}
+
+#[derive(Args, Debug)]
+struct CaptureArgs {
+    /// Comma-separated syscall names (x86_64) to record.
+    #[arg(long, value_name = "LIST", default_value = DEFAULT_SYSCALLS)]
+    syscalls: String,
+    /// Most bytes copied for any one parameter (16..=16383).
+    #[arg(long, value_name = "BYTES")]
+    snaplen: Option<u32>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+}
+
+/// Set by SIGINT/SIGTERM.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Relaxed: a flag polled by the main loop; async-signal-safe.
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() -> Result<(), String> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    // No SA_RESTART: poll() returns EINTR so the loop sees the flag at once.
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe, and replaces no handler we rely on.
+        unsafe { sigaction(sig, &action) }.map_err(|e| format!("installing {sig} handler: {e}"))?;
+    }
+    Ok(())
+}
+
+fn parse_syscalls(list: &str) -> Result<SyscallMask, String> {
+    let mut mask = SyscallMask::default();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let nr = kestrel_abi::syscall_number(name)
+            .or_else(|| name.parse().ok())
+            .ok_or_else(|| {
+                format!("unknown syscall '{name}' in --syscalls (use x86_64 names such as openat)")
+            })?;
+        if !mask.insert(nr) {
+            return Err(format!(
+                "syscall '{name}' ({nr}) is beyond the {} the module can record",
+                kestrel_abi::MAX_SYSCALLS
+            ));
+        }
+    }
+    if mask.iter().next().is_none() {
+        return Err("--syscalls names no syscall".into());
+    }
+    Ok(mask)
+}
+
+fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
+    if let Some(s) = args.snaplen {
+        if !(kestrel_abi::SNAPLEN_MIN..=kestrel_abi::SNAPLEN_MAX).contains(&s) {
+            return Err(format!(
+                "--snaplen {s} is out of range ({}..={})",
+                kestrel_abi::SNAPLEN_MIN,
+                kestrel_abi::SNAPLEN_MAX
+            ));
+        }
+    }
+    let duration = match args.duration {
+        Some(d) if !(d.is_finite() && d > 0.0) => {
+            return Err(format!(
+                "--duration {d} must be a positive number of seconds"
+            ))
+        }
+        Some(d) => Some(Duration::from_secs_f64(d)),
+        None => None,
+    };
+    Ok(SessionOptions {
+        syscalls: parse_syscalls(&args.syscalls)?,
+        snaplen: args.snaplen,
+        count: args.count,
+        duration,
+    })
+}
+
+fn report_lost(ring: u32, rec: &Record<'_>) {
+    let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
+    log::warn!(
+        "ring {ring}: {} events lost before sequence {} (ring full {}, too large {}, fault {})",
+        p(1) + p(2) + p(3),
+        p(0),
+        p(1),
+        p(2),
+        p(3)
+    );
+}
+
+fn print_summary(summary: &SessionSummary) {
+    eprintln!(
+        "kestrel: {} events delivered, {} lost, from {} rings in {:.1}s",
+        summary.events(),
+        summary.dropped(),
+        summary.rings.len(),
+        summary.elapsed.as_secs_f64()
+    );
+    for (i, r) in summary.rings.iter().enumerate() {
+        if !r.balanced() {
+            log::warn!(
+                "ring {i}: accounting mismatch: module attempted {} written {} dropped {} pending {}; read {} events and {} reported lost ({} sequence gaps)",
+                r.module.attempted,
+                r.module.written,
+                r.dropped(),
+                r.module.lost_pending,
+                r.reader.records,
+                r.reader.lost_events,
+                r.reader.sequence_gaps
+            );
+        }
+    }
+    if summary.late > 0 {
+        log::warn!("{} events arrived after the reorder window", summary.late);
+    }
+}
+
+fn open_for_capture(path: &Path) -> Result<Device, String> {
+    let dev = Device::open(path).map_err(|e| e.to_string())?;
+    install_signal_handlers()?;
+    Ok(dev)
+}
+
+fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
+    let opts = session_options(args)?;
+    let dev = open_for_capture(device)?;
+    let offset = wall_clock_offset_ns();
+    let stdout = io::stdout();
+    // Both callbacks write to stdout; they never run at the same time.
+    let out = std::cell::RefCell::new(BufWriter::new(stdout.lock()));
+    eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let summary = run_session(
+        &dev,
+        &opts,
+        &STOP,
+        |ring, rec| {
+            if rec.event_type() == TYPE_LOST {
+                report_lost(ring, rec);
+            }
+            match decode(rec) {
+                Ok(ev) => {
+                    write_event_line(&mut *out.borrow_mut(), &ev, ring, rec.event_type(), offset)?
+                }
+                Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
+            }
+            Ok(true)
+        },
+        || out.borrow_mut().flush(),
+    )
+    .map_err(|e| match e {
+        // The reader went away (`| head`): nothing more to say.
+        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
+            String::new()
+        }
+        other => other.to_string(),
+    })?;
+    print_summary(&summary);
+    Ok(())
+}
+
+fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String> {
+    let opts = session_options(args)?;
+    let out =
+        std::fs::File::create(file).map_err(|e| format!("creating {}: {e}", file.display()))?;
+    let dev = open_for_capture(device)?;
+    let header = CaptureHeader {
+        abi_version: kestrel_abi::ABI_VERSION,
+        wall_offset_ns: wall_clock_offset_ns(),
+        nr_rings: dev.info().nr_rings,
+        snaplen: opts.snaplen.unwrap_or(dev.info().snaplen),
+    };
+    let mut writer = CaptureWriter::new(BufWriter::new(out), header)
+        .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let summary = run_session(
+        &dev,
+        &opts,
+        &STOP,
+        |ring, rec| {
+            if rec.event_type() == TYPE_LOST {
+                report_lost(ring, rec);
+            }
+            writer.write(ring, rec)?;
+            Ok(true)
+        },
+        || Ok(()),
+    )
+    .map_err(|e| e.to_string())?;
+    let records = writer.records();
+    writer
+        .finish()
+        .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    print_summary(&summary);
+    eprintln!("kestrel: wrote {records} records to {}", file.display());
+    Ok(())
+}
+
+fn replay(file: &Path) -> Result<(), String> {
+    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let offset = capture.header().wall_offset_ns;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for frame in capture.records() {
+        let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
+        let ev =
+            decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        if let Err(e) = write_event_line(&mut out, &ev, ring, rec.event_type(), offset) {
+            return match e.kind() {
+                io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(format!("writing output: {e}")),
+            };
+        }
+    }
+    out.flush().or_else(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(format!("writing output: {e}")),
+    })
+}
+
+fn stats(device: &Path) -> Result<(), String> {
+    let dev = Device::open_observer(device).map_err(|e| e.to_string())?;
+    let info = dev.info();
+    println!(
+        "rings {}  ring_size {}  snaplen {}  capturing {}",
+        info.nr_rings,
+        info.ring_size,
+        info.snaplen,
+        if info.capturing != 0 { "yes" } else { "no" }
+    );
+    println!(
+        "{:>4} {:>12} {:>12} {:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8}",
+        "ring",
+        "attempted",
+        "written",
+        "bytes",
+        "drop_full",
+        "drop_large",
+        "drop_fault",
+        "lost_rec",
+        "pending",
+        "param_flt",
+        "param_trunc",
+        "wakeups"
+    );
+    for ring in 0..info.nr_rings {
+        let s = dev.cpu_stats(ring).map_err(|e| e.to_string())?;
+        println!(
+            "{:>4} {:>12} {:>12} {:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8}",
+            ring,
+            s.attempted,
+            s.written,
+            s.bytes,
+            s.drop_ring_full,
+            s.drop_too_large,
+            s.drop_fault,
+            s.lost_records,
+            s.lost_pending,
+            s.param_faults,
+            s.param_truncated,
+            s.wakeups
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format(|buf, record| {
+            writeln!(
+                buf,
+                "kestrel: {}: {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            )
+        })
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Events(args) => events(&cli.device, args),
+        Command::Capture { file, args } => capture(&cli.device, file, args),
+        Command::Replay { file } => replay(file),
+        Command::Stats => stats(&cli.device),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("kestrel: error: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
