@@ -392,6 +392,22 @@ pub mod sim {
             }
         }
 
+        /// Writes `bytes` at data offset `offset` and publishes `head`
+        /// without any checks: a faulty producer, for testing that the
+        /// reader refuses what breaks the protocol.
+        pub fn publish_raw(&self, offset: usize, bytes: &[u8], head: u64) {
+            assert!(offset + bytes.len() <= self.size as usize);
+            // SAFETY: in bounds (asserted); the test calls this while no
+            // reader is inside a borrowed record.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.data().add(offset), bytes.len())
+            };
+            // SAFETY: the producer page's head is a live, aligned u64.
+            let h = unsafe { AtomicU64::from_ptr(std::ptr::addr_of_mut!((*self.producer()).head)) };
+            // Release: as the real producer's head store.
+            h.store(head, Ordering::Release);
+        }
+
         /// The producer half (one per ring).
         pub fn producer_half(self: &Arc<Self>) -> RingProducer {
             RingProducer {
@@ -508,6 +524,13 @@ pub mod sim {
             };
             self.write_at(pos, bytes);
             pos + bytes.len() as u64
+        }
+
+        /// Whether a record of `len` bytes would fit now (a test producer
+        /// uses it to wait for space instead of dropping).
+        pub fn fits(&self, len: u64) -> bool {
+            let free = self.mem.size - (self.head - self.load_tail());
+            self.lost_pending() == 0 && self.placement(self.head, len).0 <= free
         }
 
         /// Counts a drop the way the module does.
