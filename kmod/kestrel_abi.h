@@ -209,10 +209,19 @@ enum kestrel_event_type {
 
 #define KESTREL_IOC_MAGIC		0xb7
 
+/*
+ * Opening the device read-write makes the opener THE consumer: one at a
+ * time (a second gets EBUSY), and the open resets the rings, counters, mask
+ * and snaplen.  A read-only open is an observer, allowed beside the
+ * consumer: it may use ABI_VERSION, GET_INFO and GET_STATS only (anything
+ * else, mmap included, gets EPERM).
+ */
+
 /* KESTREL_IOC_GET_INFO: what the consumer needs to map the rings. */
 struct kestrel_info {
 	__u32 abi_version;	/* module: KESTREL_ABI_VERSION */
-	__u32 nr_rings;		/* module: rings, one per possible CPU id */
+	__u32 nr_rings;		/* module: nr_cpu_ids; ids that are not
+				 * possible CPUs have no ring (EINVAL) */
 	__u64 ring_size;	/* module: data bytes per ring, power of two */
 	__u64 page_size;	/* module: PAGE_SIZE */
 	__u64 ring_stride;	/* module: mmap bytes from one ring to the next */
@@ -228,7 +237,11 @@ struct kestrel_syscall_mask {
 	__u64 bits[KESTREL_MASK_WORDS];	/* consumer: requested syscalls */
 };
 
-/* One CPU's counters, all monotonic since the device was opened. */
+/*
+ * One CPU's counters, reset when the consumer opens the device (kept after
+ * it closes, for observers) and monotonic since
+ * (except lost_pending, which drops to 0 when a LOST record is written).
+ */
 struct kestrel_cpu_stats {
 	__u64 attempted;	/* events the probes tried to record */
 	__u64 written;		/* event records published (not PAD/LOST) */

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kestrel_ring.c - per-CPU record rings: allocation, reserve/commit, PAD and
+ * LOST records, drop accounting and consumer wake-ups.
+ *
+ * Modelled on kernel/bpf/ringbuf.c, simplified by having exactly one producer
+ * per ring: the CPU that owns it, running with preemption disabled.  The
+ * producer therefore needs no lock and no atomic read-modify-write on the
+ * ring; the only cross-CPU protocol is the head/tail exchange with the
+ * consumer (see kestrel_abi.h) and the wake-up handshake with poll().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/cpumask.h>
+#include <linux/limits.h>
+#include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
+
+#include "kestrel_ring.h"
+
+u64 kestrel_ring_size;
+struct kestrel_ring **kestrel_rings;
+DECLARE_WAIT_QUEUE_HEAD(kestrel_wq);
+
+/*
+ * Set by poll() before it checks the rings, cleared by the producer that
+ * decides to wake it.  On its own cache line: every producer reads it after
+ * every record, and it changes at most once per poll().
+ */
+int kestrel_consumer_waiting ____cacheline_aligned_in_smp;
+
+static void kestrel_wake_fn(struct irq_work *work)
+{
+	/* hard irq context on the CPU that queued the work: waking is fine */
+	wake_up_all(&kestrel_wq);
+}
+
+static void kestrel_ring_free(struct kestrel_ring *ring)
+{
+	if (!ring)
+		return;
+	vfree(ring->area);
+	vfree(ring->cons);
+	kfree(ring->scratch);
+	kfree(ring);
+}
+
+static struct kestrel_ring *kestrel_ring_alloc(int cpu, u64 ring_size)
+{
+	struct kestrel_ring *ring;
+
+	ring = kzalloc_node(sizeof(*ring), GFP_KERNEL, cpu_to_node(cpu));
+	if (!ring)
+		return NULL;
+	ring->scratch = kmalloc_node(PATH_MAX, GFP_KERNEL, cpu_to_node(cpu));
+	/* vmalloc_user: zeroed and VM_USERMAP, as remap_vmalloc_range wants */
+	ring->cons = vmalloc_user(PAGE_SIZE);
+	/* one allocation so the producer page and data map contiguously */
+	ring->area = vmalloc_user(PAGE_SIZE + ring_size);
+	if (!ring->scratch || !ring->cons || !ring->area) {
+		kestrel_ring_free(ring);
+		return NULL;
+	}
+	ring->prod = ring->area;
+	ring->data = (u8 *)ring->area + PAGE_SIZE;
+	ring->mask = ring_size - 1;
+	init_irq_work(&ring->wake_work, kestrel_wake_fn);
+	return ring;
+}
+
+int kestrel_rings_alloc(u64 ring_size)
+{
+	int cpu;
+
+	kestrel_ring_size = ring_size;
+	kestrel_rings = kcalloc(nr_cpu_ids, sizeof(*kestrel_rings), GFP_KERNEL);
+	if (!kestrel_rings)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		kestrel_rings[cpu] = kestrel_ring_alloc(cpu, ring_size);
+		if (!kestrel_rings[cpu]) {
+			kestrel_rings_free();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Only once no probe is attached and no irq_work is pending. */
+void kestrel_rings_free(void)
+{
+	int cpu;
+
+	if (!kestrel_rings)
+		return;
+	for_each_possible_cpu(cpu)
+		kestrel_ring_free(kestrel_rings[cpu]);
+	kfree(kestrel_rings);
+	kestrel_rings = NULL;
+}
+
+/*
+ * Called by open(): no probe is attached (release() detached them and waited
+ * with tracepoint_synchronize_unregister()) and nothing is mapped (a mapping
+ * holds the file, so release() has not run while one existed).  Plain stores
+ * suffice; the consumer's later mmap() orders them before its accesses.
+ */
+void kestrel_rings_reset(void)
+{
+	struct kestrel_ring *ring;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		ring = kestrel_rings[cpu];
+		ring->head = 0;
+		ring->prod->head = 0;
+		ring->cons->tail = 0;
+		ring->busy = 0;
+		local_set(&ring->nested, 0);
+		ring->lost_seq = 0;
+		memset(ring->lost, 0, sizeof(ring->lost));
+		memset(&ring->stats, 0, sizeof(ring->stats));
+	}
+	WRITE_ONCE(kestrel_consumer_waiting, 0);
+}
+
+void kestrel_rings_irq_work_sync(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		irq_work_sync(&kestrel_rings[cpu]->wake_work);
+}
+
+/*
+ * poll() side of the wake-up handshake; the caller has set
+ * kestrel_consumer_waiting and executed smp_mb() (see kestrel_wake()).
+ */
+bool kestrel_rings_readable(void)
+{
+	struct kestrel_ring *ring;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		ring = kestrel_rings[cpu];
+		/* relaxed: ordered after the flag store by the caller's smp_mb */
+		if (READ_ONCE(ring->prod->head) != READ_ONCE(ring->cons->tail))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A snapshot of one CPU's counters for GET_STATS.  Each counter is read with
+ * READ_ONCE (pairs with kestrel_stat_add()'s WRITE_ONCE: no torn values) but
+ * the set is not read atomically: while that CPU records, the counters may be
+ * from slightly different moments, so the invariant holds only when it is
+ * idle (capture stopped, or nothing happening on that CPU).
+ */
+void kestrel_ring_read_stats(struct kestrel_ring *ring,
+			     struct kestrel_cpu_stats *out)
+{
+	const u64 *src = (const u64 *)&ring->stats;
+	u64 *dst = (u64 *)out;
+	size_t i;
+
+	BUILD_BUG_ON(sizeof(*out) % sizeof(u64));
+	for (i = 0; i < sizeof(*out) / sizeof(u64); i++)
+		dst[i] = READ_ONCE(src[i]);
+	memset(out->__reserved, 0, sizeof(out->__reserved));
+}
+
+/* Account one dropped event with sequence number seq. */
+static void kestrel_drop(struct kestrel_ring *ring, u64 seq,
+			 enum kestrel_drop why, u64 n)
+{
+	struct kestrel_cpu_stats *s = &ring->stats;
+
+	if (!s->lost_pending)
+		ring->lost_seq = seq;
+	ring->lost[why] += n;
+	kestrel_stat_add(&s->lost_pending, n);
+	switch (why) {
+	case KESTREL_DROP_RING_FULL:
+		kestrel_stat_add(&s->drop_ring_full, n);
+		break;
+	case KESTREL_DROP_TOO_LARGE:
+		kestrel_stat_add(&s->drop_too_large, n);
+		break;
+	default:
+		kestrel_stat_add(&s->drop_fault, n);
+		break;
+	}
+}
+
+/*
+ * Events dropped by a probe that ran nested inside another on this CPU (it
+ * found ring->busy set and could only local_inc() ring->nested).  The owner of
+ * the ring folds them into the counters as fault drops, numbered at the
+ * moment of folding rather than of the nested call.
+ */
+void kestrel_ring_fold_nested(struct kestrel_ring *ring)
+{
+	long n;
+
+	if (likely(!local_read(&ring->nested)))
+		return;
+	/* local_xchg: atomic against a further nested probe on this CPU */
+	n = local_xchg(&ring->nested, 0);
+	if (n <= 0)
+		return;
+	kestrel_drop(ring, ring->stats.attempted, KESTREL_DROP_FAULT, n);
+	kestrel_stat_add(&ring->stats.attempted, n);
+}
+
+/*
+ * Where a record of len bytes starts if the previous one ended at pos: at pos,
+ * or at the start of the data area after a pad when it would cross the end.
+ * *pad gets the pad length (0 if none).
+ */
+static u64 kestrel_place(const struct kestrel_ring *ring, u64 pos, u64 len,
+			 u64 *pad)
+{
+	u64 off = pos & ring->mask;
+
+	*pad = 0;
+	if (off + len > ring->mask + 1) {
+		*pad = ring->mask + 1 - off;
+		pos += *pad;
+	}
+	return pos;
+}
+
+static void kestrel_write_pad(struct kestrel_ring *ring, u64 pos, u64 len)
+{
+	struct kestrel_event_hdr *h;
+
+	if (!len)
+		return;
+	h = (struct kestrel_event_hdr *)(ring->data + (pos & ring->mask));
+	/* len >= 8: positions are 8-aligned; only len and type are valid */
+	h->len = len;
+	h->type = KESTREL_EVT_PAD;
+	h->nparams = 0;
+	kestrel_stat_add(&ring->stats.bytes, len);
+}
+
+static void kestrel_hdr_init(struct kestrel_event_hdr *h, u16 type,
+			     u32 nparams)
+{
+	h->len = 0;
+	h->type = type;
+	h->nparams = nparams;
+	h->ts_ns = ktime_get_ns();
+	h->tid = current->pid;
+	h->pid = current->tgid;
+}
+
+static void kestrel_write_lost(struct kestrel_ring *ring, u64 pos)
+{
+	struct kestrel_event_hdr *h;
+	u16 *lens;
+	u8 *p;
+	int i;
+
+	h = (struct kestrel_event_hdr *)(ring->data + (pos & ring->mask));
+	kestrel_hdr_init(h, KESTREL_EVT_LOST, KESTREL_LOST_NPARAMS);
+	h->len = KESTREL_LOST_LEN;
+	lens = (u16 *)(h + 1);
+	for (i = 0; i < KESTREL_LOST_NPARAMS; i++)
+		lens[i] = sizeof(u64);
+	p = (u8 *)(lens + KESTREL_LOST_NPARAMS);
+	/* 8-aligned here: the header is 24 bytes, the table 8 */
+	*(u64 *)p = ring->lost_seq;
+	for (i = 0; i < KESTREL_DROP_NR; i++)
+		*(u64 *)(p + 8 * (i + 1)) = ring->lost[i];
+
+	ring->lost_seq = 0;
+	memset(ring->lost, 0, sizeof(ring->lost));
+	kestrel_stat_add(&ring->stats.lost_pending,
+			 -ring->stats.lost_pending);
+	kestrel_stat_add(&ring->stats.lost_records, 1);
+	kestrel_stat_add(&ring->stats.bytes, KESTREL_LOST_LEN);
+}
+
+/*
+ * Start an event on this CPU's ring: give it the next sequence number,
+ * reserve an upper bound of its size (header, length table, payload_max bytes
+ * of parameters), write any pending LOST record (and PAD records) in front of
+ * it, and fill its header.  Returns false if the event was dropped.
+ * Preemption is disabled and ring->busy is held by the caller.
+ */
+bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
+		       u16 type, u32 nparams, u32 payload_max)
+{
+	u64 size = ring->mask + 1;
+	u64 seq, ub, tail, pos, lost_at = 0, at, pad_lost = 0, pad_ev;
+	bool lost = ring->stats.lost_pending != 0;
+
+	seq = ring->stats.attempted;
+	kestrel_stat_add(&ring->stats.attempted, 1);
+
+	ub = round_up(sizeof(struct kestrel_event_hdr) +
+		      nparams * sizeof(u16) + (u64)payload_max, 8);
+	if (ub > min_t(u64, size / 4, KESTREL_RECORD_MAX)) {
+		kestrel_drop(ring, seq, KESTREL_DROP_TOO_LARGE, 1);
+		return false;
+	}
+
+	/*
+	 * Acquire: pairs with the consumer's release store of tail, so its
+	 * reads of the records it freed are complete before we overwrite
+	 * them.  The value is not trusted: clamp it into [head - size, head].
+	 */
+	tail = smp_load_acquire(&ring->cons->tail);
+	if (tail > ring->head)
+		tail = ring->head;
+	else if (ring->head - tail > size)
+		tail = ring->head - size;
+
+	pos = ring->head;
+	if (lost) {
+		lost_at = kestrel_place(ring, pos, KESTREL_LOST_LEN, &pad_lost);
+		pos = lost_at + KESTREL_LOST_LEN;
+	}
+	at = kestrel_place(ring, pos, ub, &pad_ev);
+	/* the LOST record (if any) and the event must both fit */
+	if (at + ub - tail > size) {
+		kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
+		return false;
+	}
+
+	if (lost) {
+		kestrel_write_pad(ring, ring->head, pad_lost);
+		kestrel_write_lost(ring, lost_at);
+	}
+	kestrel_write_pad(ring, pos, pad_ev);
+
+	rec->ring = ring;
+	rec->start = at;
+	rec->hdr = (struct kestrel_event_hdr *)(ring->data + (at & ring->mask));
+	kestrel_hdr_init(rec->hdr, type, nparams);
+	rec->lens = (u16 *)(rec->hdr + 1);
+	rec->pos = (u8 *)(rec->lens + nparams);
+	rec->end = (u8 *)rec->hdr + ub;
+	rec->nparams = nparams;
+	rec->idx = 0;
+	return true;
+}
+
+/*
+ * kestrel_wake - producer side of the wake-up handshake.
+ *
+ * Store-buffer pattern with poll():
+ *   producer: store head (release); smp_mb(); load consumer_waiting
+ *   poll():   store consumer_waiting = 1; smp_mb(); load head (all rings)
+ * The two full barriers pair: either poll() sees the new head and does not
+ * sleep, or we see consumer_waiting set and wake it.  xchg() (a full barrier
+ * itself) lets only one producer claim the wake-up.  The wake-up is done from
+ * irq_work, never from probe context: a tracepoint may fire where taking
+ * the waitqueue and runqueue locks is not safe.
+ */
+static void kestrel_wake(struct kestrel_ring *ring)
+{
+	smp_mb(); /* pairs with smp_mb() in kestrel_poll(), see above */
+	if (READ_ONCE(kestrel_consumer_waiting) &&
+	    xchg(&kestrel_consumer_waiting, 0)) {
+		irq_work_queue(&ring->wake_work);
+		kestrel_stat_add(&ring->stats.wakeups, 1);
+	}
+}
+
+/*
+ * Finish the event: fill missing parameters as faults, round the length up
+ * to 8 and zero the padding, publish the new head, and wake the consumer if
+ * it sleeps in poll().
+ */
+void kestrel_rec_commit(struct kestrel_rec *rec)
+{
+	struct kestrel_ring *ring = rec->ring;
+	u32 len, alen;
+
+	/* a filler that gave up early leaves faulted, empty parameters */
+	while (rec->idx < rec->nparams) {
+		rec->lens[rec->idx++] = KESTREL_PARAM_FAULT;
+		kestrel_stat_add(&ring->stats.param_faults, 1);
+	}
+
+	len = rec->pos - (u8 *)rec->hdr;
+	alen = round_up(len, 8);
+	memset(rec->pos, 0, alen - len);	/* inside the reservation */
+	rec->hdr->len = alen;
+
+	ring->head = rec->start + alen;
+	kestrel_stat_add(&ring->stats.written, 1);
+	kestrel_stat_add(&ring->stats.bytes, alen);
+
+	/*
+	 * Release: every byte of the PAD/LOST/event records above is visible
+	 * before the consumer's acquire load of head can return the new value.
+	 */
+	smp_store_release(&ring->prod->head, ring->head);
+	kestrel_wake(ring);
+}

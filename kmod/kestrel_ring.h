@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kestrel_ring.h - per-CPU rings of kestrel.ko and the state shared by the
+ * files of the module.
+ */
+#ifndef _KESTREL_RING_H
+#define _KESTREL_RING_H
+
+#include <linux/types.h>
+#include <linux/cache.h>
+#include <linux/irq_work.h>
+#include <linux/wait.h>
+#include <asm/local.h>
+
+#include "kestrel_abi.h"
+
+/*
+ * The largest record the module writes: min(ring_size / 4, 64 KiB).  An
+ * event whose upper bound is larger is dropped as drop_too_large.  With the
+ * largest snaplen (16383) the biggest event (EXECVE, two 16 KiB strings) is
+ * below 33 KiB, so only rings smaller than 128 KiB can refuse an event.
+ */
+#define KESTREL_RECORD_MAX		(64 * 1024)
+
+/* KESTREL_EVT_LOST: header, 4 lengths, 4 u64 values; a multiple of 8. */
+#define KESTREL_LOST_NPARAMS		4
+#define KESTREL_LOST_LEN		(sizeof(struct kestrel_event_hdr) + \
+					 KESTREL_LOST_NPARAMS * sizeof(__u16) + \
+					 KESTREL_LOST_NPARAMS * sizeof(__u64))
+
+/* Reasons an event is dropped (index into the lost counts). */
+enum kestrel_drop {
+	KESTREL_DROP_RING_FULL,
+	KESTREL_DROP_TOO_LARGE,
+	KESTREL_DROP_FAULT,
+	KESTREL_DROP_NR,
+};
+
+/*
+ * One ring.  Everything but cons/area/prod/data/mask/wake_work is written only
+ * by the owning CPU in probe context with preemption disabled, or by
+ * kestrel_rings_reset() while no probe is attached and nothing is mapped.
+ */
+struct kestrel_ring {
+	struct kestrel_ring_consumer *cons;	/* consumer page, user-writable */
+	void *area;				/* producer page + data area */
+	struct kestrel_ring_producer *prod;	/* == area */
+	u8 *data;				/* == area + PAGE_SIZE */
+	u64 mask;				/* ring_size - 1 */
+	u64 head;				/* producer's copy of prod->head */
+	int busy;				/* recursion guard, see probes */
+	local_t nested;				/* events a nested probe dropped */
+	u64 lost_seq;				/* seq of the first pending drop */
+	u64 lost[KESTREL_DROP_NR];		/* pending drops per reason */
+	char *scratch;				/* PATH_MAX bytes for d_path() */
+	struct irq_work wake_work;		/* wakes kestrel_wq */
+	struct kestrel_cpu_stats stats;		/* WRITE_ONCE here, READ_ONCE */
+} ____cacheline_aligned_in_smp;
+
+/*
+ * An event being built in a ring: begun by kestrel_rec_begin(), filled with
+ * the kestrel_put_*() helpers of kestrel_probes.c, published by
+ * kestrel_rec_commit().
+ */
+struct kestrel_rec {
+	struct kestrel_ring *ring;
+	struct kestrel_event_hdr *hdr;	/* the record, inside the data area */
+	u16 *lens;			/* its parameter length table */
+	u8 *pos;			/* where the next parameter goes */
+	u8 *end;			/* end of the reserved bytes */
+	u64 start;			/* ring position of hdr */
+	u32 nparams;			/* table size, from begin */
+	u32 idx;			/* parameters written so far */
+	u32 snaplen;			/* snaplen read once for this event */
+};
+
+extern u64 kestrel_ring_size;
+extern struct kestrel_ring **kestrel_rings;	/* [nr_cpu_ids], possible only */
+extern wait_queue_head_t kestrel_wq;
+extern int kestrel_consumer_waiting;
+
+int kestrel_rings_alloc(u64 ring_size);
+void kestrel_rings_free(void);
+void kestrel_rings_reset(void);
+void kestrel_rings_irq_work_sync(void);
+bool kestrel_rings_readable(void);
+void kestrel_ring_read_stats(struct kestrel_ring *ring,
+			     struct kestrel_cpu_stats *out);
+
+void kestrel_ring_fold_nested(struct kestrel_ring *ring);
+bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
+		       u16 type, u32 nparams, u32 payload_max);
+void kestrel_rec_commit(struct kestrel_rec *rec);
+
+/* Counters: single writer (the owning CPU), READ_ONCE readers. */
+static inline void kestrel_stat_add(u64 *counter, u64 n)
+{
+	/* WRITE_ONCE: no store tearing for kestrel_ring_read_stats() */
+	WRITE_ONCE(*counter, *counter + n);
+}
+
+#endif /* _KESTREL_RING_H */
