@@ -168,7 +168,7 @@ impl Device {
                 // consumer page for as long as the mapping exists (a
                 // mapping holds the file open, which pins the module); only
                 // this process writes it.
-                let consumer = unsafe {
+                let mut consumer = unsafe {
                     MmapOptions::new()
                         .offset(base + i.consumer_offset)
                         .len(page as usize)
@@ -185,7 +185,7 @@ impl Device {
                         .map(&self.file)
                 }
                 .map_err(map_err("producer page and data"))?;
-                let consumer_ptr = consumer.as_ptr() as *mut kestrel_abi::RingConsumerPage;
+                let consumer_ptr = consumer.as_mut_ptr() as *mut kestrel_abi::RingConsumerPage;
                 let producer_ptr = producer.as_ptr() as *const kestrel_abi::RingProducerPage;
                 // SAFETY (pointer arithmetic): the data starts one page into
                 // a mapping of page + ring_size bytes.

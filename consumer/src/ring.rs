@@ -342,7 +342,11 @@ pub mod sim {
     /// Anonymous memory laid out like one ring of the device: consumer page,
     /// producer page, data.
     pub struct RingMemory {
-        map: MmapMut,
+        /// Keeps the mapping alive; all access goes through `base`.
+        _map: MmapMut,
+        /// Start of the mapping, taken from a unique borrow so that writes
+        /// through it are permitted.
+        base: *mut u8,
         size: u64,
     }
 
@@ -353,12 +357,17 @@ pub mod sim {
         /// at least 64).
         pub fn new(size: u64) -> Arc<RingMemory> {
             assert!(size.is_power_of_two() && size >= 64);
-            let map = MmapMut::map_anon(2 * PAGE + size as usize).expect("anonymous mapping");
-            Arc::new(RingMemory { map, size })
+            let mut map = MmapMut::map_anon(2 * PAGE + size as usize).expect("anonymous mapping");
+            let base = map.as_mut_ptr();
+            Arc::new(RingMemory {
+                _map: map,
+                base,
+                size,
+            })
         }
 
         fn base(&self) -> *mut u8 {
-            self.map.as_ptr() as *mut u8
+            self.base
         }
 
         fn consumer(&self) -> *mut RingConsumerPage {
@@ -424,6 +433,8 @@ pub mod sim {
     // SAFETY: the mapping is plain memory; all shared access goes through
     // the ring protocol (atomics for head/tail, disjoint ranges for data).
     unsafe impl Sync for RingMemory {}
+    // SAFETY: as above; the raw pointer is into a mapping the struct owns.
+    unsafe impl Send for RingMemory {}
 
     /// Why an event was dropped (the module's reasons).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! under Miri (`cargo +nightly miri test --test ring_concurrent`), which
 //! checks the reader's unsafe code and its atomics for data races.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 
@@ -95,12 +95,16 @@ fn exact_drop_accounting_when_the_ring_fills() {
     let mut reader = mem.reader(0);
     let done = Arc::new(AtomicBool::new(false));
     let done_p = Arc::clone(&done);
+    let pushed = Arc::new(AtomicU64::new(0));
+    let pushed_p = Arc::clone(&pushed);
     let handle = thread::spawn(move || {
         let mut dropped = 0u64;
         for i in 0..n {
             if producer.push(&record(i)).is_err() {
                 dropped += 1;
             }
+            // Relaxed: only paces the reader; no data rides on it.
+            pushed_p.store(i + 1, Ordering::Relaxed);
         }
         // One more event that fits once the reader catches up flushes the
         // pending LOST record, as the module's next event would.
@@ -121,6 +125,11 @@ fn exact_drop_accounting_when_the_ring_fills() {
     let mut read = 0u64;
     let mut lost = 0u64;
     let mut slow = 0u32;
+    // Let the producer run ahead by many ring-fulls first, so the ring
+    // surely fills however the threads are scheduled.
+    while pushed.load(Ordering::Relaxed) < n / 2 {
+        thread::yield_now();
+    }
     loop {
         let finished = done.load(Ordering::Acquire);
         while let Some(rec) = reader.peek().unwrap() {
