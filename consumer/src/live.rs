@@ -117,17 +117,20 @@ impl SessionSummary {
     }
 }
 
-/// Runs a capture until `stop` is set, the count or duration is reached, or
-/// an error.  `on_record(ring, record)` sees every event and LOST record in
-/// timestamp order; it returns false to end the session.
-pub fn run_session(
-    dev: &Device,
+/// A capture whose probes are attached: records are arriving.
+pub struct Session<'d> {
+    dev: &'d Device,
+    rings: Vec<RingReader>,
+    started: Instant,
+}
+
+/// Maps the rings, configures the module and attaches the probes.  When
+/// this returns, every matching syscall is being recorded.
+pub fn start_session<'d>(
+    dev: &'d Device,
     opts: &SessionOptions,
-    stop: &AtomicBool,
-    mut on_record: impl FnMut(u32, &Record<'_>) -> std::io::Result<bool>,
-    mut on_idle: impl FnMut() -> std::io::Result<()>,
-) -> Result<SessionSummary, SessionError> {
-    let mut rings = dev.map_rings()?;
+) -> Result<Session<'d>, SessionError> {
+    let rings = dev.map_rings()?;
     dev.set_syscalls(&opts.syscalls)?;
     if let Some(s) = opts.snaplen {
         dev.set_snaplen(s)?;
@@ -139,6 +142,29 @@ pub fn run_session(
         rings.len(),
         dev.info().ring_size / 1024
     );
+    Ok(Session {
+        dev,
+        rings,
+        started,
+    })
+}
+
+/// Runs a started capture until `stop` is set, the count or duration is
+/// reached, or an error.  `on_record(ring, record)` sees every event and
+/// LOST record in timestamp order; it returns false to end the session.
+/// `on_idle` runs before the session waits for more.
+pub fn run_session(
+    session: Session<'_>,
+    opts: &SessionOptions,
+    stop: &AtomicBool,
+    mut on_record: impl FnMut(u32, &Record<'_>) -> std::io::Result<bool>,
+    mut on_idle: impl FnMut() -> std::io::Result<()>,
+) -> Result<SessionSummary, SessionError> {
+    let Session {
+        dev,
+        mut rings,
+        started,
+    } = session;
     let mut merger = Merger::new(DEFAULT_REORDER_WINDOW_NS);
     let mut delivered = 0u64;
     let mut finished = false;

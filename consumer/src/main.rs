@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
 use kestrel::decode::decode;
 use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
-use kestrel::live::{run_session, SessionOptions, SessionSummary};
+use kestrel::live::{run_session, start_session, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
 use kestrel_abi::SyscallMask;
@@ -198,9 +198,11 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
     let stdout = io::stdout();
     // Both callbacks write to stdout; they never run at the same time.
     let out = std::cell::RefCell::new(BufWriter::new(stdout.lock()));
+    let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
+    // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
     let summary = run_session(
-        &dev,
+        session,
         &opts,
         &STOP,
         |ring, rec| {
@@ -241,9 +243,11 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     };
     let mut writer = CaptureWriter::new(BufWriter::new(out), header)
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
+    // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
     let summary = run_session(
-        &dev,
+        session,
         &opts,
         &STOP,
         |ring, rec| {

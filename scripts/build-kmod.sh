@@ -1,0 +1,55 @@
+#!/bin/bash
+# scripts/build-kmod.sh KERNEL -- build kestrel.ko with -Werror for one kernel.
+#
+# KERNEL is 6.1 or 6.12 (see scripts/kernel.sh), or set KDIR=<headers dir>
+# and KVER=<release> in the environment and give no argument.
+# The sources of kmod/ are copied to build/kmod-<release>/ and built there, so
+# builds for different kernels never share objects.  Only files whose content
+# changed are copied, so an unchanged module is not rebuilt.
+# Prints the path of the built kestrel.ko on stdout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+log() { echo "build-kmod.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+if [ $# -ge 1 ]; then
+	kinfo=$("$ROOT/scripts/kernel.sh" "$1") || die "scripts/kernel.sh $1 failed"
+	eval "$kinfo"
+fi
+[ -n "${KDIR:-}" ] || die "usage: $0 KERNEL   (or KDIR=... KVER=... $0)"
+[ -e "$KDIR/Makefile" ] || die "no kernel headers at KDIR=$KDIR"
+KVER=${KVER:-$(basename "$KDIR" | sed 's/^linux-headers-//')}
+
+SRC=$ROOT/kmod
+OUT=$ROOT/build/kmod-$KVER
+ls "$SRC"/*.c >/dev/null 2>&1 || die "no module sources in $SRC"
+mkdir -p "$OUT"
+# Concurrent builds for the same kernel take turns.
+exec 9>"$OUT.lock"
+flock 9
+
+# Sync sources: copy new or changed files, drop files no longer in kmod/.
+is_src() { case "$1" in *.c|*.h|Kbuild|Makefile) return 0;; esac; return 1; }
+for f in "$SRC"/*; do
+	b=$(basename "$f")
+	[ -f "$f" ] && is_src "$b" || continue
+	cmp -s "$f" "$OUT/$b" || cp "$f" "$OUT/$b"
+done
+for f in "$OUT"/*; do
+	b=$(basename "$f")
+	[ -f "$f" ] && is_src "$b" || continue
+	[ -e "$SRC/$b" ] || rm -f "$f"
+done
+
+log "building kestrel.ko for $KVER in ${OUT#"$ROOT"/}"
+# KCFLAGS reaches every compile of an external module; kmod/Kbuild adds
+# -Werror too, this makes sure of it.
+if ! make -C "$OUT" KDIR="$KDIR" KCFLAGS="-Werror" -j"$(nproc)" >"$OUT/build.log" 2>&1; then
+	cat "$OUT/build.log" >&2
+	die "module build failed for $KVER"
+fi
+# Show compiler diagnostics (none expected: -Werror), not the make chatter.
+grep -E 'warning:|error:|note:' "$OUT/build.log" >&2 || true
+[ -f "$OUT/kestrel.ko" ] || die "build succeeded but $OUT/kestrel.ko is missing"
+echo "$OUT/kestrel.ko"

@@ -1,0 +1,61 @@
+#!/bin/bash
+# scripts/setup.sh -- install what building and testing Kestrel needs.
+#
+# For a Debian bookworm machine, as root.  Idempotent and quick when all is
+# present: one dpkg-query call, no apt-get update unless a package is missing.
+# Kernel headers and images for the VM tests are handled by scripts/kernel.sh.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+PKGS=(
+	build-essential	# gcc, make: the module and cc-using crates
+	kmod		# modinfo for the built module
+	clang		# bindgen (ffi/) needs libclang and clang's headers
+	libclang-dev
+	qemu-system-x86	# VM tests: TCG guest
+	busybox-static	# VM tests: the guest's userland
+	cpio		# VM tests: initramfs
+	gzip
+	xz-utils	# dpkg -x of kernel image packages
+)
+
+log() { echo "setup.sh: $*" >&2; }
+
+missing=()
+status=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null || true)
+for p in "${PKGS[@]}"; do
+	grep -qx "$p install ok installed" <<<"$status" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		log "missing packages: ${missing[*]}; run me as root"
+		exit 1
+	fi
+	log "installing: ${missing[*]}"
+	# The lists may be absent (fresh image) or stale: update first.
+	apt-get update -qq -o DPkg::Lock::Timeout=600
+	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+
+# Rust: rustfmt and clippy for `make lint`.  Rust itself comes with the image.
+if ! command -v cargo >/dev/null 2>&1; then
+	[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+fi
+command -v cargo >/dev/null 2>&1 || { log "cargo not found: install Rust stable (rustup)"; exit 1; }
+comps=()
+cargo fmt --version >/dev/null 2>&1 || comps+=(rustfmt)
+cargo clippy --version >/dev/null 2>&1 || comps+=(clippy)
+if [ ${#comps[@]} -gt 0 ]; then
+	log "rustup component add ${comps[*]}"
+	rustup component add "${comps[@]}"
+fi
+
+# Miri (nightly) checks the ring reader's unsafe code and atomics.
+if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; then
+	log "rustup component add --toolchain nightly miri rust-src"
+	rustup component add --toolchain nightly miri rust-src
+fi
+
+log "ok"

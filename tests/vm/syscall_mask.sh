@@ -1,0 +1,30 @@
+# syscall_mask: a syscall left out of the mask never reaches the consumer.
+. /scenarios/lib.sh
+
+kmod_load
+
+# openat only: no execve, nothing but openat and the sched events.
+kestrel_start ev1 --syscalls openat
+sh -c 'echo hi' >/dev/null &
+p=$!
+wait $p
+cat /etc/hostname >/dev/null &
+c=$!
+wait $c
+kestrel_stop
+expect_event ev1.json openat "$(jstr path /etc/hostname)" "$(jint pid $c)"
+expect_no_event ev1.json execve
+other=$(grep -vE '"type": *"(openat|proc_exit|proc_fork|proc_exec)"' ev1.json | head -n 5)
+[ -z "$other" ] || { echo "$other"; fail "events other than openat and proc_* with --syscalls openat"; }
+
+# execve only: no openat.  (execve_enter is the execve syscall's entry event.)
+kestrel_start ev2 --syscalls execve
+sh -c 'cat /etc/hostname' >/dev/null &
+p=$!
+wait $p
+kestrel_stop
+expect_event ev2.json execve "$(jint pid $p)"
+expect_no_event ev2.json openat
+other=$(grep -vE '"type": *"(execve|execve_enter|proc_exit|proc_fork|proc_exec)"' ev2.json | head -n 5)
+[ -z "$other" ] || { echo "$other"; fail "events other than execve and proc_* with --syscalls execve"; }
+say "ok"
