@@ -100,28 +100,47 @@ pub fn peek_len_type(bytes: &[u8]) -> Option<(u32, u16)> {
     Some((len, ty))
 }
 
+impl RecordLayout {
+    /// Event type number.
+    pub(crate) fn event_type(&self) -> u16 {
+        self.ty
+    }
+
+    /// Timestamp.
+    pub(crate) fn ts_ns(&self) -> u64 {
+        self.ts_ns
+    }
+}
+
 /// A validated record borrowed from a ring or a capture file.
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    layout: RecordLayout,
+}
+
+/// What [`Record::parse`] learned about a record, without the borrow: a
+/// reader keeps it to hand the record out again without re-validating.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordLayout {
     ty: u16,
     nparams: u16,
     ts_ns: u64,
     tid: u32,
     pid: u32,
-    /// Start of each parameter's bytes, relative to `bytes`.
+    /// Start of each parameter's bytes, relative to the record.
     offsets: [u16; MAX_PARAMS],
 }
 
 impl fmt::Debug for Record<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Record")
-            .field("type", &self.ty)
+            .field("type", &self.layout.ty)
             .field("len", &self.bytes.len())
-            .field("ts_ns", &self.ts_ns)
-            .field("tid", &self.tid)
-            .field("pid", &self.pid)
-            .field("nparams", &self.nparams)
+            .field("ts_ns", &self.layout.ts_ns)
+            .field("tid", &self.layout.tid)
+            .field("pid", &self.layout.pid)
+            .field("nparams", &self.layout.nparams)
             .finish()
     }
 }
@@ -179,13 +198,27 @@ impl<'a> Record<'a> {
         }
         Ok(Record {
             bytes,
-            ty: u16_at(bytes, 4),
-            nparams,
-            ts_ns: u64_at(bytes, 8),
-            tid: u32_at(bytes, 16),
-            pid: u32_at(bytes, 20),
-            offsets,
+            layout: RecordLayout {
+                ty: u16_at(bytes, 4),
+                nparams,
+                ts_ns: u64_at(bytes, 8),
+                tid: u32_at(bytes, 16),
+                pid: u32_at(bytes, 20),
+                offsets,
+            },
         })
+    }
+
+    /// The validated layout, to rebuild the record with [`Record::with_layout`].
+    pub(crate) fn layout(&self) -> RecordLayout {
+        self.layout
+    }
+
+    /// The record `parse` returned for these same bytes, without parsing
+    /// again.  `bytes` must be the bytes that record borrowed (same length,
+    /// unchanged); parameter access stays bounds-checked either way.
+    pub(crate) fn with_layout(bytes: &'a [u8], layout: RecordLayout) -> Record<'a> {
+        Record { bytes, layout }
     }
 
     /// The whole record, padding included.
@@ -205,36 +238,36 @@ impl<'a> Record<'a> {
 
     /// Event type number (`KESTREL_EVT_*`).
     pub fn event_type(&self) -> u16 {
-        self.ty
+        self.layout.ty
     }
 
     /// CLOCK_MONOTONIC nanoseconds at the probe.
     pub fn ts_ns(&self) -> u64 {
-        self.ts_ns
+        self.layout.ts_ns
     }
 
     /// Thread id.
     pub fn tid(&self) -> u32 {
-        self.tid
+        self.layout.tid
     }
 
     /// Process id (thread group id).
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.layout.pid
     }
 
     /// Number of parameters.
     pub fn nparams(&self) -> usize {
-        self.nparams as usize
+        self.layout.nparams as usize
     }
 
     /// Parameter `i`, if the record has it.
     pub fn param(&self, i: usize) -> Option<Param<'a>> {
-        if i >= self.nparams as usize {
+        if i >= self.layout.nparams as usize {
             return None;
         }
         let raw = u16_at(self.bytes, EVENT_HEADER_SIZE + 2 * i);
-        let start = self.offsets[i] as usize;
+        let start = self.layout.offsets[i] as usize;
         let len = (raw & PARAM_LEN_MASK) as usize;
         Some(Param {
             bytes: &self.bytes[start..start + len],

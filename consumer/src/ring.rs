@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kestrel_abi::{RingConsumerPage, RingProducerPage};
 
-use crate::record::{peek_len_type, Record, RecordError, TYPE_LOST, TYPE_PAD};
+use crate::record::{peek_len_type, Record, RecordError, RecordLayout, TYPE_LOST, TYPE_PAD};
 
 /// Bytes consumed before the reader publishes its tail even though it has
 /// not caught up with head: space comes back to the producer in small steps.
@@ -65,8 +65,7 @@ pub struct ReaderStats {
 struct Pending {
     offset: usize,
     len: usize,
-    ts_ns: u64,
-    ty: u16,
+    layout: RecordLayout,
 }
 
 /// Consumer half of one per-CPU ring.
@@ -205,7 +204,7 @@ impl RingReader {
     /// records, and returns its timestamp; `None` when the ring is empty.
     pub fn peek_ts(&mut self) -> Result<Option<u64>, RingError> {
         if let Some(p) = self.pending {
-            return Ok(Some(p.ts_ns));
+            return Ok(Some(p.layout.ts_ns()));
         }
         loop {
             if self.tail == self.head {
@@ -251,8 +250,7 @@ impl RingReader {
             self.pending = Some(Pending {
                 offset,
                 len,
-                ts_ns,
-                ty,
+                layout: rec.layout(),
             });
             return Ok(Some(ts_ns));
         }
@@ -261,8 +259,8 @@ impl RingReader {
     /// The record the reader is positioned on (see [`RingReader::peek_ts`]).
     pub fn current(&self) -> Option<Record<'_>> {
         let p = self.pending?;
-        // Validated by peek_ts: parsing again cannot fail.
-        Record::parse(self.bytes(p.offset, p.len)).ok()
+        // Validated once by peek_ts; the bytes cannot change until consume.
+        Some(Record::with_layout(self.bytes(p.offset, p.len), p.layout))
     }
 
     /// Reads the next record, skipping PAD; `None` when the ring is empty.
@@ -280,9 +278,9 @@ impl RingReader {
         let Some(p) = self.pending.take() else {
             return;
         };
-        if p.ty == TYPE_LOST {
-            let rec = Record::parse(self.bytes(p.offset, p.len)).ok();
-            let param = |i| rec.and_then(|r| r.param(i)).and_then(|p| p.u64());
+        if p.layout.event_type() == TYPE_LOST {
+            let rec = Record::with_layout(self.bytes(p.offset, p.len), p.layout);
+            let param = |i| rec.param(i).and_then(|p| p.u64());
             let seq = param(0).unwrap_or(0);
             let lost: u64 = (1..4).filter_map(param).sum();
             if seq != self.stats.records + self.stats.lost_events {
