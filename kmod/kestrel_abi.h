@@ -267,7 +267,11 @@ struct kestrel_event_hdr {
  *             as the kernel opened it, old_tid the thread id before exec
  * execve/execveat exit: on success exe, args and env describe the new image;
  * on failure exe, args and env are the caller's arguments.  The ENTER
- * records are written before the image is replaced.
+ * records are written before the image is replaced.  A successful execveat
+ * returns to user space as execve (the kernel reports __NR_execve at its
+ * exit): its exit record is an EXECVE one, following the EXECVEAT_ENTER
+ * record of the same thread; it is recorded when the mask selects execve or
+ * execveat.  Only a failed execveat has an EXECVEAT exit record.
  */
 #define KESTREL_EVENT_TABLE(EV, P)	\
 	EV(PAD, 1, pad, K, _, )	\

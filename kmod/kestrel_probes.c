@@ -969,8 +969,16 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	struct kestrel_ring *ring;
 	u16 type;
 
-	if (!kestrel_mask_test(nr))	/* first: the common case returns */
-		return;
+	if (!kestrel_mask_test(nr)) {	/* first: the common case returns */
+		/*
+		 * A successful execveat returns to user space as execve (the
+		 * kernel reports __NR_execve at its exit, as Falco also sees):
+		 * record that exit when only execveat was asked for.
+		 */
+		if (likely(nr != __NR_execve) || ret ||
+		    !kestrel_mask_test(__NR_execveat))
+			return;
+	}
 	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
 		return;
 	syscall_get_arguments(current, regs, args);
