@@ -420,3 +420,87 @@ mod tests {
         assert_eq!(EventType::KESTREL_EVT_OPENAT as u32, 7);
     }
 }
+
+/// The build script's table parser, fed malformed tables: each must be
+/// refused with an error that says what and where.
+#[cfg(test)]
+mod schema_gen_tests {
+    #![allow(dead_code)]
+    const ABI_HEADER: &str = "kestrel_abi.h";
+    include!("../schema_gen.rs");
+
+    const KINDS: &str = "#define KESTREL_PARAM_KINDS(K)\\\n\tK(RES, 1, S64)\\\n\tK(PATH, 2, STR)\n";
+    const FORMATS: &str = "#define KESTREL_PARAM_FORMATS(F)\\\n\tF(NONE, 0)\\\n\tF(OPEN, 1)\n";
+
+    fn header(events: &str) -> String {
+        format!("/* x */\n{KINDS}{FORMATS}#define KESTREL_EVENT_TABLE(EV, P)\\\n{events}\n")
+    }
+
+    fn run(events: &str) -> Result<String, String> {
+        schema_rs(&header(events), &[("openat".to_string(), 257)])
+    }
+
+    const GOOD: &str = "\tEV(PAD, 1, pad, K, _, )\\\n\tEV(OPENAT, 2, openat, X, openat, P(RES, res, 6, 0, NONE) P(PATH, name, 1, 0, OPEN))";
+
+    #[test]
+    fn accepts_a_well_formed_table() {
+        let out = run(GOOD).unwrap();
+        assert!(out.contains("name: \"openat\""), "{out}");
+        assert!(out.contains("syscall: Some(257)"), "{out}");
+        assert!(
+            out.contains("ParamKind::Path, format: ParamFormat::Open, arg: 1"),
+            "{out}"
+        );
+        assert!(out.contains("TABLE_MAX_PARAMS: usize = 2"), "{out}");
+    }
+
+    #[test]
+    fn accepts_the_real_header() {
+        let real = include_str!("../../kmod/kestrel_abi.h");
+        let calls: Vec<(String, u32)> = crate::syscalls()
+            .iter()
+            .map(|&(n, nr)| (n.to_string(), nr))
+            .collect();
+        schema_rs(real, &calls).unwrap();
+    }
+
+    fn refused(events: &str, needle: &str) {
+        let err = run(events).expect_err(events);
+        assert!(err.contains(needle), "error `{err}` lacks `{needle}`");
+        assert!(err.starts_with(ABI_HEADER), "{err}");
+    }
+
+    #[test]
+    fn refuses_malformed_tables() {
+        refused(
+            &GOOD.replace("P(PATH, name", "P(NOPE, name"),
+            "unknown kind `NOPE`",
+        );
+        refused(
+            &GOOD.replace("P(PATH, name", "P(PATH, res"),
+            "`res` used twice",
+        );
+        refused(&GOOD.replace("EV(OPENAT, 2", "EV(OPENAT, 3"), "expected 2");
+        refused(
+            &GOOD.replace("openat, X, openat", "openat, X, opnat"),
+            "no x86_64 syscall `opnat`",
+        );
+        refused(&GOOD.replace("OPEN))", "LOUD))"), "unknown format `LOUD`");
+        refused(&GOOD.replace("X, openat", "Q, openat"), "direction `Q`");
+        refused(
+            &GOOD.replace("P(RES, res, 6, 0, NONE) ", ""),
+            "must start with res",
+        );
+        refused(&GOOD.replace("1, 0, OPEN)", "1, 0)"), "5 arguments");
+        refused(&GOOD.replace("1, 0, OPEN)", "9, 0, OPEN)"), "out of range");
+        refused(&format!("{GOOD} junk"), "expected NAME(...)");
+        refused(&GOOD.replace("OPEN))", "OPEN)"), "unbalanced");
+        refused(
+            &GOOD.replace("K, _, )", "K, openat, )"),
+            "a K event names syscall",
+        );
+        let no_table = format!("{KINDS}{FORMATS}");
+        let err = schema_rs(&no_table, &[]).unwrap_err();
+        assert!(err.contains("no `#define KESTREL_EVENT_TABLE("), "{err}");
+    }
+}
