@@ -185,7 +185,9 @@ struct kestrel_event_hdr {
  *   KSTR         text from the kernel (events the module fills by hand)
  *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
- * PATH_MAX bytes; every variable parameter is at most snaplen bytes.
+ * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
+ * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which
+ * are never cut at snaplen.
  */
 #define KESTREL_PARAM_KINDS(K)	\
 	K(RES, 1, S64)		\
