@@ -5,7 +5,8 @@
  * Everything both sides see is defined here and only here: the ioctl numbers
  * and their structs, the mmap layout of the per-CPU rings, the record header,
  * the event type numbers and the parameter layout of every event.  The module
- * includes this file; the consumer's kestrel-abi crate runs bindgen over it.
+ * includes this file; the consumer's kestrel-abi crate runs bindgen over it
+ * and parses its event table (KESTREL_EVENT_TABLE, below) into schemas.
  * Only fixed-width types and explicit padding are used, and both sides check
  * the sizes at compile time.
  *
