@@ -8,10 +8,11 @@
  *   EXPECT<TAB>label<TAB>type<TAB>dir<TAB>tid=N<TAB>name=value...
  *   NOEXPECT<TAB>label<TAB>type<TAB>dir<TAB>tid=N<TAB>name=value...
  *
- * type is the event's Falco-style name, dir is '<' (exit) or '>' (entry).
+ * type is the event's Falco-style name, dir is '<' (syscall exit), '>'
+ * (syscall entry) or '-' (not a syscall: procexit, procfork, procexec).
  * A field is one of
  *   name=JSON     args.name (or the top-level field, such as res) is exactly
- *                 this JSON value (number, "string", [array])
+ *                 this JSON value (number, "string", [array], null)
  *   name^=JSON    a value whose JSON text starts with this ("/tmp/a or ["a)
  *   name@faulted  listed in the event's "faulted" parameters
  *   name@truncated  listed in the event's "truncated" parameters
@@ -132,19 +133,26 @@ static void emit(const char *kind, const char *label, const char *type,
 #define EXPECT_ENTER(label, type, ...) emit("EXPECT", label, type, ">", tid(), __VA_ARGS__)
 /* Any event of thread WHO. */
 #define EXPECT_TID(who, label, type, dir, ...) emit("EXPECT", label, type, dir, who, __VA_ARGS__)
+/* An event of thread WHO that is not a syscall (procexit...). */
+#define EXPECT_PROC(who, label, type, ...) emit("EXPECT", label, type, "-", who, __VA_ARGS__)
 /* No exit event of the calling thread matches. */
 #define NOEXPECT(label, type, ...) emit("NOEXPECT", label, type, "<", tid(), __VA_ARGS__)
 
-/* How addresses and socket ends are rendered (Falco style). */
+/* How addresses and socket ends are rendered: 127.0.0.1:80, [::1]:80,
+ * tuples as local->remote. */
 static void fmt_in(char *buf, size_t n, const char *ip, int port)
 {
-	snprintf(buf, n, "%s:%d", ip, port);
+	snprintf(buf, n, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 static void fmt_tuple(char *buf, size_t n, const char *sip, int sport,
 		      const char *dip, int dport)
 {
-	snprintf(buf, n, "%s:%d->%s:%d", sip, sport, dip, dport);
+	char a[80], b[80];
+
+	fmt_in(a, sizeof(a), sip, sport);
+	fmt_in(b, sizeof(b), dip, dport);
+	snprintf(buf, n, "%s->%s", a, b);
 }
 
 static struct sockaddr_in sin_of(const char *ip, int port)
@@ -218,7 +226,7 @@ static void test_open_family(void)
 	       r, O_RDONLY | O_CLOEXEC);
 	r = SC(SYS_open, (char *)1, O_RDONLY, 0);
 	need(r == -EFAULT, "open of a bad pointer fails with EFAULT");
-	EXPECT("open bad pointer", "open", "res=%ld" T "name@faulted", r);
+	EXPECT("open bad pointer", "open", "res=%ld" T "name@faulted" T "name=null", r);
 
 	/* openat: create with a mode, then relative to a directory fd. */
 	path_in(path, sizeof(path), "created-by-openat");
@@ -253,7 +261,7 @@ static void test_open_family(void)
 	EXPECT("openat missing", "openat",
 	       "res=%ld" T "name=\"/nonexistent/kestrel-openat\"", r);
 	r = SC(SYS_openat, AT_FDCWD, (char *)1, O_RDONLY, 0);
-	EXPECT("openat bad pointer", "openat", "res=%ld" T "name@faulted", r);
+	EXPECT("openat bad pointer", "openat", "res=%ld" T "name@faulted" T "name=null", r);
 
 	/* openat2 with a resolve flag. */
 	memset(&how, 0, sizeof(how));
@@ -342,7 +350,9 @@ static void test_fd_calls(void)
 	close(fds[0]);
 	close(fds[1]);
 	r = SC(SYS_pipe2, fds, 0x7fff0000);
-	EXPECT("pipe2 bad flags", "pipe2", "res=%ld" T "flags=%d", r, 0x7fff0000);
+	EXPECT("pipe2 bad flags", "pipe2",
+	       "res=%ld" T "flags=%d" T "fd1@faulted" T "fd1=null", r,
+	       0x7fff0000);
 
 	/* memfd_create */
 	r = SC(SYS_memfd_create, "kestrel-memfd", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -564,8 +574,11 @@ static void test_inet(void)
 	as = SC(SYS_accept, ls, &peer, &plen);
 	need(as >= 0, "accept");
 	need(ntohs(peer.sin_port) == cport, "accept sees the client's port");
-	/* accept's tuple: the remote (client) end first, as Falco. */
-	EXPECT("accept", "accept", "res=%ld" T "tuple=" Q, as, tuple);
+	/* accept's tuple is the new socket's: local (server) -> remote. */
+	fmt_tuple(tuple, sizeof(tuple), "127.0.0.1", TCP_PORT, "127.0.0.1",
+		  cport);
+	EXPECT("accept", "accept", "res=%ld" T "fd=%ld" T "tuple=" Q, as, ls,
+	       tuple);
 	close((int)as);
 	close((int)cs);
 
@@ -574,16 +587,18 @@ static void test_inet(void)
 	need(cs >= 0, "socket client 2");
 	need(SC(SYS_connect, cs, &sa, sizeof(sa)) == 0, "connect 2");
 	cport = local_port((int)cs);
-	fmt_tuple(tuple, sizeof(tuple), "127.0.0.1", cport, "127.0.0.1",
-		  TCP_PORT);
+	fmt_tuple(tuple, sizeof(tuple), "127.0.0.1", TCP_PORT, "127.0.0.1",
+		  cport);
 	as = SC(SYS_accept4, ls, NULL, NULL, SOCK_CLOEXEC);
 	need(as >= 0, "accept4");
-	EXPECT("accept4", "accept4", "res=%ld" T "tuple=" Q T "flags=%d", as,
-	       tuple, SOCK_CLOEXEC);
+	EXPECT("accept4", "accept4",
+	       "res=%ld" T "fd=%ld" T "tuple=" Q T "flags=%d", as, ls, tuple,
+	       SOCK_CLOEXEC);
 	close((int)as);
 	close((int)cs);
 	r = SC(SYS_accept4, 9999, NULL, NULL, 0);
-	EXPECT("accept4 bad fd", "accept4", "res=%ld", r);
+	EXPECT("accept4 bad fd", "accept4",
+	       "res=%ld" T "fd=9999" T "tuple@faulted" T "tuple=null", r);
 	close((int)ls);
 
 	/* connect refused */
@@ -599,7 +614,9 @@ static void test_inet(void)
 	cs = SC(SYS_socket, AF_INET, SOCK_STREAM, 0);
 	r = SC(SYS_connect, cs, (void *)1, sizeof(dead));
 	need(r == -EFAULT, "connect with a bad pointer fails with EFAULT");
-	EXPECT("connect bad pointer", "connect", "res=%ld" T "fd=%ld", r, cs);
+	EXPECT("connect bad pointer", "connect",
+	       "res=%ld" T "fd=%ld" T "addr@faulted" T "addr=null" T
+	       "tuple=\"0.0.0.0:0->0.0.0.0:0\"", r, cs);
 	close((int)cs);
 }
 
@@ -608,7 +625,7 @@ static void test_udp(void)
 	struct sockaddr_in ra = sin_of("127.0.0.1", UDP_PORT);
 	struct sockaddr_in from;
 	socklen_t flen = sizeof(from);
-	char addr[128], buf[64];
+	char addr[128], tuple[160], buf[64];
 	long rs, ss, r;
 	int sport;
 
@@ -623,16 +640,22 @@ static void test_udp(void)
 	need(r == 7, "sendto");
 	sport = local_port((int)ss);
 	fmt_in(addr, sizeof(addr), "127.0.0.1", UDP_PORT);
-	EXPECT("sendto AF_INET", "sendto", "res=7" T "fd=%ld" T "addr=" Q, ss,
-	       addr);
+	/* An unconnected sender: bound to the wildcard address, no peer. */
+	fmt_tuple(tuple, sizeof(tuple), "0.0.0.0", sport, "0.0.0.0", 0);
+	EXPECT("sendto AF_INET", "sendto",
+	       "res=7" T "fd=%ld" T "size=7" T "addr=" Q T "tuple=" Q, ss, addr,
+	       tuple);
 	r = SC(SYS_recvfrom, rs, buf, sizeof(buf), 0, &from, &flen);
 	need(r == 7, "recvfrom");
 	fmt_in(addr, sizeof(addr), "127.0.0.1", sport);
-	EXPECT("recvfrom AF_INET", "recvfrom", "res=7" T "fd=%ld" T "addr=" Q,
-	       rs, addr);
+	fmt_tuple(tuple, sizeof(tuple), "127.0.0.1", UDP_PORT, "0.0.0.0", 0);
+	EXPECT("recvfrom AF_INET", "recvfrom",
+	       "res=7" T "fd=%ld" T "size=%zu" T "addr=" Q T "tuple=" Q, rs,
+	       sizeof(buf), addr, tuple);
 	r = SC(SYS_recvfrom, rs, buf, sizeof(buf), MSG_DONTWAIT, &from, &flen);
 	need(r == -EAGAIN, "recvfrom with nothing queued fails with EAGAIN");
-	EXPECT("recvfrom empty", "recvfrom", "res=%ld" T "fd=%ld", r, rs);
+	EXPECT("recvfrom empty", "recvfrom",
+	       "res=%ld" T "fd=%ld" T "addr@faulted" T "addr=null", r, rs);
 	close((int)rs);
 	close((int)ss);
 }
@@ -640,7 +663,7 @@ static void test_udp(void)
 static void test_inet6(void)
 {
 	struct sockaddr_in6 sa6;
-	char addr[128];
+	char addr[128], tuple[160];
 	long s, r;
 
 	s = SC(SYS_socket, AF_INET6, SOCK_DGRAM, 0);
@@ -660,6 +683,12 @@ static void test_inet6(void)
 	fmt_in(addr, sizeof(addr), "::1", 47127);
 	EXPECT("connect AF_INET6", "connect",
 	       "res=%ld" T "fd=%ld" T "addr=" Q, r, s, addr);
+	if (r == 0) {
+		fmt_tuple(tuple, sizeof(tuple), "::1", local_port((int)s), "::1",
+			  47127);
+		EXPECT("connect AF_INET6 tuple", "connect",
+		       "res=0" T "fd=%ld" T "tuple=" Q, s, tuple);
+	}
 	inet_pton(AF_INET6, "2001:db8::5", &sa6.sin6_addr);
 	sa6.sin6_port = htons(4444);
 	r = SC(SYS_sendto, s, "x", 1, 0, &sa6, sizeof(sa6));
@@ -693,8 +722,9 @@ static void test_unix(void)
 	need(cs >= 0, "socket AF_UNIX client");
 	r = SC(SYS_connect, cs, &su, sizeof(su));
 	need(r == 0, "connect AF_UNIX");
-	EXPECT("connect AF_UNIX", "connect", "res=0" T "fd=%ld" T "addr=" Q, cs,
-	       path);
+	/* The client is not bound: its tuple is the peer's path. */
+	EXPECT("connect AF_UNIX", "connect",
+	       "res=0" T "fd=%ld" T "addr=" Q T "tuple=" Q, cs, path, path);
 	close((int)cs);
 	close((int)ls);
 	unlink(path);
@@ -709,7 +739,8 @@ static void test_unix(void)
 	r = SC(SYS_socketpair, AF_INET, SOCK_STREAM, 0, sv);
 	need(r < 0, "socketpair AF_INET fails");
 	EXPECT("socketpair AF_INET fails", "socketpair",
-	       "res=%ld" T "domain=%d", r, AF_INET);
+	       "res=%ld" T "domain=%d" T "fd1@faulted" T "fd2@faulted", r,
+	       AF_INET);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -733,6 +764,26 @@ static long read_long_file(const char *path, long dflt)
 		return dflt;
 	buf[n] = 0;
 	return strtol(buf, NULL, 10);
+}
+
+/* The cgroup v2 path from /proc/self/cgroup ("0::PATH"), or "/". */
+static void cgroup_path(char *buf, size_t n)
+{
+	char data[4096], *line;
+	int fd = open("/proc/self/cgroup", O_RDONLY);
+	ssize_t len;
+
+	snprintf(buf, n, "/");
+	if (fd < 0)
+		return;
+	len = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	data[len] = 0;
+	for (line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, "0::", 3) == 0)
+			snprintf(buf, n, "%s", line + 3);
 }
 
 /* tty_nr from /proc/self/stat (field 7). */
@@ -762,10 +813,12 @@ static void test_exec(void)
 	int st, dfd;
 	long loginuid;
 	const char *base;
+	char cgroup[256];
 
 	need(chdir(workdir) == 0, "chdir workdir");
 	need(stat("/proc/self/ns/pid", &ns) == 0, "stat /proc/self/ns/pid");
 	loginuid = read_long_file("/proc/self/loginuid", -2);
+	cgroup_path(cgroup, sizeof(cgroup));
 
 	/* execve that succeeds: the new image is this program (a regular
 	 * file, so the kernel's exe path is its own name). */
@@ -786,14 +839,14 @@ static void test_exec(void)
 		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]" T
 		   "env=[\"KESTREL_ENV=marker\",\"SECOND=2\"]" T "cwd=" Q T
 		   "uid=%d" T "gid=%d" T "euid=%d" T "egid=%d" T "pidns=%lu" T
-		   "vpid=%d" T "vtid=%d" T "tty=%ld" T "comm=\"kestrel-syscall\"" T
-		   "cgroups?",
+		   "vpid=%d" T "vtid=%d" T "ptid=%d" T "tty=%ld" T
+		   "comm=\"kestrel-syscall\"" T "cgroups=" Q,
 		   self, workdir, getuid(), getgid(), geteuid(), getegid(),
-		   (unsigned long)ns.st_ino, p, p, tty_nr());
+		   (unsigned long)ns.st_ino, p, p, tid(), tty_nr(), cgroup);
 	if (loginuid != -2)
 		EXPECT_TID(p, "execve exit loginuid", "execve", "<",
 			   "res=0" T "loginuid=%ld", loginuid);
-	EXPECT_TID(p, "procexec", "procexec", "<",
+	EXPECT_PROC(p, "procexec", "procexec",
 		   "filename=" Q T "old_tid=%d", self, p);
 
 	/* execve that fails: -ENOENT, visible at entry and exit. */
@@ -809,7 +862,12 @@ static void test_exec(void)
 	EXPECT_TID(p, "execve enter (fails)", "execve", ">",
 		   "filename=\"/nonexistent/kestrel-exec\"" T
 		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]");
-	EXPECT_TID(p, "execve exit ENOENT", "execve", "<", "res=%d", -ENOENT);
+	/* On failure exe, args and env are the caller's arguments. */
+	EXPECT_TID(p, "execve exit ENOENT", "execve", "<",
+		   "res=%d" T "exe=\"/nonexistent/kestrel-exec\"" T
+		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]" T
+		   "env=[\"KESTREL_ENV=marker\",\"SECOND=2\"]" T "cwd=" Q T
+		   "vpid=%d" T "ptid=%d", -ENOENT, workdir, p, tid());
 
 	/* execve with a bad filename pointer. */
 	p = fork();
@@ -822,8 +880,11 @@ static void test_exec(void)
 	wait_child(p, &st);
 	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "execve of a bad pointer gives EFAULT");
 	EXPECT_TID(p, "execve enter bad pointer", "execve", ">",
-		   "filename@faulted");
-	EXPECT_TID(p, "execve exit EFAULT", "execve", "<", "res=%d", -EFAULT);
+		   "filename@faulted" T "filename=null");
+	EXPECT_TID(p, "execve exit EFAULT", "execve", "<",
+		   "res=%d" T "exe@faulted" T "exe=null" T
+		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]",
+		   -EFAULT);
 
 	/* execveat relative to a directory fd. */
 	{
@@ -847,11 +908,15 @@ static void test_exec(void)
 	wait_child(p, &st);
 	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "execveat'd child exits 0");
 	EXPECT_TID(p, "execveat enter", "execveat", ">",
-		   "dirfd=%d" T "pathname=" Q T "flags=0", dfd, base);
+		   "dirfd=%d" T "pathname=" Q T "flags=0" T
+		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]",
+		   dfd, base);
 	EXPECT_TID(p, "execveat exit", "execveat", "<",
 		   "res=0" T "exe=" Q T
 		   "args=[\"kestrel-syscall-test\",\"noop\",\"second-arg\"]" T
-		   "cwd=" Q, self, workdir);
+		   "env=[\"KESTREL_ENV=marker\",\"SECOND=2\"]" T "cwd=" Q T
+		   "uid=%d" T "vpid=%d" T "ptid=%d" T "comm=\"kestrel-syscall\"",
+		   self, workdir, getuid(), p, tid());
 	p = fork();
 	need(p >= 0, "fork for failing execveat");
 	if (p == 0) {
@@ -865,8 +930,9 @@ static void test_exec(void)
 	EXPECT_TID(p, "execveat enter (fails)", "execveat", ">",
 		   "dirfd=%d" T "pathname=\"kestrel-missing\"" T "flags=%d", dfd,
 		   AT_SYMLINK_NOFOLLOW);
-	EXPECT_TID(p, "execveat exit ENOENT", "execveat", "<", "res=%d",
-		   -ENOENT);
+	EXPECT_TID(p, "execveat exit ENOENT", "execveat", "<",
+		   "res=%d" T "exe=\"kestrel-missing\"" T
+		   "env=[\"KESTREL_ENV=marker\",\"SECOND=2\"]", -ENOENT);
 	close(dfd);
 }
 
@@ -887,9 +953,9 @@ static void test_clone_family(void)
 	       (unsigned long)(CLONE_FS | CLONE_IO | SIGCHLD));
 	EXPECT_TID((pid_t)r, "clone child", "clone", "<", "res=0" T "flags=%lu",
 		   (unsigned long)(CLONE_FS | CLONE_IO | SIGCHLD));
-	EXPECT_TID(me, "procfork of clone", "procfork", "<",
+	EXPECT_PROC(me, "procfork of clone", "procfork",
 		   "child_tid=%ld" T "child_pid=%ld", r, r);
-	EXPECT_TID((pid_t)r, "procexit of clone child", "procexit", "<",
+	EXPECT_PROC((pid_t)r, "procexit of clone child", "procexit",
 		   "status=%d", st);
 
 	/* clone3 */
@@ -927,7 +993,7 @@ static void test_clone_family(void)
 	need(WIFEXITED(st) && WEXITSTATUS(st) == 5, "vfork child exits 5");
 	EXPECT("vfork parent", "vfork", "res=%ld", r);
 	EXPECT_TID((pid_t)r, "vfork child", "vfork", "<", "res=0");
-	EXPECT_TID((pid_t)r, "procexit of vfork child", "procexit", "<",
+	EXPECT_PROC((pid_t)r, "procexit of vfork child", "procexit",
 		   "status=%d", st);
 }
 
@@ -969,7 +1035,8 @@ static void test_signals_ptrace(void)
 	r = SC(SYS_ptrace, PTRACE_ATTACH, p, 0, 0);
 	need(r == 0, "ptrace attach");
 	EXPECT("ptrace attach", "ptrace",
-	       "res=0" T "request=%d" T "pid=%d", PTRACE_ATTACH, p);
+	       "res=0" T "request=%d" T "pid=%d" T "addr=0" T "data=0",
+	       PTRACE_ATTACH, p);
 	need(waitpid(p, &st, __WALL) == p && WIFSTOPPED(st), "tracee stops");
 	r = SC(SYS_ptrace, PTRACE_DETACH, p, 0, 0);
 	need(r == 0, "ptrace detach");
@@ -980,7 +1047,7 @@ static void test_signals_ptrace(void)
 	EXPECT("kill child", "kill", "res=0" T "pid=%d" T "sig=%d", p, SIGKILL);
 	wait_child(p, &st);
 	need(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child killed");
-	EXPECT_TID(p, "procexit of killed child", "procexit", "<", "status=%d",
+	EXPECT_PROC(p, "procexit of killed child", "procexit", "status=%d",
 		   st);
 	r = SC(SYS_ptrace, PTRACE_ATTACH, 999999, 0, 0);
 	need(r == -ESRCH, "ptrace of a missing pid fails with ESRCH");
@@ -990,10 +1057,13 @@ static void test_signals_ptrace(void)
 
 static void prctl_child(void)
 {
-	long r = SC(SYS_prctl, PR_SET_NAME, "kestrel-prctl", 0, 0, 0);
+	static const char name[] = "kestrel-prctl";
+	long r = SC(SYS_prctl, PR_SET_NAME, name, 0, 0, 0);
 
 	need(r == 0, "prctl PR_SET_NAME");
-	EXPECT("prctl PR_SET_NAME", "prctl", "res=0" T "option=%d", PR_SET_NAME);
+	EXPECT("prctl PR_SET_NAME", "prctl",
+	       "res=0" T "option=%d" T "arg2=%lu" T "arg3=0", PR_SET_NAME,
+	       (unsigned long)name);
 	r = SC(SYS_prctl, 0x7fffffff, 0, 0, 0, 0);
 	EXPECT("prctl bad option", "prctl", "res=%ld" T "option=%d", r,
 	       0x7fffffff);
@@ -1067,7 +1137,9 @@ static void capset_child(void)
 	h.version = _LINUX_CAPABILITY_VERSION_3;
 	r = SC(SYS_capset, &h, d);
 	need(r == -EPERM, "capset raising permitted fails with EPERM");
-	EXPECT("capset not permitted", "capset", "res=%ld", r);
+	EXPECT("capset not permitted", "capset",
+	       "res=%ld" T "cap_effective=%llu" T "cap_permitted=%llu", r, eff,
+	       perm);
 }
 
 static void ns_child(void)
@@ -1149,8 +1221,8 @@ static void test_kernel_memory(void)
 	r = SC(SYS_finit_module, fd, "kestrel_param=2", 0);
 	need(r < 0, "finit_module of a text file fails");
 	EXPECT("finit_module text file", "finit_module",
-	       "res=%ld" T "fd=%ld" T "uargs=\"kestrel_param=2\"" T "flags=0",
-	       r, fd);
+	       "res=%ld" T "fd=%ld" T "uargs=\"kestrel_param=2\"" T "flags=0" T
+	       "fullpath=\"/etc/hostname\"", r, fd);
 	close((int)fd);
 	r = SC(SYS_delete_module, "kestrel_no_such_module", O_NONBLOCK);
 	need(r < 0, "delete_module of a missing module fails");
@@ -1242,7 +1314,7 @@ static void test_snaplen(int snaplen)
 		 "name=\"/nonexistent/x\"" T "name@truncated");
 	r = SC(SYS_openat, AT_FDCWD, (char *)1, O_RDONLY, 0);
 	EXPECT("openat bad pointer at small snaplen", "openat",
-	       "res=%ld" T "name@faulted", r);
+	       "res=%ld" T "name@faulted" T "name=null", r);
 
 	/* execve with argv longer than snaplen: truncated, not dropped. */
 	memset(longarg, 'z', sizeof(longarg) - 1);

@@ -8,7 +8,7 @@
 . /scenarios/lib.sh
 
 TEST=/bin/kestrel-syscall-test
-ROUNDS=${ROUNDS:-20000}		# each round: close(-1) + openat of a missing file
+ROUNDS=${ROUNDS:-8000}		# each round: close(-1) + openat of a missing file
 [ -x "$TEST" ] || fail "$TEST is not in the guest (scripts/vmtest.sh builds it)"
 [ "$(nproc)" -ge 2 ] || fail "needs 2 CPUs, the guest has $(nproc)"
 

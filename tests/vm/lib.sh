@@ -163,8 +163,10 @@ run_bg_wait() {
 # kestrel-syscall-test wrote (tests/syscalls/kestrel-syscall-test.c) against
 # the consumer's JSON events.  Each line is
 #   EXPECT|NOEXPECT <TAB> label <TAB> type <TAB> dir <TAB> tid=N <TAB> field...
-# with dir '<' (exit) or '>' (entry) and each field one of
-#   name=JSON        "name": JSON (exact value: number, "string", [array])
+# with dir '<' (syscall exit), '>' (syscall entry) or '-' (not a syscall:
+# the event has no "dir") and each field one of
+#   name=JSON        "name": JSON (exact value: number, "string", [array],
+#                    null)
 #   name^=JSONSTART  "name": a value whose JSON text starts so
 #   name@faulted     name is listed in the event's "faulted" array
 #   name@truncated   name is listed in the event's "truncated" array
@@ -201,11 +203,10 @@ expect_lines() {
 			return "\"" esc(substr(f, 1, j - 2)) "\": *" esc(substr(f, j + 1))
 		return "\"" esc(substr(f, 1, j - 1)) "\": *" esc(substr(f, j + 1)) "[],}]"
 	}
-	# The ERE that selects events of this type and direction.
-	function type_re(t, d) {
-		if (d == ">") return "\"type\": *\"" esc(t) "_enter\""
-		return "\"type\": *\"" esc(t) "\""
-	}
+	# The ERE that selects events of this type and direction: "dir" is
+	# ">" or "<" for syscall events and absent for the others ("-").
+	function type_re(t) { return "\"type\": *\"" esc(t) "\"" }
+	function dir_re(d) { return "\"dir\": *\"" esc(d) "\"" }
 	BEGIN {
 		while ((getline line < jsonfile) > 0) {
 			if (match(line, /"tid": *[0-9]+/)) {
@@ -221,7 +222,8 @@ expect_lines() {
 		checks++
 		label = $2; ty = $3; dir = $4; tid = $5
 		sub(/^tid=/, "", tid)
-		tre = type_re(ty, dir)
+		tre = type_re(ty)
+		dre = dir == "-" ? "" : dir_re(dir)
 		nf = 0
 		for (i = 5; i <= NF; i++) {
 			if ($i == "") continue
@@ -234,6 +236,8 @@ expect_lines() {
 		for (k = 1; k <= nbyt[tid]; k++) {
 			line = byt[tid, k]
 			if (line !~ tre) continue
+			if (dre != "" && line !~ dre) continue
+			if (dir == "-" && line ~ /"dir": *"[<>]"/) continue
 			typed++
 			m = 0; miss = ""
 			for (i = 1; i <= nf; i++) {
