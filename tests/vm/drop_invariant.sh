@@ -56,8 +56,12 @@ awk '
 	}
 	END { for (c in rings) print "RING", c, ev[c] + 0, lost[c] + 0, nlost[c] + 0 }
 ' "$KOUT" >rings.txt
-cat rings.txt
-! grep -E '^BAD' rings.txt || fail "malformed LOST record or a sequence number that skips (see above)"
+grep '^RING' rings.txt
+bad=$(grep -c '^BAD' rings.txt || true)
+if [ "$bad" -gt 0 ]; then
+	grep '^BAD' rings.txt | head -n 5
+	say "$bad malformed LOST records or sequence numbers that skip (first 5 above: BADSEQ ring seq expected)"
+fi
 
 total_ev=0
 total_drop=0
@@ -83,6 +87,9 @@ for cpu in 0 1; do
 	total_ev=$((total_ev + delivered))
 	total_drop=$((total_drop + dropped))
 done
+[ "$bad" -eq 0 ] || fail "a LOST record's sequence number is not the count of events before it on its ring"
+undecodable=$(grep -c "undecodable" "$KERR" || true)
+[ "$undecodable" -eq 0 ] || fail "the consumer could not decode $undecodable records"
 # The consumer's own summary agrees, and it saw no imbalance.
 grep -q "kestrel: $total_ev events delivered, $total_drop lost" "$KERR" ||
 	fail "the consumer's summary does not say '$total_ev events delivered, $total_drop lost'"
