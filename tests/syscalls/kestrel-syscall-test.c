@@ -750,6 +750,34 @@ static char *const exec_argv[] = { "kestrel-syscall-test", "noop",
 				   "second-arg", NULL };
 static char *const exec_envp[] = { "KESTREL_ENV=marker", "SECOND=2", NULL };
 
+/*
+ * Reads every byte of an exec's path, argv and envp.  The module reads user
+ * memory without faulting pages in (it cannot sleep), and a forked child
+ * that has not touched a string in a file-backed page (a literal, say) has
+ * no mapping for it yet: at syscall entry the string would be unreadable
+ * (recorded as faulted).  Touching them first makes the entry event's
+ * values deterministic; the bad-pointer cases test faults on purpose.
+ */
+static volatile unsigned char touch_sink;
+
+static void touch_exec_args(const char *path, char *const argv[],
+			    char *const envp[])
+{
+	unsigned char sum = 0;
+	char *const *v;
+	const char *c;
+
+	for (c = path; c && (unsigned long)c > 4096 && *c; c++)
+		sum += (unsigned char)*c;
+	for (v = argv; *v; v++)
+		for (c = *v; *c; c++)
+			sum += (unsigned char)*c;
+	for (v = envp; *v; v++)
+		for (c = *v; *c; c++)
+			sum += (unsigned char)*c;
+	touch_sink = sum;
+}
+
 static long read_long_file(const char *path, long dflt)
 {
 	char buf[64];
@@ -825,6 +853,7 @@ static void test_exec(void)
 	p = fork();
 	need(p >= 0, "fork for execve");
 	if (p == 0) {
+		touch_exec_args(self, exec_argv, exec_envp);
 		syscall(SYS_execve, self, exec_argv, exec_envp);
 		_exit(99);
 	}
@@ -853,8 +882,11 @@ static void test_exec(void)
 	p = fork();
 	need(p >= 0, "fork for failing execve");
 	if (p == 0) {
-		long r = SC(SYS_execve, "/nonexistent/kestrel-exec", exec_argv,
-			    exec_envp);
+		long r;
+
+		touch_exec_args("/nonexistent/kestrel-exec", exec_argv, exec_envp);
+		r = SC(SYS_execve, "/nonexistent/kestrel-exec", exec_argv,
+		       exec_envp);
 		_exit(r == -ENOENT ? 0 : 98);
 	}
 	wait_child(p, &st);
@@ -873,7 +905,10 @@ static void test_exec(void)
 	p = fork();
 	need(p >= 0, "fork for execve EFAULT");
 	if (p == 0) {
-		long r = SC(SYS_execve, (char *)1, exec_argv, exec_envp);
+		long r;
+
+		touch_exec_args(NULL, exec_argv, exec_envp);
+		r = SC(SYS_execve, (char *)1, exec_argv, exec_envp);
 
 		_exit(r == -EFAULT ? 0 : 97);
 	}
@@ -902,6 +937,7 @@ static void test_exec(void)
 	p = fork();
 	need(p >= 0, "fork for execveat");
 	if (p == 0) {
+		touch_exec_args(base, exec_argv, exec_envp);
 		syscall(SYS_execveat, dfd, base, exec_argv, exec_envp, 0);
 		_exit(99);
 	}
@@ -920,8 +956,11 @@ static void test_exec(void)
 	p = fork();
 	need(p >= 0, "fork for failing execveat");
 	if (p == 0) {
-		long r = SC(SYS_execveat, dfd, "kestrel-missing", exec_argv,
-			    exec_envp, AT_SYMLINK_NOFOLLOW);
+		long r;
+
+		touch_exec_args("kestrel-missing", exec_argv, exec_envp);
+		r = SC(SYS_execveat, dfd, "kestrel-missing", exec_argv,
+		       exec_envp, AT_SYMLINK_NOFOLLOW);
 
 		_exit(r == -ENOENT ? 0 : 98);
 	}
@@ -1327,6 +1366,7 @@ static void test_snaplen(int snaplen)
 	p = fork();
 	need(p >= 0, "fork for execve");
 	if (p == 0) {
+		touch_exec_args(self, argv, exec_envp);
 		syscall(SYS_execve, self, argv, exec_envp);
 		_exit(99);
 	}
