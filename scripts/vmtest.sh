@@ -96,6 +96,11 @@ fi
 if [[ $(readelf -l "$BIN" 2>/dev/null) == *"program interpreter"* ]]; then
 	die "$BIN is dynamically linked: the guest has no libc (build with +crt-static)"
 fi
+# The syscall matrix program (tests/syscalls/): static, so the guest needs
+# no libc.
+SYSCALL_TEST=$ROOT/build/kestrel-syscall-test
+make -s -C "$ROOT/tests/syscalls" OUT="$SYSCALL_TEST" ||
+	die "building tests/syscalls/kestrel-syscall-test failed"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "no static busybox at $BUSYBOX (scripts/setup.sh installs busybox-static)"
 
@@ -119,6 +124,7 @@ for a in $("$BUSYBOX" --list); do
 	[ "$a" = busybox ] || ln -s busybox "$R/bin/$a"
 done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
+cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
 cp "$KO" "$R/kestrel.ko"
 cp "$ROOT/scripts/vm-init" "$R/init"
 chmod 0755 "$R/init" "$R/bin/kestrel"

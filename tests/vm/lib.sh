@@ -158,3 +158,124 @@ run_bg_wait() {
 	CRC=0
 	wait "$CPID" || CRC=$?
 }
+
+# expect_lines EXPECTFILE JSONFILE: check the expectations that
+# kestrel-syscall-test wrote (tests/syscalls/kestrel-syscall-test.c) against
+# the consumer's JSON events.  Each line is
+#   EXPECT|NOEXPECT <TAB> label <TAB> type <TAB> dir <TAB> tid=N <TAB> field...
+# with dir '<' (syscall exit), '>' (syscall entry) or '-' (not a syscall:
+# the event has no "dir") and each field one of
+#   name=JSON        "name": JSON (exact value: number, "string", [array],
+#                    null)
+#   name^=JSONSTART  "name": a value whose JSON text starts so
+#   name@faulted     name is listed in the event's "faulted" array
+#   name@truncated   name is listed in the event's "truncated" array
+#   name?            the key "name" is present
+# EXPECT needs one event of that type, direction and tid matching every
+# field; NOEXPECT needs none.  Every failure is reported with its label, the
+# field that failed and the closest event; returns 1 if any failed.  Sets
+# EL_CHECKS (expectations) and EL_FIELDS (field checks) for the caller.
+expect_lines() {
+	_el_rc=0
+	_el_out=$(awk -F'\t' -v jsonfile="$2" '
+	function esc(s,   out, i, c) {
+		out = ""
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c == "\\") out = out "\\\\"
+			else if (c == "^") out = out "\\^"
+			else if (index(".[]|()*+?{}$", c)) out = out "[" c "]"
+			else out = out c
+		}
+		return out
+	}
+	# The ERE for one field spec.
+	function field_re(f,   n, j) {
+		if (f ~ /@faulted$/ || f ~ /@truncated$/) {
+			j = index(f, "@")
+			return "\"" substr(f, j + 1) "\": *\\[[^]]*\"" esc(substr(f, 1, j - 1)) "\""
+		}
+		if (f ~ /\?$/)
+			return "\"" esc(substr(f, 1, length(f) - 1)) "\": *"
+		j = index(f, "=")
+		if (j < 2) return ""
+		if (substr(f, j - 1, 1) == "^")
+			return "\"" esc(substr(f, 1, j - 2)) "\": *" esc(substr(f, j + 1))
+		return "\"" esc(substr(f, 1, j - 1)) "\": *" esc(substr(f, j + 1)) "[],}]"
+	}
+	# The ERE that selects events of this type and direction: "dir" is
+	# ">" or "<" for syscall events and absent for the others ("-").
+	function type_re(t) { return "\"type\": *\"" esc(t) "\"" }
+	function dir_re(d) { return "\"dir\": *\"" esc(d) "\"" }
+	BEGIN {
+		while ((getline line < jsonfile) > 0) {
+			if (match(line, /"tid": *[0-9]+/)) {
+				t = substr(line, RSTART, RLENGTH)
+				sub(/.*: */, "", t)
+				byt[t, ++nbyt[t]] = line
+			}
+		}
+		close(jsonfile)
+	}
+	$1 != "EXPECT" && $1 != "NOEXPECT" { next }
+	{
+		checks++
+		label = $2; ty = $3; dir = $4; tid = $5
+		sub(/^tid=/, "", tid)
+		tre = type_re(ty)
+		dre = dir == "-" ? "" : dir_re(dir)
+		nf = 0
+		for (i = 5; i <= NF; i++) {
+			if ($i == "") continue
+			re[++nf] = field_re($i)
+			spec[nf] = $i
+			if (re[nf] == "") { print "BAD expectation field " $i " in: " $0; bad++ }
+		}
+		fields += nf
+		best = -1; bestline = ""; bestmiss = ""; found = ""; typed = 0
+		for (k = 1; k <= nbyt[tid]; k++) {
+			line = byt[tid, k]
+			if (line !~ tre) continue
+			if (dre != "" && line !~ dre) continue
+			if (dir == "-" && line ~ /"dir": *"[<>]"/) continue
+			typed++
+			m = 0; miss = ""
+			for (i = 1; i <= nf; i++) {
+				if (line ~ re[i]) m++
+				else if (miss == "") miss = spec[i]
+			}
+			if (m == nf) { found = line; break }
+			if (m > best) { best = m; bestline = line; bestmiss = miss }
+		}
+		what = ty " " dir " tid=" tid " [" label "]"
+		if ($1 == "EXPECT" && found == "") {
+			bad++
+			if (typed == 0) {
+				seen = ""
+				for (k = 1; k <= nbyt[tid]; k++) {
+					l = byt[tid, k]
+					if (match(l, /"type": *"[^"]*"/)) {
+						t = substr(l, RSTART, RLENGTH)
+						gsub(/"type": *"|"/, "", t)
+						seen = seen " " t
+					}
+				}
+				print "MISSING " what ": no such event (tid " tid " has:" (seen == "" ? " nothing" : seen) ")"
+			} else {
+				print "MISMATCH " what ": field " bestmiss " differs; closest of " typed " event(s):"
+				print "    " bestline
+			}
+		} else if ($1 == "NOEXPECT" && found != "") {
+			bad++
+			print "UNEXPECTED " what ": " found
+		}
+	}
+	END {
+		printf "expect_lines: %d expectations, %d field checks, %d failed\n", checks, fields, bad
+		exit bad > 0
+	}' "$1") || _el_rc=$?
+	echo "$_el_out"
+	EL_CHECKS=$(echo "$_el_out" | sed -n 's/^expect_lines: \([0-9]*\) expectations.*/\1/p')
+	EL_FIELDS=$(echo "$_el_out" | sed -n 's/.* \([0-9]*\) field checks.*/\1/p')
+	return $_el_rc
+}
