@@ -13,6 +13,7 @@ use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use kestrel::live::{run_session, start_session, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
+use kestrel::state::cli::{write_event_with_context, StateArgs};
 use kestrel_abi::SyscallMask;
 
 /// `--syscalls` value meaning every syscall the ABI's event table decodes.
@@ -40,7 +41,12 @@ enum Command {
     /// Runs until interrupted (SIGINT or SIGTERM), --count or --duration;
     /// on the way out it drains what is left and prints a summary with the
     /// number of events delivered and lost to stderr.
-    Events(CaptureArgs),
+    Events {
+        #[command(flatten)]
+        args: CaptureArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Capture live and write the raw records to a capture file.
     Capture {
         /// Capture file to write.
@@ -204,9 +210,12 @@ fn open_for_capture(path: &Path) -> Result<Device, String> {
     Ok(dev)
 }
 
-fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
+fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(), String> {
     let opts = session_options(args)?;
     let dev = open_for_capture(device)?;
+    // Scanned before the probes attach; what starts in between is filled
+    // lazily from /proc when its first event arrives.
+    let mut state = state_args.build();
     let offset = wall_clock_offset_ns();
     let stdout = io::stdout();
     // Both callbacks write to stdout; they never run at the same time.
@@ -223,7 +232,18 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
                 report_lost(ring, rec);
             }
             match decode(rec) {
-                Ok(ev) => write_event_line(&mut *out.borrow_mut(), &ev, ring, offset)?,
+                Ok(ev) => {
+                    if let Some(s) = state.as_mut() {
+                        s.apply(&ev);
+                    }
+                    write_event_with_context(
+                        &mut *out.borrow_mut(),
+                        &ev,
+                        ring,
+                        offset,
+                        state.as_ref(),
+                    )?
+                }
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
             }
             Ok(true)
@@ -238,6 +258,17 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
         other => other.to_string(),
     })?;
     print_summary(&summary);
+    if let Some(s) = &state {
+        let st = s.stats();
+        eprintln!(
+            "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} containers looked up",
+            s.table().thread_count(),
+            s.table().process_count(),
+            st.lazy_filled,
+            st.lazy_failed,
+            s.containers().disk_lookups
+        );
+    }
     Ok(())
 }
 
@@ -384,7 +415,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Events(args) => events(&cli.device, args),
+        Command::Events { args, state } => events(&cli.device, args, state),
         Command::Capture { file, args } => capture(&cli.device, file, args),
         Command::Replay { file } => replay(file),
         Command::Stats => stats(&cli.device),

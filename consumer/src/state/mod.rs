@@ -15,6 +15,7 @@
 
 mod adapter;
 pub mod apply;
+pub mod cli;
 pub mod container;
 pub mod fds;
 pub mod procfs;
@@ -218,6 +219,12 @@ impl State {
             self.not_in_proc.insert(tid);
         }
         ok
+    }
+
+    /// Adds a process directly (tests and benchmarks that build state
+    /// without a /proc tree).  Returns false when the table refused it.
+    pub fn insert_process(&mut self, p: Process, threads: &[(u32, u32)]) -> bool {
+        self.table.insert_process(p, threads)
     }
 
     // ----- reading -------------------------------------------------------

@@ -517,3 +517,28 @@ fn exec_cgroup_moves_a_process_into_a_container() {
         "cached from the scan"
     );
 }
+
+#[test]
+fn scans_the_real_proc() {
+    let file = tempfile_in_tmp();
+    let mut s = State::new(StateOptions::default());
+    assert!(s.scan() > 0);
+    let me = std::process::id();
+    let p = s.process_by_pid(me).expect("this test's own process");
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(Path::new(p.exepath.as_ref()), exe.as_path());
+    assert!(p.creds.euid != threads::UNKNOWN_ID);
+    let fd = {
+        use std::os::fd::AsRawFd;
+        file.0.as_raw_fd()
+    };
+    let info = s.process_by_pid(me).unwrap().fds.get(fd.into()).unwrap();
+    assert_eq!(Path::new(info.path.as_ref()), file.1.as_path());
+    assert_eq!(info.type_name(), "file");
+    let _ = fs::remove_file(&file.1);
+}
+
+fn tempfile_in_tmp() -> (fs::File, std::path::PathBuf) {
+    let p = std::env::temp_dir().join(format!("kestrel-scan-{}", std::process::id()));
+    (fs::File::create(&p).unwrap(), p.canonicalize().unwrap())
+}
