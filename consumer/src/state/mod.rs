@@ -291,14 +291,24 @@ impl State {
         self.containers.cached(id)
     }
 
-    /// The passwd/group database of thread `tid`'s root: the host's (under
-    /// the host root) or its container's (through `<proc>/<pid>/root` of
+    /// The passwd/group database of thread `tid`'s root: the host's
+    /// (`<proc>/1/root`, else the host root) or its container's (through `<proc>/<pid>/root` of
     /// the process, or of a live ancestor in the same container).
     pub fn user_db(&self, tid: u32) -> Option<Arc<UserDb>> {
         let p = self.process(tid)?;
         let mut users = self.users.borrow_mut();
         match &p.container {
-            None => Some(users.db(HOST, &self.opts.host_root)),
+            None => {
+                // The host's root as /proc shows it (right even when the
+                // consumer runs in a container), else the host root option.
+                if let Some(r) = &self.opts.proc_root {
+                    let db = users.db(HOST, &r.join("1/root"));
+                    if users.cached(HOST).is_some() {
+                        return Some(db);
+                    }
+                }
+                Some(users.db(HOST, &self.opts.host_root))
+            }
             Some(c) => {
                 let key = c.full_id.as_str();
                 let root = self.opts.proc_root.as_ref()?;
