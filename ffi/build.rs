@@ -383,7 +383,7 @@ fn schema_rs(header: &str, syscalls: &[(String, u32)]) -> Result<String, String>
             if !format_names.contains(&fmt) {
                 return Err(format!("{ABI_HEADER}: {what}: unknown format `{fmt}`"));
             }
-            if kind == "RES" && (j != 0 || e.args[3] == "E") && id != "GENERIC" {
+            if kind == "RES" && (j != 0 || e.args[3] != "X") && id != "GENERIC" {
                 return Err(format!(
                     "{ABI_HEADER}: {what}: res must come first, in exit events only"
                 ));
@@ -395,7 +395,7 @@ fn schema_rs(header: &str, syscalls: &[(String, u32)]) -> Result<String, String>
             ));
             names.push(pname);
         }
-        if e.args[3] == "X" && id != "GENERIC" && names.first().map(String::as_str) != Some("res") {
+        if e.args[3] == "X" && names.first().map(String::as_str) != Some("res") {
             return Err(format!(
                 "{ABI_HEADER}: {what}: a syscall exit event must start with res"
             ));

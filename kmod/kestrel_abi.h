@@ -258,8 +258,8 @@ struct kestrel_event_hdr {
  *   lost      events were dropped before this point: seq is the per-CPU
  *             sequence number of the first lost one, the rest count the
  *             events lost per reason
- *   generic   a masked-in syscall with no event of its own: nr, res and the
- *             six raw arguments
+ *   generic   a masked-in syscall with no event of its own, at its exit:
+ *             nr, res and the six raw arguments
  *   procexit  sched_process_exit: a thread exits; status as wait(2) encodes
  *             it (task->exit_code)
  *   procfork  sched_process_fork: header tid/pid are the parent's
@@ -272,7 +272,7 @@ struct kestrel_event_hdr {
 #define KESTREL_EVENT_TABLE(EV, P)	\
 	EV(PAD, 1, pad, K, _, )	\
 	EV(LOST, 2, lost, K, _, P(U64, seq, 0, 0, NONE) P(U64, ring_full, 0, 0, NONE) P(U64, too_large, 0, 0, NONE) P(U64, fault, 0, 0, NONE))	\
-	EV(GENERIC, 3, generic, X, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
+	EV(GENERIC, 3, generic, K, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
 	EV(EXECVE, 4, execve, X, execve, P(RES, res, 6, 0, NONE) P(EXE, exe, 0, 0, NONE) P(ARGS, args, 1, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 2, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
 	EV(EXECVEAT, 5, execveat, X, execveat, P(RES, res, 6, 0, NONE) P(EXE, exe, 1, 0, NONE) P(ARGS, args, 2, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 3, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
 	EV(OPEN, 6, open, X, open, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, OPEN) P(U32, mode, 2, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\

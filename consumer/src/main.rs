@@ -59,6 +59,10 @@ enum Command {
     Replay {
         /// Capture file written by `kestrel capture`.
         file: PathBuf,
+        /// Instead of the events, print per event type how many records
+        /// there are and their sizes in bytes (count, average, max).
+        #[arg(long)]
+        sizes: bool,
     },
     /// Print the module's per-CPU counters (works beside a running consumer).
     Stats,
@@ -333,6 +337,35 @@ fn replay(file: &Path) -> Result<(), String> {
     })
 }
 
+fn replay_sizes(file: &Path) -> Result<(), String> {
+    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    // (count, total bytes, max) per event type number.
+    let mut sizes = std::collections::BTreeMap::<u16, (u64, u64, usize)>::new();
+    for frame in capture.records() {
+        let (_, _, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
+        let s = sizes.entry(rec.event_type()).or_default();
+        s.0 += 1;
+        s.1 += rec.len() as u64;
+        s.2 = s.2.max(rec.len());
+    }
+    println!(
+        "{:<16} {:>3} {:>8} {:>8} {:>6}",
+        "type", "dir", "records", "avg_len", "max"
+    );
+    for (ty, (count, total, max)) in sizes {
+        let (name, dir) = match kestrel_abi::event_schema(ty) {
+            Some(s) if s.syscall.is_some() => (s.name, if s.enter { ">" } else { "<" }),
+            Some(s) => (s.name, "-"),
+            None => ("unknown", "-"),
+        };
+        println!(
+            "{name:<16} {dir:>3} {count:>8} {:>8} {max:>6}",
+            total / count
+        );
+    }
+    Ok(())
+}
+
 fn stats(device: &Path) -> Result<(), String> {
     let dev = Device::open_observer(device).map_err(|e| e.to_string())?;
     let info = dev.info();
@@ -417,7 +450,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Events { args, state } => events(&cli.device, args, state),
         Command::Capture { file, args } => capture(&cli.device, file, args),
-        Command::Replay { file } => replay(file),
+        Command::Replay { file, sizes } if *sizes => replay_sizes(file),
+        Command::Replay { file, .. } => replay(file),
         Command::Stats => stats(&cli.device),
     };
     match result {
