@@ -87,14 +87,12 @@ fn state_with_root() -> State {
         max_threads: 1 << 20,
         ..StateOptions::default()
     });
-    let mut init = Process {
-        pid: 1,
-        vpid: 1,
-        comm: "systemd".into(),
-        exepath: "/usr/lib/systemd/systemd".into(),
-        cwd: "/".into(),
-        ..Process::default()
-    };
+    let mut init = Process::default();
+    init.pid = 1;
+    init.vpid = 1;
+    init.comm = "systemd".into();
+    init.exepath = "/usr/lib/systemd/systemd".into();
+    init.cwd = "/".into();
     init.set_cmdline(&["/sbin/init"]);
     assert!(s.insert_process(init, &[(1, 1)]));
     s
@@ -111,8 +109,8 @@ fn memory() {
     const PROCS: u32 = 2_500;
     const THREADS_PER: u32 = 4;
     let mut recs = Vec::new();
-    let mut ts = 1;
     for i in 0..PROCS {
+        let ts = u64::from(i) + 1;
         let pid = 10_000 + i * THREADS_PER;
         recs.push(procfork(ts, 1, 1, pid, pid));
         recs.push(execve(
@@ -125,9 +123,14 @@ fn memory() {
             recs.push(procfork(ts, pid, pid, pid + t, pid));
         }
         for fd in 3..11 {
-            recs.push(openat(ts, pid, pid, fd, b"/var/lib/app/data/segment-000123.db"));
+            recs.push(openat(
+                ts,
+                pid,
+                pid,
+                fd,
+                b"/var/lib/app/data/segment-000123.db",
+            ));
         }
-        ts += 1;
     }
     let mut s = state_with_root();
     let before = vm_rss_kib();
@@ -153,8 +156,8 @@ fn stream(n_procs: u32) -> Vec<Vec<u8>> {
     // A long-lived shell (pid 2) forks short-lived workers that exec, open
     // and close files, and exit: 14 events per worker.
     let mut recs = vec![procfork(0, 1, 1, 2, 2)];
-    let mut ts = 1;
     for i in 0..n_procs {
+        let ts = u64::from(i) + 1;
         let pid = 100 + (i % 30_000);
         recs.push(procfork(ts, 2, 2, pid, pid));
         recs.push(execve(ts, pid, b"/usr/bin/cat", b"cat\0/etc/hosts\0"));
@@ -163,7 +166,6 @@ fn stream(n_procs: u32) -> Vec<Vec<u8>> {
             recs.push(close(ts, pid, pid, fd));
         }
         recs.push(procexit(ts, pid, pid));
-        ts += 1;
     }
     recs
 }
