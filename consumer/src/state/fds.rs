@@ -439,6 +439,15 @@ fn split_dir_file(path: &str) -> (&str, &str) {
 /// applies `..` (never above `/`).  Symlinks are not followed: the kernel
 /// resolved them, the path is what the process asked for.
 pub fn normalize(abs: &str) -> String {
+    // Most paths are already normal: no `//`, no `.` or `..` component, no
+    // trailing `/`.
+    let plain = abs.starts_with('/')
+        && !abs.contains("//")
+        && !abs.contains("/.")
+        && (abs.len() == 1 || !abs.ends_with('/'));
+    if plain {
+        return abs.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for c in abs.split('/') {
         match c {
@@ -640,6 +649,10 @@ mod tests {
             "an unresolved base never yields a path that looks absolute"
         );
         assert_eq!(resolve(Some("/srv"), ""), "/srv");
+        assert_eq!(normalize("/a/b/"), "/a/b");
+        assert_eq!(normalize("/a/.hidden/./x"), "/a/.hidden/x");
+        assert_eq!(normalize("/"), "/");
+        assert_eq!(normalize("/plain/path"), "/plain/path");
     }
 
     #[test]
