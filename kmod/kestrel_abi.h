@@ -5,7 +5,8 @@
  * Everything both sides see is defined here and only here: the ioctl numbers
  * and their structs, the mmap layout of the per-CPU rings, the record header,
  * the event type numbers and the parameter layout of every event.  The module
- * includes this file; the consumer's kestrel-abi crate runs bindgen over it.
+ * includes this file; the consumer's kestrel-abi crate runs bindgen over it
+ * and parses its event table (KESTREL_EVENT_TABLE, below) into schemas.
  * Only fixed-width types and explicit padding are used, and both sides check
  * the sizes at compile time.
  *
@@ -185,7 +186,9 @@ struct kestrel_event_hdr {
  *   KSTR         text from the kernel (events the module fills by hand)
  *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
- * PATH_MAX bytes; every variable parameter is at most snaplen bytes.
+ * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
+ * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which
+ * are never cut at snaplen.
  */
 #define KESTREL_PARAM_KINDS(K)	\
 	K(RES, 1, S64)		\
@@ -267,7 +270,11 @@ struct kestrel_event_hdr {
  *             as the kernel opened it, old_tid the thread id before exec
  * execve/execveat exit: on success exe, args and env describe the new image;
  * on failure exe, args and env are the caller's arguments.  The ENTER
- * records are written before the image is replaced.
+ * records are written before the image is replaced.  A successful execveat
+ * returns to user space as execve (the kernel reports __NR_execve at its
+ * exit): its exit record is an EXECVE one, following the EXECVEAT_ENTER
+ * record of the same thread; it is recorded when the mask selects execve or
+ * execveat.  Only a failed execveat has an EXECVEAT exit record.
  */
 #define KESTREL_EVENT_TABLE(EV, P)	\
 	EV(PAD, 1, pad, K, _, )	\

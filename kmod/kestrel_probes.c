@@ -254,11 +254,17 @@ static void kestrel_put_ustr(struct kestrel_rec *r, const char __user *u)
 		kestrel_put_done(r, n, trunc ? KESTREL_PARAM_TRUNCATED : 0);
 }
 
-/* len user bytes, at most cap of them; cut ones are flagged truncated. */
-static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
-			       u64 len, u32 cap)
+/*
+ * len user bytes, at most cap of them and, when snap, at most snaplen;
+ * cut ones are flagged truncated.
+ */
+static void kestrel_put_ubytes_max(struct kestrel_rec *r,
+				   const void __user *u, u64 len, u32 cap,
+				   bool snap)
 {
-	u32 n = min_t(u64, len, min(cap, kestrel_param_max(r)));
+	u32 max = snap ? kestrel_param_max(r) :
+		  min_t(u32, KESTREL_PARAM_LEN_MASK, kestrel_room(r));
+	u32 n = min_t(u64, len, min(cap, max));
 	u32 got;
 
 	if (!len) {
@@ -271,6 +277,12 @@ static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
 	else
 		kestrel_put_done(r, got,
 				 got < len ? KESTREL_PARAM_TRUNCATED : 0);
+}
+
+static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
+			       u64 len, u32 cap)
+{
+	kestrel_put_ubytes_max(r, u, len, cap, true);
 }
 
 /*
@@ -687,7 +699,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			break;
 		case KESTREL_PK_SOCKADDR:
 		case KESTREL_PK_SOCKADDR_OUT:
-			payload += min_t(u32, snaplen, KESTREL_SOCKADDR_MAX);
+			payload += KESTREL_SOCKADDR_MAX;
 			break;
 		case KESTREL_PK_TUPLE:
 			payload += KESTREL_TUPLE_MAX;
@@ -814,9 +826,9 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 		case KESTREL_PK_SOCKADDR: {
 			long len = (int)kestrel_arg(args, ret, pd->b);
 
-			kestrel_put_ubytes(&r, (const void __user *)v,
-					   len > 0 ? len : 0,
-					   KESTREL_SOCKADDR_MAX);
+			kestrel_put_ubytes_max(&r, (const void __user *)v,
+					       len > 0 ? len : 0,
+					       KESTREL_SOCKADDR_MAX, false);
 			break;
 		}
 		case KESTREL_PK_SOCKADDR_OUT: {
@@ -828,15 +840,15 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 				kestrel_put_fault(&r);
 				break;
 			}
-			kestrel_put_ubytes(&r, (const void __user *)v,
-					   v && len > 0 ? len : 0,
-					   KESTREL_SOCKADDR_MAX);
+			kestrel_put_ubytes_max(&r, (const void __user *)v,
+					       v && len > 0 ? len : 0,
+					       KESTREL_SOCKADDR_MAX, false);
 			break;
 		}
 		case KESTREL_PK_TUPLE:
 			n = kestrel_tuple((int)v, tuple);
-			if (n > 0)
-				kestrel_put_kbytes(&r, tuple, n);
+			if (n > 0)	/* whole: never cut at snaplen */
+				kestrel_put_val(&r, tuple, n);
 			else
 				kestrel_put_fault(&r);
 			break;
@@ -969,8 +981,16 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	struct kestrel_ring *ring;
 	u16 type;
 
-	if (!kestrel_mask_test(nr))	/* first: the common case returns */
-		return;
+	if (!kestrel_mask_test(nr)) {	/* first: the common case returns */
+		/*
+		 * A successful execveat returns to user space as execve (the
+		 * kernel reports __NR_execve at its exit, as Falco also sees):
+		 * record that exit when only execveat was asked for.
+		 */
+		if (likely(nr != __NR_execve) || ret ||
+		    !kestrel_mask_test(__NR_execveat))
+			return;
+	}
 	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
 		return;
 	syscall_get_arguments(current, regs, args);

@@ -169,16 +169,65 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
     })
 }
 
-fn report_lost(ring: u32, rec: &Record<'_>) {
-    let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
-    log::warn!(
-        "ring {ring}: gap of {} events from sequence {} (ring full {}, too large {}, fault {})",
-        p(1) + p(2) + p(3),
-        p(0),
-        p(1),
-        p(2),
-        p(3)
-    );
+/// Logs the gaps the module reports (LOST records): the first gap of a ring
+/// at once, then at most one line per ring per second with what was lost
+/// since, so a drop storm does not flood the log.
+#[derive(Default)]
+struct GapLog {
+    rings: std::collections::HashMap<u32, RingGaps>,
+}
+
+#[derive(Default)]
+struct RingGaps {
+    last_line: Option<std::time::Instant>,
+    gaps: u64,
+    first_seq: u64,
+    lost: [u64; 3],
+}
+
+impl GapLog {
+    const INTERVAL: Duration = Duration::from_secs(1);
+
+    fn record(&mut self, ring: u32, rec: &Record<'_>) {
+        let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
+        let g = self.rings.entry(ring).or_default();
+        if g.gaps == 0 {
+            g.first_seq = p(0);
+        }
+        g.gaps += 1;
+        for (i, n) in g.lost.iter_mut().enumerate() {
+            *n += p(i + 1);
+        }
+        if g.last_line.is_none_or(|t| t.elapsed() >= Self::INTERVAL) {
+            Self::line(ring, g);
+        }
+    }
+
+    fn line(ring: u32, g: &mut RingGaps) {
+        if g.gaps == 0 {
+            return;
+        }
+        let [full, large, fault] = g.lost;
+        log::warn!(
+            "ring {ring}: gap of {} events from sequence {} in {} LOST record(s) (ring full {full}, too large {large}, fault {fault})",
+            full + large + fault,
+            g.first_seq,
+            g.gaps
+        );
+        *g = RingGaps {
+            last_line: Some(std::time::Instant::now()),
+            ..RingGaps::default()
+        };
+    }
+
+    /// Logs what is still unreported.
+    fn flush(&mut self) {
+        let mut rings: Vec<_> = self.rings.iter_mut().collect();
+        rings.sort_by_key(|(r, _)| **r);
+        for (ring, g) in rings {
+            Self::line(*ring, g);
+        }
+    }
 }
 
 fn print_summary(summary: &SessionSummary) {
@@ -227,13 +276,14 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                report_lost(ring, rec);
+                gaps.record(ring, rec);
             }
             match decode(rec) {
                 Ok(ev) => {
@@ -261,6 +311,7 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
         }
         other => other.to_string(),
     })?;
+    gaps.flush();
     print_summary(&summary);
     if let Some(s) = &state {
         let st = s.stats();
@@ -292,13 +343,14 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                report_lost(ring, rec);
+                gaps.record(ring, rec);
             }
             writer.write(ring, rec)?;
             Ok(true)
@@ -310,6 +362,7 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     writer
         .finish()
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    gaps.flush();
     print_summary(&summary);
     eprintln!("kestrel: wrote {records} records to {}", file.display());
     Ok(())
