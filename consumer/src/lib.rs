@@ -10,7 +10,8 @@
 //! - [`output`]: event → JSON line;
 //! - [`capture`]: records to and from capture files;
 //! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
-//! - [`live`]: a capture session tying the device, rings and merge together.
+//! - [`live`]: a capture session tying the device, rings and merge together;
+//! - [`rules`]: Falco-style rules, compiled, indexed and matched.
 
 #![warn(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod merge;
 pub mod output;
 pub mod record;
 pub mod ring;
+pub mod rules;
