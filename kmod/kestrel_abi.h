@@ -64,7 +64,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped on every incompatible change of anything in this file. */
-#define KESTREL_ABI_VERSION		1
+#define KESTREL_ABI_VERSION		2
 
 /* Path of the character device the module registers (a misc device). */
 #define KESTREL_DEVICE_NAME		"kestrel"
@@ -126,83 +126,259 @@ struct kestrel_event_hdr {
 #define KESTREL_PARAM_FAULT		0x8000
 
 /*
- * Event types and their parameters, in order.  Numbers are little-endian
- * (the host's order); s64 results are the syscall's return value (-errno on
- * failure).  Strings carry no terminating NUL; argv is each argument followed
- * by a NUL, as in /proc/PID/cmdline.  Syscall events are recorded at syscall
- * exit unless their name says _ENTER.
+ * The event table
+ * ---------------
+ * Every event type and its parameters are described once, in the X-macro
+ * tables below; the module expands them into its enum and its fillers, and
+ * the consumer's kestrel-abi build script parses them (strictly: anything it
+ * does not understand fails the build) into its schema tables.  Keep the
+ * exact shape: one K(), F() or EV() per line (an EV's P() entries may follow
+ * on continuation lines), no comments inside the macros.
+ *
+ * KESTREL_PARAM_KINDS(K): K(KIND, number, WIRE) - how a parameter is filled
+ * and what its bytes are.  WIRE is the encoding in the record: S64, U64 (8
+ * bytes, little-endian), U32 (4 bytes), STR (text, no NUL), BYTES, ARGV (each
+ * item followed by a NUL, as /proc/PID/cmdline), SOCKADDR (a struct sockaddr
+ * as the caller passed it, at most 128 bytes), TUPLE (see below).  In the
+ * list, "arg a" is the syscall's register argument number a of the P()
+ * entry, and a == 6 names the syscall's return value instead:
+ *   RES          the syscall's return value (-errno on failure)
+ *   INT          arg a as a C int, sign-extended (fds, pids, signals)
+ *   S64          arg a as a signed 64-bit number
+ *   U64          arg a
+ *   U32          arg a, low 32 bits
+ *   USER_INT     the int at user address arg a + 4*b, read at exit
+ *                (FAULT when the call failed)
+ *   USER_U64     the u64 at user address arg a + 8*b
+ *   OPEN_HOW     field b (0 flags, 1 mode, 2 resolve) of the struct
+ *                open_how at user address arg a
+ *   CAP          capability set b of the caller after the call
+ *                (0 inheritable, 1 permitted, 2 effective)
+ *   CRED         credential b of the caller after the call, as seen from
+ *                the initial user namespace: 0 uid, 1 gid, 2 euid, 3 egid,
+ *                4 loginuid (0xffffffff when unset or without CONFIG_AUDIT)
+ *   TASK         fact b of the caller: 0 pid in its pid namespace, 1 tid in
+ *                it, 2 parent's tid, 3 pid namespace inode, 4 controlling
+ *                tty (device number new_encode_dev-style, 0 if none)
+ *   PATH         the NUL-terminated user string at arg a (cut at snaplen)
+ *   ARGV         the NULL-terminated user array of strings at arg a
+ *   SOCKADDR     the user sockaddr at arg a, its length in arg b
+ *   SOCKADDR_OUT the user sockaddr at arg a that the kernel filled, its
+ *                length in the user int at arg b (FAULT when the call failed)
+ *   TUPLE        both ends of the socket whose fd is arg a (FAULT if it is
+ *                not a socket): __u8 family, then for AF_INET local address
+ *                (4 bytes, network order), local port (__u16 little-endian),
+ *                remote address (4), remote port (__u16); for AF_INET6 the
+ *                same with 16-byte addresses; for AF_UNIX the path the
+ *                socket is bound to, or else its peer's (abstract names
+ *                start with a NUL); any other family: the family byte only
+ *   FULLPATH     absolute path (d_path) of the file whose fd is arg a;
+ *                FAULT when the fd is negative or has no path
+ *   EXE          the new image's executable (d_path) after a successful
+ *                exec; after a failed one, the user string at arg a
+ *   ARGS         the new image's arguments after a successful exec; after a
+ *                failed one, the user array at arg a
+ *   ENV          likewise for the environment (user array at arg a)
+ *   CWD          the caller's working directory (d_path)
+ *   CGROUP       the caller's cgroup v2 path (e.g. /system.slice/x.service)
+ *   COMM         the caller's command name (task->comm)
+ *   KSTR         text from the kernel (events the module fills by hand)
+ *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
+ * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
+ * PATH_MAX bytes; every variable parameter is at most snaplen bytes.
+ */
+#define KESTREL_PARAM_KINDS(K)	\
+	K(RES, 1, S64)		\
+	K(INT, 2, S64)		\
+	K(S64, 3, S64)		\
+	K(U64, 4, U64)		\
+	K(U32, 5, U32)		\
+	K(USER_INT, 6, S64)	\
+	K(USER_U64, 7, U64)	\
+	K(OPEN_HOW, 8, U64)	\
+	K(CAP, 9, U64)		\
+	K(CRED, 10, U32)	\
+	K(TASK, 11, U32)	\
+	K(PATH, 12, STR)	\
+	K(ARGV, 13, ARGV)	\
+	K(SOCKADDR, 14, SOCKADDR)	\
+	K(SOCKADDR_OUT, 15, SOCKADDR)	\
+	K(TUPLE, 16, TUPLE)	\
+	K(FULLPATH, 17, STR)	\
+	K(EXE, 18, STR)		\
+	K(ARGS, 19, ARGV)	\
+	K(ENV, 20, ARGV)	\
+	K(CWD, 21, STR)		\
+	K(CGROUP, 22, STR)	\
+	K(COMM, 23, STR)	\
+	K(KSTR, 24, STR)	\
+	K(RAWARGS, 25, BYTES)
+
+/*
+ * KESTREL_PARAM_FORMATS(F): F(FORMAT, number) - how the consumer may render
+ * an integer parameter besides its raw value (the module ignores it):
+ * NONE, OPEN (O_* flags), MODE (file mode, octal), CLONE (CLONE_* flags),
+ * NS (CLONE_NEW* namespace types), PROT (PROT_*), MMAP (MAP_*), AT (AT_*
+ * flags), FAMILY (AF_*), SOCKTYPE (SOCK_* type and flags), SIGNAL (SIG*),
+ * FCNTL (F_* command), PTRACE (PTRACE_* request).
+ */
+#define KESTREL_PARAM_FORMATS(F)	\
+	F(NONE, 0)		\
+	F(OPEN, 1)		\
+	F(MODE, 2)		\
+	F(CLONE, 3)		\
+	F(NS, 4)		\
+	F(PROT, 5)		\
+	F(MMAP, 6)		\
+	F(AT, 7)		\
+	F(FAMILY, 8)		\
+	F(SOCKTYPE, 9)		\
+	F(SIGNAL, 10)		\
+	F(FCNTL, 11)		\
+	F(PTRACE, 12)
+
+/*
+ * KESTREL_EVENT_TABLE(EV, P): every event type, in number order.
+ *   EV(ID, number, name, DIR, syscall, params)
+ * ID names KESTREL_EVT_<ID>; name is the Falco-style evt.type; DIR is E (at
+ * syscall entry, evt.dir '>'), X (at syscall exit, '<') or K (not a syscall:
+ * filled by the module from other tracepoints); syscall is the x86_64 name of
+ * the syscall recorded (__NR_<syscall>), or _ for none.  params is a list of
+ *   P(KIND, name, a, b, FORMAT)
+ * in record order: the parameter's kind and name (what rules see as
+ * evt.arg.<name>), the kind's a and b, and the consumer's rendering.  Syscall
+ * exit events have res first.  A syscall event is recorded only for the
+ * syscalls the consumer's mask selects; the module also filters mmap and
+ * mprotect to calls asking for PROT_EXEC, and fcntl to F_DUPFD and
+ * F_DUPFD_CLOEXEC.
+ *
+ * Events that are not syscalls:
+ *   pad       filler up to the end of the data area (only len and type are
+ *             valid; it may be 8 bytes long); skip it
+ *   lost      events were dropped before this point: seq is the per-CPU
+ *             sequence number of the first lost one, the rest count the
+ *             events lost per reason
+ *   generic   a masked-in syscall with no event of its own: nr, res and the
+ *             six raw arguments
+ *   procexit  sched_process_exit: a thread exits; status as wait(2) encodes
+ *             it (task->exit_code)
+ *   procfork  sched_process_fork: header tid/pid are the parent's
+ *   procexec  sched_process_exec: a new image replaced the process; filename
+ *             as the kernel opened it, old_tid the thread id before exec
+ * execve/execveat exit: on success exe, args and env describe the new image;
+ * on failure exe, args and env are the caller's arguments.  The ENTER
+ * records are written before the image is replaced.
+ */
+#define KESTREL_EVENT_TABLE(EV, P)	\
+	EV(PAD, 1, pad, K, _, )	\
+	EV(LOST, 2, lost, K, _, P(U64, seq, 0, 0, NONE) P(U64, ring_full, 0, 0, NONE) P(U64, too_large, 0, 0, NONE) P(U64, fault, 0, 0, NONE))	\
+	EV(GENERIC, 3, generic, X, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
+	EV(EXECVE, 4, execve, X, execve, P(RES, res, 6, 0, NONE) P(EXE, exe, 0, 0, NONE) P(ARGS, args, 1, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 2, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
+	EV(EXECVEAT, 5, execveat, X, execveat, P(RES, res, 6, 0, NONE) P(EXE, exe, 1, 0, NONE) P(ARGS, args, 2, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 3, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
+	EV(OPEN, 6, open, X, open, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, OPEN) P(U32, mode, 2, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
+	EV(OPENAT, 7, openat, X, openat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(U32, flags, 2, 0, OPEN) P(U32, mode, 3, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
+	EV(OPENAT2, 8, openat2, X, openat2, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(OPEN_HOW, flags, 2, 0, OPEN) P(OPEN_HOW, mode, 2, 1, MODE) P(OPEN_HOW, resolve, 2, 2, NONE) P(FULLPATH, fullpath, 6, 0, NONE))	\
+	EV(CONNECT, 9, connect, X, connect, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(SOCKADDR, addr, 1, 2, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
+	EV(CLONE, 10, clone, X, clone, P(RES, res, 6, 0, NONE) P(U64, flags, 0, 0, CLONE))	\
+	EV(FORK, 11, fork, X, fork, P(RES, res, 6, 0, NONE))	\
+	EV(VFORK, 12, vfork, X, vfork, P(RES, res, 6, 0, NONE))	\
+	EV(PROC_EXIT, 13, procexit, K, _, P(U32, status, 0, 0, NONE))	\
+	EV(PROC_FORK, 14, procfork, K, _, P(U32, child_tid, 0, 0, NONE) P(U32, child_pid, 0, 0, NONE))	\
+	EV(PROC_EXEC, 15, procexec, K, _, P(KSTR, filename, 0, 0, NONE) P(U32, old_tid, 0, 0, NONE))	\
+	EV(EXECVE_ENTER, 16, execve, E, execve, P(PATH, filename, 0, 0, NONE) P(ARGV, args, 1, 0, NONE))	\
+	EV(EXECVEAT_ENTER, 17, execveat, E, execveat, P(INT, dirfd, 0, 0, NONE) P(PATH, pathname, 1, 0, NONE) P(ARGV, args, 2, 0, NONE) P(U32, flags, 4, 0, AT))	\
+	EV(CLONE3, 18, clone3, X, clone3, P(RES, res, 6, 0, NONE) P(USER_U64, flags, 0, 0, CLONE))	\
+	EV(KILL, 19, kill, X, kill, P(RES, res, 6, 0, NONE) P(INT, pid, 0, 0, NONE) P(INT, sig, 1, 0, SIGNAL))	\
+	EV(TKILL, 20, tkill, X, tkill, P(RES, res, 6, 0, NONE) P(INT, tid, 0, 0, NONE) P(INT, sig, 1, 0, SIGNAL))	\
+	EV(TGKILL, 21, tgkill, X, tgkill, P(RES, res, 6, 0, NONE) P(INT, pid, 0, 0, NONE) P(INT, tid, 1, 0, NONE) P(INT, sig, 2, 0, SIGNAL))	\
+	EV(PTRACE, 22, ptrace, X, ptrace, P(RES, res, 6, 0, NONE) P(S64, request, 0, 0, PTRACE) P(INT, pid, 1, 0, NONE) P(U64, addr, 2, 0, NONE) P(U64, data, 3, 0, NONE))	\
+	EV(PRCTL, 23, prctl, X, prctl, P(RES, res, 6, 0, NONE) P(INT, option, 0, 0, NONE) P(U64, arg2, 1, 0, NONE) P(U64, arg3, 2, 0, NONE))	\
+	EV(CAPSET, 24, capset, X, capset, P(RES, res, 6, 0, NONE) P(CAP, cap_inheritable, 0, 0, NONE) P(CAP, cap_permitted, 0, 1, NONE) P(CAP, cap_effective, 0, 2, NONE))	\
+	EV(SETUID, 25, setuid, X, setuid, P(RES, res, 6, 0, NONE) P(U32, uid, 0, 0, NONE))	\
+	EV(SETGID, 26, setgid, X, setgid, P(RES, res, 6, 0, NONE) P(U32, gid, 0, 0, NONE))	\
+	EV(SETREUID, 27, setreuid, X, setreuid, P(RES, res, 6, 0, NONE) P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE))	\
+	EV(SETREGID, 28, setregid, X, setregid, P(RES, res, 6, 0, NONE) P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE))	\
+	EV(SETRESUID, 29, setresuid, X, setresuid, P(RES, res, 6, 0, NONE) P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE) P(U32, suid, 2, 0, NONE))	\
+	EV(SETRESGID, 30, setresgid, X, setresgid, P(RES, res, 6, 0, NONE) P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE) P(U32, sgid, 2, 0, NONE))	\
+	EV(SETFSUID, 31, setfsuid, X, setfsuid, P(RES, res, 6, 0, NONE) P(U32, uid, 0, 0, NONE))	\
+	EV(SETFSGID, 32, setfsgid, X, setfsgid, P(RES, res, 6, 0, NONE) P(U32, gid, 0, 0, NONE))	\
+	EV(SETNS, 33, setns, X, setns, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, nstype, 1, 0, NS))	\
+	EV(UNSHARE, 34, unshare, X, unshare, P(RES, res, 6, 0, NONE) P(U64, flags, 0, 0, NS))	\
+	EV(CHROOT, 35, chroot, X, chroot, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
+	EV(PIVOT_ROOT, 36, pivot_root, X, pivot_root, P(RES, res, 6, 0, NONE) P(PATH, new_root, 0, 0, NONE) P(PATH, put_old, 1, 0, NONE))	\
+	EV(CREAT, 37, creat, X, creat, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, mode, 1, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
+	EV(CLOSE, 38, close, X, close, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE))	\
+	EV(DUP, 39, dup, X, dup, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE))	\
+	EV(DUP2, 40, dup2, X, dup2, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE) P(INT, newfd, 1, 0, NONE))	\
+	EV(DUP3, 41, dup3, X, dup3, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE) P(INT, newfd, 1, 0, NONE) P(U32, flags, 2, 0, OPEN))	\
+	EV(FCNTL, 42, fcntl, X, fcntl, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(INT, cmd, 1, 0, FCNTL))	\
+	EV(RENAME, 43, rename, X, rename, P(RES, res, 6, 0, NONE) P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))	\
+	EV(RENAMEAT, 44, renameat, X, renameat, P(RES, res, 6, 0, NONE) P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE))	\
+	EV(RENAMEAT2, 45, renameat2, X, renameat2, P(RES, res, 6, 0, NONE) P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE) P(U32, flags, 4, 0, NONE))	\
+	EV(UNLINK, 46, unlink, X, unlink, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
+	EV(UNLINKAT, 47, unlinkat, X, unlinkat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(U32, flags, 2, 0, AT))	\
+	EV(MKDIR, 48, mkdir, X, mkdir, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
+	EV(MKDIRAT, 49, mkdirat, X, mkdirat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, path, 1, 0, NONE) P(U32, mode, 2, 0, MODE))	\
+	EV(RMDIR, 50, rmdir, X, rmdir, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
+	EV(LINK, 51, link, X, link, P(RES, res, 6, 0, NONE) P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))	\
+	EV(LINKAT, 52, linkat, X, linkat, P(RES, res, 6, 0, NONE) P(INT, olddir, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdir, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE) P(U32, flags, 4, 0, AT))	\
+	EV(SYMLINK, 53, symlink, X, symlink, P(RES, res, 6, 0, NONE) P(PATH, target, 0, 0, NONE) P(PATH, linkpath, 1, 0, NONE))	\
+	EV(SYMLINKAT, 54, symlinkat, X, symlinkat, P(RES, res, 6, 0, NONE) P(PATH, target, 0, 0, NONE) P(INT, linkdirfd, 1, 0, NONE) P(PATH, linkpath, 2, 0, NONE))	\
+	EV(CHMOD, 55, chmod, X, chmod, P(RES, res, 6, 0, NONE) P(PATH, filename, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
+	EV(FCHMOD, 56, fchmod, X, fchmod, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
+	EV(FCHMODAT, 57, fchmodat, X, fchmodat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, filename, 1, 0, NONE) P(U32, mode, 2, 0, MODE))	\
+	EV(CHOWN, 58, chown, X, chown, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
+	EV(LCHOWN, 59, lchown, X, lchown, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
+	EV(FCHOWN, 60, fchown, X, fchown, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
+	EV(FCHOWNAT, 61, fchownat, X, fchownat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, pathname, 1, 0, NONE) P(U32, uid, 2, 0, NONE) P(U32, gid, 3, 0, NONE) P(U32, flags, 4, 0, AT))	\
+	EV(MOUNT, 62, mount, X, mount, P(RES, res, 6, 0, NONE) P(PATH, dev, 0, 0, NONE) P(PATH, dir, 1, 0, NONE) P(PATH, type, 2, 0, NONE) P(U64, flags, 3, 0, NONE))	\
+	EV(UMOUNT2, 63, umount2, X, umount2, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
+	EV(MEMFD_CREATE, 64, memfd_create, X, memfd_create, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
+	EV(PIPE, 65, pipe, X, pipe, P(RES, res, 6, 0, NONE) P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE))	\
+	EV(PIPE2, 66, pipe2, X, pipe2, P(RES, res, 6, 0, NONE) P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE) P(U32, flags, 1, 0, OPEN))	\
+	EV(SOCKET, 67, socket, X, socket, P(RES, res, 6, 0, NONE) P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE) P(INT, proto, 2, 0, NONE))	\
+	EV(ACCEPT, 68, accept, X, accept, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE))	\
+	EV(ACCEPT4, 69, accept4, X, accept4, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE) P(U32, flags, 3, 0, SOCKTYPE))	\
+	EV(BIND, 70, bind, X, bind, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(SOCKADDR, addr, 1, 2, NONE))	\
+	EV(LISTEN, 71, listen, X, listen, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(INT, backlog, 1, 0, NONE))	\
+	EV(SENDTO, 72, sendto, X, sendto, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE) P(SOCKADDR, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
+	EV(RECVFROM, 73, recvfrom, X, recvfrom, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE) P(SOCKADDR_OUT, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
+	EV(SOCKETPAIR, 74, socketpair, X, socketpair, P(RES, res, 6, 0, NONE) P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE) P(INT, proto, 2, 0, NONE) P(USER_INT, fd1, 3, 0, NONE) P(USER_INT, fd2, 3, 1, NONE))	\
+	EV(INIT_MODULE, 75, init_module, X, init_module, P(RES, res, 6, 0, NONE) P(U64, length, 1, 0, NONE) P(PATH, uargs, 2, 0, NONE))	\
+	EV(FINIT_MODULE, 76, finit_module, X, finit_module, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(PATH, uargs, 1, 0, NONE) P(U32, flags, 2, 0, NONE) P(FULLPATH, fullpath, 0, 0, NONE))	\
+	EV(DELETE_MODULE, 77, delete_module, X, delete_module, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
+	EV(BPF, 78, bpf, X, bpf, P(RES, res, 6, 0, NONE) P(INT, cmd, 0, 0, NONE))	\
+	EV(USERFAULTFD, 79, userfaultfd, X, userfaultfd, P(RES, res, 6, 0, NONE) P(U32, flags, 0, 0, OPEN))	\
+	EV(IO_URING_SETUP, 80, io_uring_setup, X, io_uring_setup, P(RES, res, 6, 0, NONE) P(U32, entries, 0, 0, NONE))	\
+	EV(MPROTECT, 81, mprotect, X, mprotect, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE) P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT))	\
+	EV(MMAP, 82, mmap, X, mmap, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE) P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT) P(U32, flags, 3, 0, MMAP) P(INT, fd, 4, 0, NONE) P(U64, offset, 5, 0, NONE))
+
+/* The argument number a P() entry uses for the syscall's return value. */
+#define KESTREL_ARG_RES			6
+
+#define KESTREL_PK_ENUM_(kind, nr, wire)	KESTREL_PK_##kind = nr,
+/* Parameter kinds (see KESTREL_PARAM_KINDS). */
+enum kestrel_param_kind {
+	KESTREL_PARAM_KINDS(KESTREL_PK_ENUM_)
+};
+#undef KESTREL_PK_ENUM_
+
+#define KESTREL_EVT_ENUM_(id, nr, name, dir, sc, params)	\
+	KESTREL_EVT_##id = nr,
+#define KESTREL_EVT_NOP_(...)
+/*
+ * Event type numbers (see KESTREL_EVENT_TABLE for their parameters).
+ * Numbers are little-endian (the host's order).
  */
 enum kestrel_event_type {
-	/* Filler up to the end of the data area; skip it. */
-	KESTREL_EVT_PAD = 1,
-	/*
-	 * Events were dropped before this point.
-	 * 0 seq u64: per-CPU sequence number of the first lost event
-	 * 1 ring_full u64, 2 too_large u64, 3 fault u64: events lost per reason
-	 */
-	KESTREL_EVT_LOST = 2,
-	/*
-	 * A masked-in syscall with no decoder of its own.
-	 * 0 nr u32, 1 res s64, 2 args 6 x u64 (48 bytes)
-	 */
-	KESTREL_EVT_GENERIC = 3,
-	/*
-	 * execve / execveat at exit.  On success exe is the path of the new
-	 * image's executable as the kernel resolved it and argv is read from
-	 * the new image; on failure both come from the caller's arguments.
-	 * 0 res s64, 1 exe string, 2 argv bytes, 3 dirfd s64, 4 flags u32
-	 * (dirfd is AT_FDCWD and flags 0 for execve)
-	 */
-	KESTREL_EVT_EXECVE = 4,
-	KESTREL_EVT_EXECVEAT = 5,
-	/*
-	 * open / openat / openat2 at exit.
-	 * 0 res s64 (the new fd), 1 dirfd s64 (AT_FDCWD for open), 2 path string,
-	 * 3 flags u64, 4 mode u64, 5 resolve u64 (0 unless openat2)
-	 */
-	KESTREL_EVT_OPEN = 6,
-	KESTREL_EVT_OPENAT = 7,
-	KESTREL_EVT_OPENAT2 = 8,
-	/*
-	 * connect at exit.
-	 * 0 res s64, 1 fd s64, 2 sockaddr bytes (as passed, at most 128 bytes)
-	 */
-	KESTREL_EVT_CONNECT = 9,
-	/*
-	 * clone / fork / vfork at exit, in the parent and in the child.
-	 * 0 res s64 (child tid in the parent, 0 in the child), 1 flags u64
-	 * (clone's flags argument; 0 for fork and vfork)
-	 */
-	KESTREL_EVT_CLONE = 10,
-	KESTREL_EVT_FORK = 11,
-	KESTREL_EVT_VFORK = 12,
-	/*
-	 * sched_process_exit: a thread exits (tid/pid in the header).
-	 * 0 exit_code u32 (as wait(2) encodes it)
-	 */
-	KESTREL_EVT_PROC_EXIT = 13,
-	/*
-	 * sched_process_fork: header tid/pid are the parent's.
-	 * 0 child_tid u32, 1 child_pid u32
-	 */
-	KESTREL_EVT_PROC_FORK = 14,
-	/*
-	 * sched_process_exec: a new image replaced the process.
-	 * 0 filename string (as the kernel opened it), 1 old_tid u32
-	 */
-	KESTREL_EVT_PROC_EXEC = 15,
-	/*
-	 * execve / execveat at entry, before the image is replaced.
-	 * 0 path string, 1 argv bytes
-	 */
-	KESTREL_EVT_EXECVE_ENTER = 16,
-	KESTREL_EVT_EXECVEAT_ENTER = 17,
-
-	KESTREL_EVT_MAX = 18,	/* one past the highest type */
+	KESTREL_EVENT_TABLE(KESTREL_EVT_ENUM_, KESTREL_EVT_NOP_)
+	KESTREL_EVT_MAX,	/* one past the highest type */
 };
+#undef KESTREL_EVT_ENUM_
+#undef KESTREL_EVT_NOP_
 
-/* The most parameters any event has. */
-#define KESTREL_MAX_PARAMS		8
+/* The most parameters any event has (execve's exit: 17). */
+#define KESTREL_MAX_PARAMS		20
 
 /* ------------------------------------------------------------------------ */
 /* ioctls                                                                    */

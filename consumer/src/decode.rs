@@ -1,12 +1,15 @@
 //! Raw records → typed events, borrowing strings from the record.
 //!
-//! Parameter order and types per event are documented beside
-//! `enum kestrel_event_type` in `kmod/kestrel_abi.h`.
+//! Decoding is driven by the event table of `kmod/kestrel_abi.h`, which the
+//! `kestrel-abi` crate turns into [`EventSchema`]s: every parameter is decoded
+//! by its kind's wire type into a [`Value`], and found by its Falco-style
+//! name.  An event holds its values in a fixed array: decoding allocates
+//! nothing.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use kestrel_abi::EventType as T;
+use kestrel_abi::{event_schema, EventSchema, ParamKind, ParamSchema, WireType, MAX_PARAMS};
 
 use crate::record::{Param, Record};
 
@@ -46,8 +49,8 @@ impl Bytes<'_> {
     }
 }
 
-/// A socket address as passed to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A socket address as a caller passed it (or the kernel filled it in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SockAddr<'a> {
     /// AF_INET.
     Inet(Ipv4Addr, u16),
@@ -59,6 +62,15 @@ pub enum SockAddr<'a> {
     Other(u16),
     /// Nothing usable was recorded.
     Unreadable,
+}
+
+fn unix_path(path: &[u8]) -> &[u8] {
+    let end = if path.first() == Some(&0) {
+        path.len()
+    } else {
+        path.iter().position(|&c| c == 0).unwrap_or(path.len())
+    };
+    &path[..end]
 }
 
 impl<'a> SockAddr<'a> {
@@ -78,15 +90,7 @@ impl<'a> SockAddr<'a> {
                 a.copy_from_slice(&b[8..24]);
                 SockAddr::Inet6(Ipv6Addr::from(a), u16::from_be_bytes([b[2], b[3]]))
             }
-            libc::AF_UNIX => {
-                let path = &b[2..];
-                let end = if path.first() == Some(&0) {
-                    path.len()
-                } else {
-                    path.iter().position(|&c| c == 0).unwrap_or(path.len())
-                };
-                SockAddr::Unix(&path[..end])
-            }
+            libc::AF_UNIX => SockAddr::Unix(unix_path(&b[2..])),
             _ => SockAddr::Other(family),
         }
     }
@@ -103,133 +107,144 @@ impl<'a> SockAddr<'a> {
     }
 }
 
-/// What happened, with its decoded parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind<'a> {
-    /// open/openat/openat2 returned.
-    Open {
-        /// Which of the three.
-        syscall: OpenCall,
-        /// New fd or -errno.
-        res: i64,
-        /// Directory fd (AT_FDCWD for open).
-        dirfd: i64,
-        /// Path as passed.
-        path: Bytes<'a>,
-        /// O_* flags.
-        flags: u64,
-        /// Creation mode.
-        mode: u64,
-        /// RESOLVE_* flags (openat2 only).
-        resolve: u64,
-    },
-    /// execve/execveat returned.
-    Exec {
-        /// True for execveat.
-        at: bool,
-        /// 0 or -errno.
-        res: i64,
-        /// Executable path (resolved on success).
-        exe: Bytes<'a>,
-        /// NUL-separated arguments.
-        argv: Bytes<'a>,
-        /// Directory fd (execveat).
-        dirfd: i64,
-        /// AT_* flags (execveat).
-        flags: u32,
-    },
-    /// execve/execveat entered (the image is not replaced yet).
-    ExecEnter {
-        /// True for execveat.
-        at: bool,
-        /// Path as passed.
-        path: Bytes<'a>,
-        /// NUL-separated arguments.
-        argv: Bytes<'a>,
-    },
-    /// connect returned.
-    Connect {
-        /// 0 or -errno.
-        res: i64,
-        /// Socket fd.
-        fd: i64,
-        /// Destination.
-        addr: SockAddr<'a>,
-    },
-    /// clone/fork/vfork returned (in the parent or the child).
-    Clone {
-        /// Which of the three.
-        syscall: CloneCall,
-        /// Child tid in the parent, 0 in the child, or -errno.
-        res: i64,
-        /// clone's flags argument.
-        flags: u64,
-    },
-    /// A thread exited.
-    ProcExit {
-        /// wait(2)-encoded status.
-        exit_code: u32,
-    },
-    /// A task was created.
-    ProcFork {
-        /// Child thread id.
-        child_tid: u32,
-        /// Child process id.
-        child_pid: u32,
-    },
-    /// A new image replaced the process.
-    ProcExec {
-        /// File the kernel opened.
-        filename: Bytes<'a>,
-        /// Thread id before exec (differs if a non-leader thread exec'd).
-        old_tid: u32,
-    },
-    /// A masked-in syscall without a decoder of its own.
-    Generic {
-        /// Syscall number.
-        nr: u32,
-        /// Return value.
-        res: i64,
-        /// Raw arguments.
-        args: [u64; 6],
-    },
-    /// Events were dropped before this point.
-    Lost {
-        /// Sequence number of the first lost event on this ring.
-        seq: u64,
-        /// Lost because the ring was full.
-        ring_full: u64,
-        /// Lost because the record would be too large.
-        too_large: u64,
-        /// Lost because the record could not be built.
-        fault: u64,
-    },
+impl fmt::Display for SockAddr<'_> {
+    /// `127.0.0.1:80`, `[::1]:80`, the unix path, or `family N`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SockAddr::Inet(ip, port) => write!(f, "{ip}:{port}"),
+            SockAddr::Inet6(ip, port) => write!(f, "[{ip}]:{port}"),
+            SockAddr::Unix(p) => write!(f, "{}", String::from_utf8_lossy(p)),
+            SockAddr::Other(fam) => write!(f, "family {fam}"),
+            SockAddr::Unreadable => write!(f, "unreadable"),
+        }
+    }
 }
 
-/// Which open syscall.
+/// Both ends of a socket as the kernel knows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenCall {
-    /// open(2).
-    Open,
-    /// openat(2).
-    Openat,
-    /// openat2(2).
-    Openat2,
+pub enum SockTuple<'a> {
+    /// AF_INET or AF_INET6.
+    Inet {
+        /// This socket's address and port.
+        local: SocketAddr,
+        /// The peer's (unspecified address, port 0 when unconnected).
+        remote: SocketAddr,
+    },
+    /// AF_UNIX: the path the socket is bound to, or else its peer's.
+    Unix(&'a [u8]),
+    /// Another family (its number).
+    Other(u8),
 }
 
-/// Which process-creating syscall.
+impl<'a> SockTuple<'a> {
+    /// Decodes the module's tuple encoding (see `TUPLE` in the header).
+    pub fn parse(b: &'a [u8]) -> Option<SockTuple<'a>> {
+        let (&family, rest) = b.split_first()?;
+        let port = |p: &[u8]| u16::from_le_bytes([p[0], p[1]]);
+        match i32::from(family) {
+            libc::AF_INET => {
+                if rest.len() != 12 {
+                    return None;
+                }
+                let ip = |p: &[u8]| Ipv4Addr::new(p[0], p[1], p[2], p[3]);
+                Some(SockTuple::Inet {
+                    local: SocketAddrV4::new(ip(&rest[0..4]), port(&rest[4..6])).into(),
+                    remote: SocketAddrV4::new(ip(&rest[6..10]), port(&rest[10..12])).into(),
+                })
+            }
+            libc::AF_INET6 => {
+                if rest.len() != 36 {
+                    return None;
+                }
+                let ip = |p: &[u8]| Ipv6Addr::from(<[u8; 16]>::try_from(p).expect("16 bytes"));
+                Some(SockTuple::Inet {
+                    local: SocketAddrV6::new(ip(&rest[0..16]), port(&rest[16..18]), 0, 0).into(),
+                    remote: SocketAddrV6::new(ip(&rest[18..34]), port(&rest[34..36]), 0, 0).into(),
+                })
+            }
+            libc::AF_UNIX => Some(SockTuple::Unix(unix_path(rest))),
+            _ if rest.is_empty() => Some(SockTuple::Other(family)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SockTuple<'_> {
+    /// `local->remote` (Falco's `fd.name` shape), or the unix path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SockTuple::Inet { local, remote } => write!(f, "{local}->{remote}"),
+            SockTuple::Unix(p) => write!(f, "{}", String::from_utf8_lossy(p)),
+            SockTuple::Other(fam) => write!(f, "family {fam}"),
+        }
+    }
+}
+
+/// One decoded parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloneCall {
-    /// clone(2).
-    Clone,
-    /// fork(2).
-    Fork,
-    /// vfork(2).
-    Vfork,
+pub enum Value<'a> {
+    /// A signed number (results, fds, pids, signals).
+    Int(i64),
+    /// An unsigned number (flags, ids, sizes).
+    Uint(u64),
+    /// Paths and text.
+    Str(Bytes<'a>),
+    /// Raw bytes.
+    Bytes(Bytes<'a>),
+    /// A NUL-separated list (args, env).
+    Argv(Bytes<'a>),
+    /// A socket address.
+    SockAddr(SockAddr<'a>),
+    /// Both ends of a socket.
+    Tuple(SockTuple<'a>),
+    /// A number, address or tuple the module could not read or resolve
+    /// (text kinds carry the fault in their [`Bytes`] instead).
+    Fault,
 }
 
-/// A decoded event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl<'a> Value<'a> {
+    /// The value as a signed number (Int, or a Uint that fits).
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(v) => Some(v),
+            Value::Uint(v) => i64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as an unsigned number (Uint, or a non-negative Int).
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Uint(v) => Some(v),
+            Value::Int(v) => u64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a Str, Bytes or Argv value.
+    pub fn as_bytes(&self) -> Option<&Bytes<'a>> {
+        match self {
+            Value::Str(b) | Value::Bytes(b) | Value::Argv(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The module could not read this parameter.
+    pub fn is_fault(&self) -> bool {
+        match self {
+            Value::Fault => true,
+            v => v.as_bytes().is_some_and(|b| b.fault),
+        }
+    }
+
+    /// The module cut this parameter at snaplen.
+    pub fn is_truncated(&self) -> bool {
+        self.as_bytes().is_some_and(|b| b.truncated)
+    }
+}
+
+/// A decoded event: header fields, its schema and its parameter values.
+#[derive(Clone)]
 pub struct Event<'a> {
     /// CLOCK_MONOTONIC ns.
     pub ts_ns: u64,
@@ -237,8 +252,64 @@ pub struct Event<'a> {
     pub tid: u32,
     /// Process id.
     pub pid: u32,
-    /// What happened.
-    pub kind: EventKind<'a>,
+    /// What the event is and what its parameters are called.
+    pub schema: &'static EventSchema,
+    values: [Value<'a>; MAX_PARAMS],
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Event");
+        d.field("type", &self.name())
+            .field("enter", &self.is_enter())
+            .field("ts_ns", &self.ts_ns)
+            .field("tid", &self.tid)
+            .field("pid", &self.pid);
+        for (p, v) in self.params() {
+            d.field(p.name, v);
+        }
+        d.finish()
+    }
+}
+
+impl<'a> Event<'a> {
+    /// Falco-style event type (`openat`, `procexit`).
+    pub fn name(&self) -> &'static str {
+        self.schema.name
+    }
+
+    /// `KESTREL_EVT_*` number.
+    pub fn event_type(&self) -> u16 {
+        self.schema.event_type
+    }
+
+    /// Recorded at syscall entry (`evt.dir` '>').
+    pub fn is_enter(&self) -> bool {
+        self.schema.enter
+    }
+
+    /// The syscall's return value, for events that have one.
+    pub fn res(&self) -> Option<i64> {
+        match self.param("res")? {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&Value<'a>> {
+        self.param_at(self.schema.param_index(name)?)
+    }
+
+    /// Parameter number `index`, in record order.
+    pub fn param_at(&self, index: usize) -> Option<&Value<'a>> {
+        self.values[..self.schema.params.len()].get(index)
+    }
+
+    /// Every parameter with its schema, in record order.
+    pub fn params(&self) -> impl Iterator<Item = (&'static ParamSchema, &Value<'a>)> {
+        self.schema.params.iter().zip(self.values.iter())
+    }
 }
 
 /// A record that does not decode as its type says.
@@ -252,185 +323,107 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event type {}: {}", self.event_type, self.what)
+        match event_schema(self.event_type) {
+            Some(s) => write!(
+                f,
+                "event type {} ({}): {}",
+                self.event_type, s.name, self.what
+            ),
+            None => write!(f, "event type {}: {}", self.event_type, self.what),
+        }
     }
 }
 
 impl std::error::Error for DecodeError {}
 
-struct Params<'r, 'a> {
-    rec: &'r Record<'a>,
-}
-
-impl<'a> Params<'_, 'a> {
-    fn err(&self, what: String) -> DecodeError {
-        DecodeError {
-            event_type: self.rec.event_type(),
-            what,
-        }
-    }
-
-    fn get(&self, i: usize) -> Result<Param<'a>, DecodeError> {
-        self.rec
-            .param(i)
-            .ok_or_else(|| self.err(format!("missing parameter {i}")))
-    }
-
-    fn i64(&self, i: usize) -> Result<i64, DecodeError> {
-        self.get(i)?
-            .i64()
-            .ok_or_else(|| self.err(format!("parameter {i} is not 8 bytes")))
-    }
-
-    fn u64(&self, i: usize) -> Result<u64, DecodeError> {
-        self.i64(i).map(|v| v as u64)
-    }
-
-    fn u32(&self, i: usize) -> Result<u32, DecodeError> {
-        self.get(i)?
-            .u32()
-            .ok_or_else(|| self.err(format!("parameter {i} is not 4 bytes")))
-    }
-
-    fn bytes(&self, i: usize) -> Result<Bytes<'a>, DecodeError> {
-        self.get(i).map(Bytes::from)
-    }
-}
-
-/// Lower-case name of an event type, as printed in JSON (`"openat"`).
+/// Falco-style name of an event type (`"openat"`), `"unknown"` if none.
 pub fn type_name(ty: u16) -> &'static str {
-    const NAMES: [(T, &str); 17] = [
-        (T::KESTREL_EVT_PAD, "pad"),
-        (T::KESTREL_EVT_LOST, "lost"),
-        (T::KESTREL_EVT_GENERIC, "generic"),
-        (T::KESTREL_EVT_EXECVE, "execve"),
-        (T::KESTREL_EVT_EXECVEAT, "execveat"),
-        (T::KESTREL_EVT_OPEN, "open"),
-        (T::KESTREL_EVT_OPENAT, "openat"),
-        (T::KESTREL_EVT_OPENAT2, "openat2"),
-        (T::KESTREL_EVT_CONNECT, "connect"),
-        (T::KESTREL_EVT_CLONE, "clone"),
-        (T::KESTREL_EVT_FORK, "fork"),
-        (T::KESTREL_EVT_VFORK, "vfork"),
-        (T::KESTREL_EVT_PROC_EXIT, "proc_exit"),
-        (T::KESTREL_EVT_PROC_FORK, "proc_fork"),
-        (T::KESTREL_EVT_PROC_EXEC, "proc_exec"),
-        (T::KESTREL_EVT_EXECVE_ENTER, "execve_enter"),
-        (T::KESTREL_EVT_EXECVEAT_ENTER, "execveat_enter"),
-    ];
-    NAMES
-        .iter()
-        .find(|(t, _)| *t as u16 == ty)
-        .map_or("unknown", |(_, n)| n)
+    event_schema(ty).map_or("unknown", |s| s.name)
+}
+
+fn decode_value<'a>(p: Param<'a>, schema: &ParamSchema) -> Result<Value<'a>, String> {
+    let wire = schema.kind.wire();
+    let bytes = Bytes::from(p);
+    let fixed = |n: usize| -> Result<Option<&'a [u8]>, String> {
+        if p.fault {
+            return Ok(None);
+        }
+        if p.bytes.len() != n {
+            return Err(format!(
+                "parameter {} is {} bytes, not {n}",
+                schema.name,
+                p.bytes.len()
+            ));
+        }
+        Ok(Some(p.bytes))
+    };
+    Ok(match wire {
+        WireType::S64 => match fixed(8)? {
+            Some(b) => Value::Int(i64::from_le_bytes(b.try_into().expect("8 bytes"))),
+            None => Value::Fault,
+        },
+        WireType::U64 => match fixed(8)? {
+            Some(b) => Value::Uint(u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+            None => Value::Fault,
+        },
+        WireType::U32 => match fixed(4)? {
+            Some(b) => Value::Uint(u32::from_le_bytes(b.try_into().expect("4 bytes")).into()),
+            None => Value::Fault,
+        },
+        WireType::Str => Value::Str(bytes),
+        WireType::Bytes => {
+            if schema.kind == ParamKind::Rawargs && !p.fault && p.bytes.len() != 48 {
+                return Err(format!(
+                    "parameter {} is {} bytes, not 48",
+                    schema.name,
+                    p.bytes.len()
+                ));
+            }
+            Value::Bytes(bytes)
+        }
+        WireType::Argv => Value::Argv(bytes),
+        WireType::SockAddr if p.fault => Value::Fault,
+        WireType::SockAddr => Value::SockAddr(SockAddr::parse(p.bytes)),
+        WireType::Tuple if p.fault => Value::Fault,
+        WireType::Tuple => Value::Tuple(SockTuple::parse(p.bytes).ok_or_else(|| {
+            format!(
+                "parameter {} is not a socket tuple ({} bytes)",
+                schema.name,
+                p.bytes.len()
+            )
+        })?),
+    })
 }
 
 /// Decodes one record.  Unknown types and malformed parameters are errors
 /// (the caller reports them with the record's position and goes on).
 pub fn decode<'a>(rec: &Record<'a>) -> Result<Event<'a>, DecodeError> {
-    let p = Params { rec };
     let ty = rec.event_type();
-    let is = |t: T| ty == t as u16;
-    let kind = if is(T::KESTREL_EVT_OPEN) || is(T::KESTREL_EVT_OPENAT) || is(T::KESTREL_EVT_OPENAT2)
-    {
-        EventKind::Open {
-            syscall: if is(T::KESTREL_EVT_OPEN) {
-                OpenCall::Open
-            } else if is(T::KESTREL_EVT_OPENAT) {
-                OpenCall::Openat
-            } else {
-                OpenCall::Openat2
-            },
-            res: p.i64(0)?,
-            dirfd: p.i64(1)?,
-            path: p.bytes(2)?,
-            flags: p.u64(3)?,
-            mode: p.u64(4)?,
-            resolve: p.u64(5)?,
-        }
-    } else if is(T::KESTREL_EVT_EXECVE) || is(T::KESTREL_EVT_EXECVEAT) {
-        EventKind::Exec {
-            at: is(T::KESTREL_EVT_EXECVEAT),
-            res: p.i64(0)?,
-            exe: p.bytes(1)?,
-            argv: p.bytes(2)?,
-            dirfd: p.i64(3)?,
-            flags: p.u32(4)?,
-        }
-    } else if is(T::KESTREL_EVT_EXECVE_ENTER) || is(T::KESTREL_EVT_EXECVEAT_ENTER) {
-        EventKind::ExecEnter {
-            at: is(T::KESTREL_EVT_EXECVEAT_ENTER),
-            path: p.bytes(0)?,
-            argv: p.bytes(1)?,
-        }
-    } else if is(T::KESTREL_EVT_CONNECT) {
-        let addr = p.get(2)?;
-        EventKind::Connect {
-            res: p.i64(0)?,
-            fd: p.i64(1)?,
-            addr: if addr.fault {
-                SockAddr::Unreadable
-            } else {
-                SockAddr::parse(addr.bytes)
-            },
-        }
-    } else if is(T::KESTREL_EVT_CLONE) || is(T::KESTREL_EVT_FORK) || is(T::KESTREL_EVT_VFORK) {
-        EventKind::Clone {
-            syscall: if is(T::KESTREL_EVT_CLONE) {
-                CloneCall::Clone
-            } else if is(T::KESTREL_EVT_FORK) {
-                CloneCall::Fork
-            } else {
-                CloneCall::Vfork
-            },
-            res: p.i64(0)?,
-            flags: p.u64(1)?,
-        }
-    } else if is(T::KESTREL_EVT_PROC_EXIT) {
-        EventKind::ProcExit {
-            exit_code: p.u32(0)?,
-        }
-    } else if is(T::KESTREL_EVT_PROC_FORK) {
-        EventKind::ProcFork {
-            child_tid: p.u32(0)?,
-            child_pid: p.u32(1)?,
-        }
-    } else if is(T::KESTREL_EVT_PROC_EXEC) {
-        EventKind::ProcExec {
-            filename: p.bytes(0)?,
-            old_tid: p.u32(1)?,
-        }
-    } else if is(T::KESTREL_EVT_GENERIC) {
-        let raw = p.get(2)?;
-        if raw.bytes.len() != 48 {
-            return Err(p.err(format!(
-                "generic arguments are {} bytes, not 48",
-                raw.bytes.len()
-            )));
-        }
-        let mut args = [0u64; 6];
-        for (a, chunk) in args.iter_mut().zip(raw.bytes.chunks_exact(8)) {
-            *a = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
-        }
-        EventKind::Generic {
-            nr: p.u32(0)?,
-            res: p.i64(1)?,
-            args,
-        }
-    } else if is(T::KESTREL_EVT_LOST) {
-        EventKind::Lost {
-            seq: p.u64(0)?,
-            ring_full: p.u64(1)?,
-            too_large: p.u64(2)?,
-            fault: p.u64(3)?,
-        }
-    } else {
-        return Err(p.err("unknown event type".into()));
+    let err = |what: String| DecodeError {
+        event_type: ty,
+        what,
     };
+    let schema = event_schema(ty).ok_or_else(|| err("unknown event type".into()))?;
+    if rec.nparams() != schema.params.len() {
+        return Err(err(format!(
+            "{} parameters, the schema has {}",
+            rec.nparams(),
+            schema.params.len()
+        )));
+    }
+    let mut values = [Value::Fault; MAX_PARAMS];
+    for (i, (slot, ps)) in values.iter_mut().zip(schema.params).enumerate() {
+        let p = rec
+            .param(i)
+            .ok_or_else(|| err(format!("missing parameter {i}")))?;
+        *slot = decode_value(p, ps).map_err(err)?;
+    }
     Ok(Event {
         ts_ns: rec.ts_ns(),
         tid: rec.tid(),
         pid: rec.pid(),
-        kind,
+        schema,
+        values,
     })
 }
 
@@ -438,94 +431,228 @@ pub fn decode<'a>(rec: &Record<'a>) -> Result<Event<'a>, DecodeError> {
 mod tests {
     use super::*;
     use crate::record::RecordBuilder;
-    use kestrel_abi::PARAM_TRUNCATED;
+    use kestrel_abi::{schemas, EventType as T, PARAM_FAULT, PARAM_TRUNCATED};
 
     fn ty(t: T) -> u16 {
         t as u16
     }
 
-    #[test]
-    fn decodes_openat() {
-        let b = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 5, 42, 41)
-            .i64(3)
-            .i64(-100)
-            .param(b"/etc/shadow")
-            .u64(0)
-            .u64(0)
-            .u64(0)
-            .build();
-        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
-        assert_eq!((ev.tid, ev.pid, ev.ts_ns), (42, 41, 5));
-        match ev.kind {
-            EventKind::Open {
-                syscall,
-                res,
-                dirfd,
-                path,
-                ..
-            } => {
-                assert_eq!(syscall, OpenCall::Openat);
-                assert_eq!((res, dirfd), (3, -100));
-                assert_eq!(path.bytes, b"/etc/shadow");
+    /// A plausible value of each wire type, and what it decodes to.
+    type Check = Box<dyn Fn(&Value<'_>) -> bool>;
+
+    fn sample(kind: ParamKind, i: usize) -> (Vec<u8>, Check) {
+        let n = i as u64 + 1;
+        match kind.wire() {
+            WireType::S64 => (
+                (-(n as i64)).to_le_bytes().to_vec(),
+                Box::new(move |v| *v == Value::Int(-(n as i64))),
+            ),
+            WireType::U64 => (
+                (n << 40).to_le_bytes().to_vec(),
+                Box::new(move |v| *v == Value::Uint(n << 40)),
+            ),
+            WireType::U32 => (
+                (n as u32).to_le_bytes().to_vec(),
+                Box::new(move |v| *v == Value::Uint(n)),
+            ),
+            WireType::Str => (
+                format!("/p/{i}").into_bytes(),
+                Box::new(
+                    move |v| matches!(v, Value::Str(b) if b.bytes == format!("/p/{i}").as_bytes()),
+                ),
+            ),
+            WireType::Bytes => (
+                vec![i as u8; 48],
+                Box::new(move |v| matches!(v, Value::Bytes(b) if b.bytes == [i as u8; 48])),
+            ),
+            WireType::Argv => (
+                b"a\0b\0".to_vec(),
+                Box::new(|v| matches!(v, Value::Argv(b) if b.split_nul().count() == 2)),
+            ),
+            WireType::SockAddr => (
+                vec![2, 0, 0, 80, 10, 0, 0, i as u8],
+                Box::new(move |v| {
+                    *v == Value::SockAddr(SockAddr::Inet(Ipv4Addr::new(10, 0, 0, i as u8), 80))
+                }),
+            ),
+            WireType::Tuple => {
+                let mut t = vec![2u8, 127, 0, 0, 1];
+                t.extend_from_slice(&4000u16.to_le_bytes());
+                t.extend_from_slice(&[10, 0, 0, 2]);
+                t.extend_from_slice(&(i as u16).to_le_bytes());
+                (
+                    t,
+                    Box::new(move |v| v.rendered() == format!("127.0.0.1:4000->10.0.0.2:{i}")),
+                )
             }
-            other => panic!("decoded as {other:?}"),
+        }
+    }
+
+    impl Value<'_> {
+        fn rendered(self) -> String {
+            match self {
+                Value::Tuple(t) => t.to_string(),
+                other => format!("{other:?}"),
+            }
         }
     }
 
     #[test]
-    fn decodes_execve_argv_with_truncation() {
-        let b = RecordBuilder::new(ty(T::KESTREL_EVT_EXECVE), 1, 1, 1)
-            .i64(0)
-            .param(b"/bin/busybox")
-            .param_flags(b"sh\0-c\0echo h", PARAM_TRUNCATED)
-            .i64(-100)
-            .u32(0)
-            .build();
-        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
-        let EventKind::Exec { argv, exe, .. } = ev.kind else {
-            panic!("not exec");
-        };
-        assert_eq!(exe.bytes, b"/bin/busybox");
-        assert!(argv.truncated);
-        let args: Vec<&[u8]> = argv.split_nul().collect();
-        assert_eq!(args, vec![&b"sh"[..], b"-c", b"echo h"]);
+    fn every_event_type_round_trips() {
+        for s in schemas() {
+            let mut b = RecordBuilder::new(s.event_type, 7, 8, 9);
+            let mut checks = Vec::new();
+            for (i, p) in s.params.iter().enumerate() {
+                let (bytes, check) = sample(p.kind, i);
+                b = b.param(&bytes);
+                checks.push(check);
+            }
+            let bytes = b.build();
+            let rec = Record::parse(&bytes).unwrap();
+            let ev = decode(&rec).unwrap_or_else(|e| panic!("{}: {e}", s.id));
+            assert_eq!((ev.ts_ns, ev.tid, ev.pid), (7, 8, 9));
+            assert_eq!(ev.name(), s.name);
+            assert_eq!(ev.event_type(), s.event_type);
+            assert_eq!(ev.params().count(), s.params.len());
+            for (i, (p, check)) in s.params.iter().zip(&checks).enumerate() {
+                let v = ev.param(p.name).unwrap();
+                assert!(check(v), "{}.{}: {v:?}", s.id, p.name);
+                assert_eq!(ev.param_at(i), Some(v));
+            }
+            assert!(ev.param_at(s.params.len()).is_none());
+            assert!(ev.param("no_such_param").is_none());
+            if s.params.first().is_some_and(|p| p.name == "res") {
+                assert_eq!(ev.res(), Some(-1), "{}", s.id);
+            }
+        }
     }
 
     #[test]
-    fn decodes_socket_addresses() {
+    fn decodes_openat_by_name() {
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 5, 42, 41)
+            .i64(3)
+            .i64(-100)
+            .param(b"/etc/shadow")
+            .u32(0o2000000)
+            .u32(0)
+            .param(b"/etc/shadow")
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        assert_eq!((ev.tid, ev.pid, ev.ts_ns), (42, 41, 5));
+        assert_eq!(ev.name(), "openat");
+        assert!(!ev.is_enter());
+        assert_eq!(ev.res(), Some(3));
+        assert_eq!(ev.param("dirfd"), Some(&Value::Int(-100)));
+        assert_eq!(ev.param("flags"), Some(&Value::Uint(0o2000000)));
+        let Some(Value::Str(name)) = ev.param("name") else {
+            panic!("name is not text")
+        };
+        assert_eq!(name.bytes, b"/etc/shadow");
+    }
+
+    #[test]
+    fn fault_and_truncation_flags_survive_decoding() {
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 1, 1, 1)
+            .i64(-14)
+            .i64(-100)
+            .param_flags(b"", PARAM_FAULT)
+            .u32(0)
+            .u32(0)
+            .param_flags(b"", PARAM_FAULT)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        assert!(ev.param("name").unwrap().is_fault());
+        assert!(ev.param("fullpath").unwrap().is_fault());
+        assert!(!ev.param("dirfd").unwrap().is_fault());
+
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_PIPE), 1, 1, 1)
+            .i64(-24)
+            .param_flags(b"", PARAM_FAULT)
+            .param_flags(b"", PARAM_FAULT)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        assert_eq!(ev.param("fd1"), Some(&Value::Fault));
+
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_EXECVE_ENTER), 1, 1, 1)
+            .param(b"/bin/busybox")
+            .param_flags(b"sh\0-c\0echo h", PARAM_TRUNCATED)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        assert!(ev.is_enter());
+        assert_eq!(ev.res(), None);
+        let args = ev.param("args").unwrap();
+        assert!(args.is_truncated() && !args.is_fault());
+        let items: Vec<&[u8]> = args.as_bytes().unwrap().split_nul().collect();
+        assert_eq!(items, vec![&b"sh"[..], b"-c", b"echo h"]);
+    }
+
+    #[test]
+    fn decodes_socket_addresses_and_tuples() {
         let mut v4 = vec![2u8, 0, 0x15, 0xb3, 127, 0, 0, 1];
         v4.extend_from_slice(&[0; 8]);
         assert_eq!(
             SockAddr::parse(&v4),
             SockAddr::Inet(Ipv4Addr::LOCALHOST, 5555)
         );
+        assert_eq!(SockAddr::parse(&v4).to_string(), "127.0.0.1:5555");
         let mut v6 = vec![10u8, 0, 0, 80, 0, 0, 0, 0];
         v6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
         assert_eq!(
             SockAddr::parse(&v6),
             SockAddr::Inet6(Ipv6Addr::LOCALHOST, 80)
         );
+        assert_eq!(SockAddr::parse(&v6).to_string(), "[::1]:80");
         assert_eq!(
             SockAddr::parse(b"\x01\x00/run/x.sock\0junk"),
             SockAddr::Unix(b"/run/x.sock")
         );
         assert_eq!(SockAddr::parse(&[2, 0, 1]), SockAddr::Other(2));
         assert_eq!(SockAddr::parse(&[2]), SockAddr::Unreadable);
+
+        let mut t6 = vec![10u8];
+        t6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        t6.extend_from_slice(&443u16.to_le_bytes());
+        t6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        t6.extend_from_slice(&50000u16.to_le_bytes());
+        assert_eq!(
+            SockTuple::parse(&t6).unwrap().to_string(),
+            "[::1]:443->[::1]:50000"
+        );
+        assert_eq!(
+            SockTuple::parse(b"\x01/run/x.sock").unwrap(),
+            SockTuple::Unix(b"/run/x.sock")
+        );
+        assert_eq!(SockTuple::parse(&[16]), Some(SockTuple::Other(16)));
+        assert!(SockTuple::parse(&t6[..20]).is_none());
+        assert!(SockTuple::parse(&[]).is_none());
     }
 
     #[test]
-    fn malformed_parameters_are_errors_not_panics() {
-        let b = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 1, 1, 1)
+    fn malformed_records_are_errors_not_panics() {
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_CLOSE), 1, 1, 1)
             .u32(3)
+            .i64(4)
             .build();
         let err = decode(&Record::parse(&b).unwrap()).unwrap_err();
-        assert!(err.what.contains("parameter 0"), "{err}");
+        assert!(err.what.contains("res"), "{err}");
+        assert!(err.to_string().contains("close"), "{err}");
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_CLOSE), 1, 1, 1)
+            .i64(0)
+            .build();
+        let err = decode(&Record::parse(&b).unwrap()).unwrap_err();
+        assert!(err.what.contains("1 parameters"), "{err}");
         let b = RecordBuilder::new(999, 1, 1, 1).build();
         assert!(decode(&Record::parse(&b).unwrap()).is_err());
         let b = RecordBuilder::new(ty(T::KESTREL_EVT_GENERIC), 1, 1, 1)
             .u32(39)
             .i64(0)
             .param(&[0; 47])
+            .build();
+        assert!(decode(&Record::parse(&b).unwrap()).is_err());
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_ACCEPT), 1, 1, 1)
+            .i64(4)
+            .i64(3)
+            .param(&[2, 1, 2])
             .build();
         assert!(decode(&Record::parse(&b).unwrap()).is_err());
     }

@@ -6,7 +6,8 @@
 //!   producer with the module's protocol, for tests and benchmarks);
 //! - [`merge`]: k-way merge of the rings by timestamp;
 //! - [`record`]: validation of one raw record;
-//! - [`decode`]: raw record → typed event;
+//! - [`decode`]: raw record → typed event, driven by the ABI's event table;
+//! - [`flags`]: symbolic rendering of flags and other numbers;
 //! - [`output`]: event → JSON line;
 //! - [`capture`]: records to and from capture files;
 //! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
@@ -18,6 +19,7 @@
 pub mod capture;
 pub mod decode;
 pub mod device;
+pub mod flags;
 pub mod live;
 pub mod merge;
 pub mod output;

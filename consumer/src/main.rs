@@ -15,8 +15,8 @@ use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
 use kestrel_abi::SyscallMask;
 
-/// Syscalls recorded when `--syscalls` is not given.
-const DEFAULT_SYSCALLS: &str = "execve,execveat,open,openat,openat2,connect,clone,fork,vfork";
+/// `--syscalls` value meaning every syscall the ABI's event table decodes.
+const ALL_DECODED: &str = "all";
 
 /// Kestrel: runtime security monitoring for Linux hosts and Kubernetes nodes.
 ///
@@ -60,8 +60,9 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct CaptureArgs {
-    /// Comma-separated syscall names (x86_64) to record.
-    #[arg(long, value_name = "LIST", default_value = DEFAULT_SYSCALLS)]
+    /// Comma-separated syscall names (x86_64) to record; `all` (the default)
+    /// records every syscall that has a decoder (the detection set).
+    #[arg(long, value_name = "LIST", default_value = ALL_DECODED)]
     syscalls: String,
     /// Most bytes copied for any one parameter (16..=16383).
     #[arg(long, value_name = "BYTES")]
@@ -98,7 +99,19 @@ fn install_signal_handlers() -> Result<(), String> {
     Ok(())
 }
 
+/// Every syscall some event of the ABI's table records.
+fn detection_set() -> SyscallMask {
+    let names = kestrel_abi::schemas()
+        .iter()
+        .filter(|s| s.syscall.is_some())
+        .map(|s| s.name);
+    kestrel_abi::syscalls_for_events(names).expect("the table's own names are known")
+}
+
 fn parse_syscalls(list: &str) -> Result<SyscallMask, String> {
+    if list.trim() == ALL_DECODED {
+        return Ok(detection_set());
+    }
     let mut mask = SyscallMask::default();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let nr = kestrel_abi::syscall_number(name)
@@ -149,7 +162,7 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
 fn report_lost(ring: u32, rec: &Record<'_>) {
     let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
     log::warn!(
-        "ring {ring}: {} events lost before sequence {} (ring full {}, too large {}, fault {})",
+        "ring {ring}: gap of {} events from sequence {} (ring full {}, too large {}, fault {})",
         p(1) + p(2) + p(3),
         p(0),
         p(1),
@@ -210,9 +223,7 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
                 report_lost(ring, rec);
             }
             match decode(rec) {
-                Ok(ev) => {
-                    write_event_line(&mut *out.borrow_mut(), &ev, ring, rec.event_type(), offset)?
-                }
+                Ok(ev) => write_event_line(&mut *out.borrow_mut(), &ev, ring, offset)?,
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
             }
             Ok(true)
@@ -278,7 +289,7 @@ fn replay(file: &Path) -> Result<(), String> {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
         let ev =
             decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
-        if let Err(e) = write_event_line(&mut out, &ev, ring, rec.event_type(), offset) {
+        if let Err(e) = write_event_line(&mut out, &ev, ring, offset) {
             return match e.kind() {
                 io::ErrorKind::BrokenPipe => Ok(()),
                 _ => Err(format!("writing output: {e}")),
@@ -316,8 +327,20 @@ fn stats(device: &Path) -> Result<(), String> {
         "param_trunc",
         "wakeups"
     );
+    let mut total = kestrel_abi::CpuStats::default();
     for ring in 0..info.nr_rings {
         let s = dev.cpu_stats(ring).map_err(|e| e.to_string())?;
+        total.attempted += s.attempted;
+        total.written += s.written;
+        total.bytes += s.bytes;
+        total.drop_ring_full += s.drop_ring_full;
+        total.drop_too_large += s.drop_too_large;
+        total.drop_fault += s.drop_fault;
+        total.lost_records += s.lost_records;
+        total.lost_pending += s.lost_pending;
+        total.param_faults += s.param_faults;
+        total.param_truncated += s.param_truncated;
+        total.wakeups += s.wakeups;
         println!(
             "{:>4} {:>12} {:>12} {:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8}",
             ring,
@@ -334,6 +357,17 @@ fn stats(device: &Path) -> Result<(), String> {
             s.wakeups
         );
     }
+    println!(
+        "total: attempted {} written {} dropped {} (ring full {}, too large {}, fault {}), lost records {}, pending {}",
+        total.attempted,
+        total.written,
+        total.drop_ring_full + total.drop_too_large + total.drop_fault,
+        total.drop_ring_full,
+        total.drop_too_large,
+        total.drop_fault,
+        total.lost_records,
+        total.lost_pending
+    );
     Ok(())
 }
 

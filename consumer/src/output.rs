@@ -1,14 +1,16 @@
 //! Decoded events → one JSON object per line.
 //!
-//! Shape: `{"time", "ts_ns", "cpu", "tid", "pid", "type", "res"?, "args"}`;
-//! `args` holds the type's parameters by name, and `truncated` / `faulted`
-//! list the parameters the module cut at snaplen or could not read.
+//! Shape: `{"time", "ts_ns", "cpu", "tid", "pid", "type", "dir"?, "res"?,
+//! "args", "sym"?, "truncated"?, "faulted"?}` (see [`event_json`]).
 
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use crate::decode::{type_name, Bytes, Event, EventKind, SockAddr};
+use kestrel_abi::{ParamFormat, ParamKind, ParamSchema};
+
+use crate::decode::{Bytes, Event, Value as DValue};
+use crate::flags::render;
 
 /// Formats nanoseconds since the Unix epoch as RFC 3339 UTC with nanoseconds
 /// (`2026-11-27T21:40:00.123456789Z`).
@@ -47,134 +49,74 @@ fn argv(b: &Bytes<'_>) -> Value {
     )
 }
 
-/// Adds the parameter names that were truncated or faulted.
-fn flags(args: &mut Map<String, Value>, named: &[(&str, &Bytes<'_>)]) {
-    let truncated: Vec<Value> = named
-        .iter()
-        .filter(|(_, b)| b.truncated)
-        .map(|(n, _)| json!(n))
-        .collect();
-    let faulted: Vec<Value> = named
-        .iter()
-        .filter(|(_, b)| b.fault)
-        .map(|(n, _)| json!(n))
-        .collect();
-    if !truncated.is_empty() {
-        args.insert("truncated".into(), Value::Array(truncated));
-    }
-    if !faulted.is_empty() {
-        args.insert("faulted".into(), Value::Array(faulted));
+/// The JSON form of one parameter value.
+pub fn value_json(schema: &ParamSchema, v: &DValue<'_>) -> Value {
+    match v {
+        DValue::Int(i) => json!(i),
+        DValue::Uint(u) => json!(u),
+        DValue::Str(b) if b.fault => Value::Null,
+        DValue::Str(b) => text(b),
+        DValue::Argv(b) if b.fault => Value::Null,
+        DValue::Argv(b) => argv(b),
+        DValue::Bytes(b) if b.fault => Value::Null,
+        DValue::Bytes(b) if schema.kind == ParamKind::Rawargs => Value::Array(
+            b.bytes
+                .chunks_exact(8)
+                .map(|c| json!(u64::from_le_bytes(c.try_into().expect("8 bytes"))))
+                .collect(),
+        ),
+        DValue::Bytes(b) => json!(b
+            .bytes
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()),
+        DValue::SockAddr(a) => json!(a.to_string()),
+        DValue::Tuple(t) => json!(t.to_string()),
+        DValue::Fault => Value::Null,
     }
 }
 
-/// The JSON object for one event.
-pub fn event_json(ev: &Event<'_>, ring: u32, ty: u16, wall_offset_ns: i64) -> Value {
+/// The JSON object for one event: `{"time", "ts_ns", "cpu", "tid", "pid",
+/// "type", "dir"?, "res"?, "args", "sym"?, "truncated"?, "faulted"?}`.
+///
+/// `dir` is `>` or `<` for syscall events; `res` is the return value of
+/// syscall exit events (not repeated in `args`); `args` holds every other
+/// parameter by name (text as strings, argv/env as arrays, addresses and
+/// tuples as text, parameters that could not be read as null); `sym` gives
+/// the symbolic form of flag-like numbers (`"flags": "O_RDONLY|O_CLOEXEC"`);
+/// `truncated` / `faulted` list the parameters the module cut at snaplen or
+/// could not read.
+pub fn event_json(ev: &Event<'_>, ring: u32, wall_offset_ns: i64) -> Value {
     let mut args = Map::new();
-    let mut res = None;
-    match &ev.kind {
-        EventKind::Open {
-            res: r,
-            dirfd,
-            path,
-            flags: f,
-            mode,
-            resolve,
-            ..
-        } => {
-            res = Some(*r);
-            args.insert("dirfd".into(), json!(dirfd));
-            args.insert("path".into(), text(path));
-            args.insert("flags".into(), json!(f));
-            args.insert("mode".into(), json!(mode));
-            args.insert("resolve".into(), json!(resolve));
-            flags(&mut args, &[("path", path)]);
+    let mut sym = Map::new();
+    let mut truncated = Vec::new();
+    let mut faulted = Vec::new();
+    for (p, v) in ev.params() {
+        if v.is_truncated() {
+            truncated.push(json!(p.name));
         }
-        EventKind::Exec {
-            res: r,
-            exe,
-            argv: a,
-            dirfd,
-            flags: f,
-            ..
-        } => {
-            res = Some(*r);
-            args.insert("exe".into(), text(exe));
-            args.insert("argv".into(), argv(a));
-            args.insert("dirfd".into(), json!(dirfd));
-            args.insert("flags".into(), json!(f));
-            flags(&mut args, &[("exe", exe), ("argv", a)]);
+        if v.is_fault() {
+            faulted.push(json!(p.name));
         }
-        EventKind::ExecEnter { path, argv: a, .. } => {
-            args.insert("path".into(), text(path));
-            args.insert("argv".into(), argv(a));
-            flags(&mut args, &[("path", path), ("argv", a)]);
+        if p.kind == ParamKind::Res {
+            continue;
         }
-        EventKind::Connect { res: r, fd, addr } => {
-            res = Some(*r);
-            args.insert("fd".into(), json!(fd));
-            args.insert("family".into(), json!(addr.family_name()));
-            match addr {
-                SockAddr::Inet(ip, port) => {
-                    args.insert("addr".into(), json!(ip.to_string()));
-                    args.insert("port".into(), json!(port));
-                }
-                SockAddr::Inet6(ip, port) => {
-                    args.insert("addr".into(), json!(ip.to_string()));
-                    args.insert("port".into(), json!(port));
-                }
-                SockAddr::Unix(path) => {
-                    args.insert(
-                        "path".into(),
-                        json!(String::from_utf8_lossy(path).into_owned()),
-                    );
-                }
-                SockAddr::Other(_) | SockAddr::Unreadable => {}
+        if p.format != ParamFormat::None {
+            if let Some(s) = v.as_i64().and_then(|n| render(p.format, n)) {
+                sym.insert(p.name.into(), json!(s));
+            } else if let Some(s) = v.as_u64().and_then(|n| render(p.format, n as i64)) {
+                sym.insert(p.name.into(), json!(s));
             }
         }
-        EventKind::Clone {
-            res: r, flags: f, ..
-        } => {
-            res = Some(*r);
-            args.insert("flags".into(), json!(f));
-        }
-        EventKind::ProcExit { exit_code } => {
-            args.insert("exit_code".into(), json!(exit_code));
-        }
-        EventKind::ProcFork {
-            child_tid,
-            child_pid,
-        } => {
-            args.insert("child_tid".into(), json!(child_tid));
-            args.insert("child_pid".into(), json!(child_pid));
-        }
-        EventKind::ProcExec { filename, old_tid } => {
-            args.insert("filename".into(), text(filename));
-            args.insert("old_tid".into(), json!(old_tid));
-            flags(&mut args, &[("filename", filename)]);
-        }
-        EventKind::Generic {
-            nr,
-            res: r,
-            args: a,
-        } => {
-            res = Some(*r);
-            args.insert("nr".into(), json!(nr));
-            args.insert(
-                "name".into(),
-                json!(kestrel_abi::syscall_name(*nr).unwrap_or("unknown")),
-            );
-            args.insert("args".into(), json!(a));
-        }
-        EventKind::Lost {
-            seq,
-            ring_full,
-            too_large,
-            fault,
-        } => {
-            args.insert("seq".into(), json!(seq));
-            args.insert("ring_full".into(), json!(ring_full));
-            args.insert("too_large".into(), json!(too_large));
-            args.insert("fault".into(), json!(fault));
+        args.insert(p.name.into(), value_json(p, v));
+    }
+    if ev.schema.id == "GENERIC" {
+        if let Some(name) = ev
+            .param("nr")
+            .and_then(DValue::as_u64)
+            .and_then(|nr| kestrel_abi::syscall_name(u32::try_from(nr).ok()?))
+        {
+            sym.insert("nr".into(), json!(name));
         }
     }
     let mut obj = Map::new();
@@ -188,11 +130,23 @@ pub fn event_json(ev: &Event<'_>, ring: u32, ty: u16, wall_offset_ns: i64) -> Va
     obj.insert("cpu".into(), json!(ring));
     obj.insert("tid".into(), json!(ev.tid));
     obj.insert("pid".into(), json!(ev.pid));
-    obj.insert("type".into(), json!(type_name(ty)));
-    if let Some(r) = res {
-        obj.insert("res".into(), json!(r));
+    obj.insert("type".into(), json!(ev.name()));
+    if ev.schema.syscall.is_some() || ev.schema.id == "GENERIC" {
+        obj.insert("dir".into(), json!(if ev.is_enter() { ">" } else { "<" }));
+    }
+    if let Some(r) = ev.param("res") {
+        obj.insert("res".into(), value_json(&ev.schema.params[0], r));
     }
     obj.insert("args".into(), Value::Object(args));
+    if !sym.is_empty() {
+        obj.insert("sym".into(), Value::Object(sym));
+    }
+    if !truncated.is_empty() {
+        obj.insert("truncated".into(), Value::Array(truncated));
+    }
+    if !faulted.is_empty() {
+        obj.insert("faulted".into(), Value::Array(faulted));
+    }
     Value::Object(obj)
 }
 
@@ -201,10 +155,9 @@ pub fn write_event_line(
     out: &mut impl Write,
     ev: &Event<'_>,
     ring: u32,
-    ty: u16,
     wall_offset_ns: i64,
 ) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &event_json(ev, ring, ty, wall_offset_ns))?;
+    serde_json::to_writer(&mut *out, &event_json(ev, ring, wall_offset_ns))?;
     out.write_all(b"\n")
 }
 
@@ -229,38 +182,85 @@ mod tests {
     }
 
     #[test]
-    fn connect_json_names_family_address_and_port() {
+    fn connect_json_renders_addresses() {
         let mut sa = vec![2u8, 0, 0x15, 0xb3, 127, 0, 0, 1];
         sa.extend_from_slice(&[0; 8]);
+        let mut tuple = vec![2u8, 127, 0, 0, 1];
+        tuple.extend_from_slice(&40000u16.to_le_bytes());
+        tuple.extend_from_slice(&[127, 0, 0, 1]);
+        tuple.extend_from_slice(&5555u16.to_le_bytes());
         let b = RecordBuilder::new(T::KESTREL_EVT_CONNECT as u16, 10, 7, 7)
             .i64(-111)
             .i64(3)
             .param(&sa)
+            .param(&tuple)
             .build();
         let rec = Record::parse(&b).unwrap();
-        let v = event_json(&decode(&rec).unwrap(), 1, rec.event_type(), 5);
+        let v = event_json(&decode(&rec).unwrap(), 1, 5);
         assert_eq!(v["type"], "connect");
+        assert_eq!(v["dir"], "<");
         assert_eq!(v["res"], -111);
         assert_eq!(v["cpu"], 1);
-        assert_eq!(v["args"]["family"], "AF_INET");
-        assert_eq!(v["args"]["addr"], "127.0.0.1");
-        assert_eq!(v["args"]["port"], 5555);
+        assert_eq!(v["args"]["fd"], 3);
+        assert_eq!(v["args"]["addr"], "127.0.0.1:5555");
+        assert_eq!(v["args"]["tuple"], "127.0.0.1:40000->127.0.0.1:5555");
+        assert!(v["args"].get("res").is_none());
         assert_eq!(v["time"], "1970-01-01T00:00:00.000000015Z");
     }
 
     #[test]
-    fn execve_json_lists_argv_and_flags() {
-        let b = RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 1, 2, 2)
-            .i64(0)
-            .param(b"/bin/busybox")
+    fn execve_json_lists_args_and_flags() {
+        let b = RecordBuilder::new(T::KESTREL_EVT_EXECVE_ENTER as u16, 1, 2, 2)
+            .param(b"/bin/sh")
             .param_flags(b"sh\0-c\0echo hi\0", kestrel_abi::PARAM_TRUNCATED)
-            .i64(-100)
-            .u32(0)
             .build();
         let rec = Record::parse(&b).unwrap();
-        let v = event_json(&decode(&rec).unwrap(), 0, rec.event_type(), 0);
-        assert_eq!(v["args"]["argv"], json!(["sh", "-c", "echo hi"]));
-        assert_eq!(v["args"]["truncated"], json!(["argv"]));
-        assert!(v["args"].get("faulted").is_none());
+        let v = event_json(&decode(&rec).unwrap(), 0, 0);
+        assert_eq!(v["type"], "execve");
+        assert_eq!(v["dir"], ">");
+        assert!(v.get("res").is_none());
+        assert_eq!(v["args"]["args"], json!(["sh", "-c", "echo hi"]));
+        assert_eq!(v["truncated"], json!(["args"]));
+        assert!(v.get("faulted").is_none());
+    }
+
+    #[test]
+    fn openat_json_has_symbolic_flags_and_null_faults() {
+        let b = RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 1, 2, 2)
+            .i64(3)
+            .i64(-100)
+            .param(b"/etc/shadow")
+            .u32(libc::O_CLOEXEC as u32)
+            .u32(0)
+            .param_flags(b"", kestrel_abi::PARAM_FAULT)
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let v = event_json(&decode(&rec).unwrap(), 0, 0);
+        assert_eq!(v["args"]["name"], "/etc/shadow");
+        assert_eq!(v["args"]["flags"], libc::O_CLOEXEC);
+        assert_eq!(v["sym"]["flags"], "O_RDONLY|O_CLOEXEC");
+        assert_eq!(v["sym"]["mode"], "0o0");
+        assert_eq!(v["args"]["fullpath"], Value::Null);
+        assert_eq!(v["faulted"], json!(["fullpath"]));
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "time", "ts_ns", "cpu", "tid", "pid", "type", "dir", "res", "args", "sym",
+                "faulted"
+            ]
+        );
+    }
+
+    #[test]
+    fn procexit_json_has_no_dir_or_res() {
+        let b = RecordBuilder::new(T::KESTREL_EVT_PROC_EXIT as u16, 1, 2, 2)
+            .u32(256)
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let v = event_json(&decode(&rec).unwrap(), 0, 0);
+        assert_eq!(v["type"], "procexit");
+        assert_eq!(v["args"]["status"], 256);
+        assert!(v.get("dir").is_none() && v.get("res").is_none());
     }
 }

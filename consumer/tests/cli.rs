@@ -30,27 +30,46 @@ fn story_capture() -> Vec<u8> {
         nr_rings: 2,
         snaplen: 4096,
     };
+    // res exe args cwd uid gid euid egid loginuid tty cgroups pidns vpid
+    // vtid ptid env comm
     let exec = RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 1_000, 301, 301)
         .i64(0)
         .param(b"/bin/busybox")
         .param(b"cat\0/etc/shadow\0")
-        .i64(-100)
+        .param(b"/root")
         .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(u32::MAX)
+        .u32(0)
+        .param(b"/")
+        .u32(4026531836)
+        .u32(301)
+        .u32(301)
+        .u32(300)
+        .param(b"HOME=/root\0")
+        .param(b"cat")
         .build();
     let open = RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 2_000, 301, 301)
         .i64(3)
         .i64(-100)
         .param(b"/etc/shadow")
-        .u64(0)
-        .u64(0)
-        .u64(0)
+        .u32(0)
+        .u32(0)
+        .param(b"/etc/shadow")
         .build();
     let mut sa = vec![2u8, 0, 0x01, 0xbb, 10, 1, 2, 3];
     sa.extend_from_slice(&[0; 8]);
+    let mut tuple = vec![2u8, 10, 0, 0, 9];
+    tuple.extend_from_slice(&40000u16.to_le_bytes());
+    tuple.extend_from_slice(&[10, 1, 2, 3]);
+    tuple.extend_from_slice(&443u16.to_le_bytes());
     let connect = RecordBuilder::new(T::KESTREL_EVT_CONNECT as u16, 3_000, 302, 300)
         .i64(0)
         .i64(4)
         .param(&sa)
+        .param(&tuple)
         .build();
     let lost = RecordBuilder::new(T::KESTREL_EVT_LOST as u16, 0, 0, 0)
         .u64(17)
@@ -87,19 +106,24 @@ fn replay_prints_the_story_as_json() {
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["type"], "execve");
     assert_eq!(
-        lines[0]["args"]["argv"],
+        lines[0]["args"]["args"],
         serde_json::json!(["cat", "/etc/shadow"])
     );
+    assert_eq!(lines[0]["args"]["exe"], "/bin/busybox");
+    assert_eq!(lines[0]["args"]["loginuid"], u32::MAX);
+    assert_eq!(lines[0]["args"]["env"], serde_json::json!(["HOME=/root"]));
     assert_eq!(lines[1]["type"], "openat");
-    assert_eq!(lines[1]["args"]["path"], "/etc/shadow");
+    assert_eq!(lines[1]["args"]["name"], "/etc/shadow");
+    assert_eq!(lines[1]["args"]["fullpath"], "/etc/shadow");
+    assert_eq!(lines[1]["sym"]["flags"], "O_RDONLY");
     assert_eq!(lines[1]["res"], 3);
     assert_eq!(lines[1]["tid"], 301);
     assert_eq!(lines[1]["time"], "2026-11-27T18:00:00.000002000Z");
     assert_eq!(lines[2]["type"], "lost");
     assert_eq!(lines[2]["args"]["ring_full"], 3);
     assert_eq!(lines[2]["cpu"], 1);
-    assert_eq!(lines[3]["args"]["addr"], "10.1.2.3");
-    assert_eq!(lines[3]["args"]["port"], 443);
+    assert_eq!(lines[3]["args"]["addr"], "10.1.2.3:443");
+    assert_eq!(lines[3]["args"]["tuple"], "10.0.0.9:40000->10.1.2.3:443");
 }
 
 #[test]

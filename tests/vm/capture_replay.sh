@@ -14,5 +14,5 @@ rc=0
 "$KESTREL" replay trace.kst >replay.json 2>replay.err || rc=$?
 cat replay.err
 [ $rc -eq 0 ] || fail "kestrel replay exited $rc"
-expect_event replay.json openat "$(jstr path /etc/shadow)" "$(jint pid $p)" '"res": *[0-9]'
+expect_event replay.json openat "$(jstr name /etc/shadow)" "$(jint pid $p)" '"res": *[0-9]'
 say "ok"

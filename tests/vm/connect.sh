@@ -12,5 +12,5 @@ p=$!
 wait $p || fail "nc 127.0.0.1 5555 failed"
 say "nc 127.0.0.1 5555 ran as pid $p"
 kestrel_stop
-expect_event "$KOUT" connect "$(jint pid $p)" "$(jstr family AF_INET)" "$(jstr addr 127.0.0.1)" "$(jint port 5555)" '"res": *0[,}]'
+expect_event "$KOUT" connect "$(jint pid $p)" "$(jstr addr 127.0.0.1:5555)" '"tuple": *"127\.0\.0\.1:[0-9]+->127\.0\.0\.1:5555"' '"res": *0[,}]'
 say "ok"

@@ -1,4 +1,4 @@
-# execve: `sh -c 'echo hi'` gives an execve event with its argv.
+# execve: `sh -c 'echo hi'` gives an execve event with its args.
 . /scenarios/lib.sh
 
 kmod_load
@@ -8,5 +8,5 @@ p=$!
 wait $p
 say "sh -c 'echo hi' ran as pid $p"
 kestrel_stop
-expect_event "$KOUT" execve "$(jint pid $p)" '"argv": *\[ *"sh" *, *"-c" *, *"echo hi" *\]' '"res": *0[,}]' '"exe": *"/'
+expect_event "$KOUT" execve "$(jint pid $p)" '"args": *\[ *"sh" *, *"-c" *, *"echo hi" *\]' '"res": *0[,}]' '"exe": *"/'
 say "ok"

@@ -105,7 +105,7 @@ kestrel_stop() {
 
 # JSON field patterns (extended regexes) for the event helpers below.
 jint() { printf '"%s": *%s[,}]' "$1" "$2"; }     # jint pid 12
-jstr() { printf '"%s": *"%s"' "$1" "$2"; }       # jstr path /etc/shadow
+jstr() { printf '"%s": *"%s"' "$1" "$2"; }       # jstr name /etc/shadow
 jtype() { jstr type "$1"; }
 
 # events FILE TYPE [ERE...]: print the events of TYPE that match every ERE.

@@ -14,7 +14,7 @@ cat /etc/hostname >/dev/null &
 c=$!
 wait $c
 kestrel_stop
-expect_event "$KOUT" openat "$(jstr path /etc/hostname)" "$(jint pid $c)"
+expect_event "$KOUT" openat "$(jstr name /etc/hostname)" "$(jint pid $c)"
 kmod_unload
 
 # A consumer killed without warning must not leave the module pinned.

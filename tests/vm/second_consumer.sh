@@ -14,7 +14,7 @@ cat /etc/hostname >/dev/null &
 c=$!
 wait $c
 kestrel_stop
-expect_event first.json openat "$(jstr path /etc/hostname)" "$(jint pid $c)"
+expect_event first.json openat "$(jstr name /etc/hostname)" "$(jint pid $c)"
 
 # Free again once the first one has exited.
 kestrel_start third --syscalls openat

@@ -9,5 +9,5 @@ p=$!
 wait $p
 say "cat /etc/shadow ran as pid $p"
 kestrel_stop
-expect_event "$KOUT" openat "$(jstr path /etc/shadow)" "$(jint tid $p)" "$(jint pid $p)" '"res": *[0-9]'
+expect_event "$KOUT" openat "$(jstr name /etc/shadow)" "$(jint tid $p)" "$(jint pid $p)" '"res": *[0-9]'
 say "ok"

@@ -28,8 +28,8 @@ rc=0
 grep -q busy second.err || fail "no 'busy' in the second consumer's error"
 
 kestrel_stop
-expect_event "$KOUT" openat "$(jstr path /etc/shadow)"
-n=$(events "$KOUT" openat "$(jstr path /etc/shadow)" | wc -l)
+expect_event "$KOUT" openat "$(jstr name /etc/shadow)"
+n=$(events "$KOUT" openat "$(jstr name /etc/shadow)" | wc -l)
 [ "$n" -eq 5 ] || fail "expected 5 openat events of /etc/shadow, got $n"
 grep -q "0 lost" "$KERR" || fail "the consumer reported lost events"
 if grep -q "accounting mismatch" "$KERR"; then fail "the consumer's accounting did not balance"; fi

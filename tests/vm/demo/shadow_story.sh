@@ -15,7 +15,7 @@ echo
 echo "=== events kestrel printed for process $p ==="
 grep -E "$(jint pid $p)" "$KOUT" || true
 echo
-expect_event "$KOUT" execve "$(jint pid $p)" '"argv": *\[ *"/bin/cat" *, *"/etc/shadow" *\]'
-expect_event "$KOUT" openat "$(jint pid $p)" "$(jstr path /etc/shadow)" '"res": *[0-9]'
+expect_event "$KOUT" execve "$(jint pid $p)" '"args": *\[ *"/bin/cat" *, *"/etc/shadow" *\]'
+expect_event "$KOUT" openat "$(jint pid $p)" "$(jstr name /etc/shadow)" '"res": *[0-9]'
 echo "=== /etc/shadow was opened by pid $p running /bin/cat: caught ==="
 kmod_unload
