@@ -447,7 +447,7 @@ impl<'d> Compiler<'d> {
                     self.warnings.push(Warning {
                         pos: loc.pos(first_span.start),
                         message: format!(
-                            "unknown event type '{v}': the condition can never match it"
+                            "Kestrel records no event called '{v}': this test can never match it"
                         ),
                     });
                 }

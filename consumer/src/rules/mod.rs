@@ -19,6 +19,7 @@
 pub mod compile;
 pub mod condition;
 pub mod eval;
+pub mod event;
 pub mod fields;
 pub mod format;
 pub mod load;
@@ -104,16 +105,14 @@ impl fmt::Display for Priority {
     }
 }
 
-/// Event names that are not syscalls (tracepoint events).
-pub const NON_SYSCALL_EVENTS: &[&str] = &["procexit", "procfork", "procexec", "lost"];
-
-/// Every event name a condition may test: the x86_64 syscalls and the
-/// tracepoint events.
+/// Every event name a condition may test: the `evt.type` names of the
+/// ABI's event table (syscalls and the tracepoint events such as
+/// `procexit`).
 pub fn known_event_names() -> BTreeSet<String> {
-    kestrel_abi::syscalls()
+    kestrel_abi::schemas()
         .iter()
-        .map(|(n, _)| n.to_string())
-        .chain(NON_SYSCALL_EVENTS.iter().map(|s| s.to_string()))
+        .filter(|s| s.name != "pad")
+        .map(|s| s.name.to_string())
         .collect()
 }
 
@@ -372,6 +371,11 @@ impl Engine {
             macros: defs.macros.len(),
         };
         engine.build_index();
+        engine.bind_event_types(
+            kestrel_abi::schemas()
+                .iter()
+                .map(|s| (s.event_type, s.name)),
+        );
         Ok(engine)
     }
 
@@ -477,22 +481,21 @@ impl Engine {
         Some(out)
     }
 
-    /// The syscall numbers the module must record for the active rules
-    /// (every syscall if some rule needs every event).  Tracepoint events
-    /// (procexit, ...) have no syscall number and are always recorded.
-    pub fn needed_syscalls(&self) -> Vec<u32> {
-        match self.needed_events() {
-            None => kestrel_abi::syscalls().iter().map(|(_, nr)| *nr).collect(),
-            Some(names) => {
-                let mut nrs: Vec<u32> = names
-                    .iter()
-                    .filter_map(|n| kestrel_abi::syscall_number(n))
-                    .collect();
-                nrs.sort_unstable();
-                nrs.dedup();
-                nrs
-            }
-        }
+    /// The syscall mask the module needs for the active rules (every
+    /// syscall Kestrel decodes if some rule needs every event).
+    /// Tracepoint events (procexit, ...) need no syscall.
+    pub fn needed_syscalls(&self) -> kestrel_abi::SyscallMask {
+        let all = known_event_names();
+        let names = self.needed_events().unwrap_or(all);
+        // Every name comes from the event table or was warned about.
+        let known = known_event_names();
+        kestrel_abi::syscalls_for_events(
+            names
+                .iter()
+                .filter(|n| known.contains(*n))
+                .map(|n| n.as_str()),
+        )
+        .unwrap_or_default()
     }
 }
 
