@@ -16,6 +16,7 @@
 //! [`Engine`] ties them together: load files, then ask which rules an
 //! event matches, or which syscalls the module must record.
 
+pub mod cases;
 pub mod compile;
 pub mod condition;
 pub mod eval;

@@ -399,3 +399,16 @@ fn mutated_rules_never_panic() {
         }
     }
 }
+
+#[test]
+fn default_ruleset_loads_without_warnings() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/kestrel_rules.yaml");
+    let e = Engine::load_files(&[path], EngineOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(e.warnings().is_empty(), "{:?}", e.warnings());
+    assert!(e.rules().len() >= 15);
+    assert!(e.rules().iter().all(|r| r.event_types.is_some()));
+    let needed = e.needed_events().unwrap();
+    for name in ["openat", "execve", "connect", "listen", "ptrace", "finit_module", "setns"] {
+        assert!(needed.contains(name), "{name} not in {needed:?}");
+    }
+}
