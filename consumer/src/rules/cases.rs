@@ -105,9 +105,12 @@ fn int_of(v: &Yaml) -> Option<i128> {
         Yaml::Number(n) => n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)),
         Yaml::String(s) => {
             let s = s.trim();
-            match s.strip_prefix("0x") {
-                Some(h) => i128::from_str_radix(h, 16).ok(),
-                None => s.parse().ok(),
+            if let Some(h) = s.strip_prefix("0x") {
+                i128::from_str_radix(h, 16).ok()
+            } else if let Some(o) = s.strip_prefix("0o") {
+                i128::from_str_radix(o, 8).ok()
+            } else {
+                s.parse().ok()
             }
         }
         Yaml::Bool(b) => Some(i128::from(*b)),
@@ -266,7 +269,9 @@ fn parse_cases(v: Option<&Yaml>, what: &str) -> Result<Vec<Case>, String> {
         let mut context = Context::default();
         if let Some(Yaml::Mapping(m)) = c.get("context") {
             for (k, v) in m {
-                let k = k.as_str().ok_or(format!("{name}: context keys are field names"))?;
+                let k = k
+                    .as_str()
+                    .ok_or(format!("{name}: context keys are field names"))?;
                 let f = field_ref(k).map_err(|e| format!("{name}: {e}"))?;
                 context.set(f, context_value(v).map_err(|e| format!("{name}: {e}"))?);
             }
@@ -321,13 +326,23 @@ mod tests {
         let rec = Record::parse(&b).unwrap();
         let ev = decode(&rec).unwrap();
         assert_eq!((ev.name(), ev.tid, ev.pid, ev.ts_ns), ("connect", 9, 9, 7));
-        assert!(matches!(ev.param("tuple"), Some(Value::Tuple(SockTuple::Inet { remote, .. })) if remote.port() == 80));
-        let spec: Yaml = serde_yaml::from_str("{type: execve, dir: enter, params: {filename: /bin/sh, args: [sh, -c, id]}}").unwrap();
+        assert!(
+            matches!(ev.param("tuple"), Some(Value::Tuple(SockTuple::Inet { remote, .. })) if remote.port() == 80)
+        );
+        let spec: Yaml = serde_yaml::from_str(
+            "{type: execve, dir: enter, params: {filename: /bin/sh, args: [sh, -c, id]}}",
+        )
+        .unwrap();
         let b = encode_event(&spec, 1).unwrap();
         let ev = decode(&Record::parse(&b).unwrap()).unwrap();
         assert!(ev.is_enter());
-        assert_eq!(ev.param("args").unwrap().as_bytes().unwrap().bytes, b"sh\0-c\0id\0");
+        assert_eq!(
+            ev.param("args").unwrap().as_bytes().unwrap().bytes,
+            b"sh\0-c\0id\0"
+        );
         let bad: Yaml = serde_yaml::from_str("{type: openat, params: {path: /x}}").unwrap();
-        assert!(encode_event(&bad, 1).unwrap_err().contains("no parameter 'path'"));
+        assert!(encode_event(&bad, 1)
+            .unwrap_err()
+            .contains("no parameter 'path'"));
     }
 }

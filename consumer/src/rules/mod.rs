@@ -300,7 +300,7 @@ impl Engine {
                     continue;
                 }
             };
-            let output = match OutputFormat::parse(&def.output) {
+            let output = match OutputFormat::parse(def.output.trim_end()) {
                 Ok(o) => o,
                 Err((offset, msg)) => {
                     let mut pos = def.output_pos.clone();

@@ -408,7 +408,15 @@ fn default_ruleset_loads_without_warnings() {
     assert!(e.rules().len() >= 15);
     assert!(e.rules().iter().all(|r| r.event_types.is_some()));
     let needed = e.needed_events().unwrap();
-    for name in ["openat", "execve", "connect", "listen", "ptrace", "finit_module", "setns"] {
+    for name in [
+        "openat",
+        "execve",
+        "connect",
+        "listen",
+        "ptrace",
+        "finit_module",
+        "setns",
+    ] {
         assert!(needed.contains(name), "{name} not in {needed:?}");
     }
 }
