@@ -13,6 +13,8 @@ use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use kestrel::live::{run_session, start_session, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
+use kestrel::rules::event::EventFields;
+use kestrel::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
 use kestrel_abi::SyscallMask;
 
 /// `--syscalls` value meaning every syscall the ABI's event table decodes.
@@ -49,21 +51,81 @@ enum Command {
         #[command(flatten)]
         args: CaptureArgs,
     },
-    /// Print the events of a capture file, as `events` would have.
+    /// Print the events of a capture file, as `events` would have; with
+    /// -r, match them against rules and print the alerts instead.
     Replay {
         /// Capture file written by `kestrel capture`.
         file: PathBuf,
+        /// Rules files (Falco's rule language), loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        alerts: AlertArgs,
     },
+    /// Capture live and print an alert for each event that matches a rule.
+    ///
+    /// The module records only the syscalls the rules need, unless
+    /// --syscalls says otherwise.
+    Run {
+        /// Rules files, loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
+        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        alerts: AlertArgs,
+        #[command(flatten)]
+        args: CaptureArgs,
+    },
+    /// Check and list rules files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the module's per-CPU counters (works beside a running consumer).
     Stats,
 }
 
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Load rules files as `run` would; print a summary and any warnings,
+    /// or every error (file:line:column) and exit non-zero.
+    Validate {
+        /// Rules files, loaded in order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List the rules of rules files: name, priority, state, event types.
+    List {
+        /// Rules files, loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
+        rules: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct AlertArgs {
+    /// Print alerts as Falco's JSON objects, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Run only rules at least this severe (emergency, alert, critical,
+    /// error, warning, notice, informational, debug).
+    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
+    min_priority: Priority,
+    /// Alert for every matching rule, not only the first (Falco's default).
+    #[arg(long)]
+    all_matches: bool,
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    Priority::parse(s).ok_or_else(|| {
+        format!("'{s}' is not a priority (emergency, alert, critical, error, warning, notice, informational, debug)")
+    })
+}
+
 #[derive(Args, Debug)]
 struct CaptureArgs {
-    /// Comma-separated syscall names (x86_64) to record; `all` (the default)
-    /// records every syscall that has a decoder (the detection set).
-    #[arg(long, value_name = "LIST", default_value = ALL_DECODED)]
-    syscalls: String,
+    /// Comma-separated syscall names (x86_64) to record; `all` records every
+    /// syscall that has a decoder (the detection set).  Default: `all` for
+    /// events and capture, what the rules need for run.
+    #[arg(long, value_name = "LIST")]
+    syscalls: Option<String>,
     /// Most bytes copied for any one parameter (16..=16383).
     #[arg(long, value_name = "BYTES")]
     snaplen: Option<u32>,
@@ -152,7 +214,7 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
         None => None,
     };
     Ok(SessionOptions {
-        syscalls: parse_syscalls(&args.syscalls)?,
+        syscalls: parse_syscalls(args.syscalls.as_deref().unwrap_or(ALL_DECODED))?,
         snaplen: args.snaplen,
         count: args.count,
         duration,
@@ -302,6 +364,215 @@ fn replay(file: &Path) -> Result<(), String> {
     })
 }
 
+fn load_rules(paths: &[PathBuf], alerts: &AlertArgs) -> Result<Engine, String> {
+    let engine = Engine::load_files(
+        paths,
+        EngineOptions {
+            min_priority: alerts.min_priority,
+            matching: if alerts.all_matches {
+                Matching::All
+            } else {
+                Matching::First
+            },
+        },
+    )
+    .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
+    }
+    Ok(engine)
+}
+
+/// Matches one decoded event and prints its alerts.
+struct AlertSink<'e, W: Write> {
+    engine: &'e Engine,
+    out: W,
+    json: bool,
+    hostname: String,
+    events: u64,
+    alerts: u64,
+}
+
+impl<W: Write> AlertSink<'_, W> {
+    fn event(&mut self, src: &EventFields<'_, '_>) -> io::Result<()> {
+        self.events += 1;
+        let mut result = Ok(());
+        let (out, json, host) = (&mut self.out, self.json, self.hostname.as_str());
+        self.alerts += self.engine.matches(src, |rule| {
+            let alert = rule.alert(src, src.wall_ns(), host);
+            if result.is_ok() {
+                result = if json {
+                    serde_json::to_writer(&mut *out, &alert.to_json())
+                        .map_err(io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                } else {
+                    writeln!(out, "{}", alert.text_line())
+                };
+            }
+        }) as u64;
+        result
+    }
+}
+
+fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(), String> {
+    let engine = load_rules(rules, alerts)?;
+    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let offset = capture.header().wall_offset_ns;
+    let stdout = io::stdout();
+    let mut sink = AlertSink {
+        engine: &engine,
+        out: BufWriter::new(stdout.lock()),
+        json: alerts.json,
+        hostname: kestrel::rules::format::hostname(),
+        events: 0,
+        alerts: 0,
+    };
+    for frame in capture.records() {
+        let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
+        let ev =
+            decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        let src = EventFields {
+            event: &ev,
+            state: None,
+            ring,
+            num: sink.events,
+            wall_offset_ns: offset,
+            hostname: "",
+        };
+        if let Err(e) = sink.event(&src) {
+            return match e.kind() {
+                io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(format!("writing output: {e}")),
+            };
+        }
+    }
+    sink.out.flush().or_else(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(format!("writing output: {e}")),
+    })?;
+    eprintln!("kestrel: {} events, {} alerts", sink.events, sink.alerts);
+    Ok(())
+}
+
+fn run(
+    device: &Path,
+    rules: &[PathBuf],
+    alerts: &AlertArgs,
+    args: &CaptureArgs,
+) -> Result<(), String> {
+    let engine = load_rules(rules, alerts)?;
+    let mut opts = session_options(args)?;
+    if args.syscalls.is_none() {
+        opts.syscalls = engine.needed_syscalls();
+    }
+    let dev = open_for_capture(device)?;
+    let offset = wall_clock_offset_ns();
+    let stdout = io::stdout();
+    let sink = std::cell::RefCell::new(AlertSink {
+        engine: &engine,
+        out: BufWriter::new(stdout.lock()),
+        json: alerts.json,
+        hostname: kestrel::rules::format::hostname(),
+        events: 0,
+        alerts: 0,
+    });
+    let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
+    // Only now are the probes attached: scripts wait for this line.
+    eprintln!(
+        "kestrel: capturing on {} rings, {} rules active",
+        dev.info().nr_rings,
+        engine.rules().iter().filter(|r| r.active).count()
+    );
+    let summary = run_session(
+        session,
+        &opts,
+        &STOP,
+        |ring, rec| {
+            if rec.event_type() == TYPE_LOST {
+                report_lost(ring, rec);
+                return Ok(true);
+            }
+            match decode(rec) {
+                Ok(ev) => {
+                    let mut sink = sink.borrow_mut();
+                    let src = EventFields {
+                        event: &ev,
+                        state: None,
+                        ring,
+                        num: sink.events,
+                        wall_offset_ns: offset,
+                        hostname: "",
+                    };
+                    sink.event(&src)?;
+                }
+                Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
+            }
+            Ok(true)
+        },
+        || sink.borrow_mut().out.flush(),
+    )
+    .map_err(|e| match e {
+        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
+            String::new()
+        }
+        other => other.to_string(),
+    })?;
+    print_summary(&summary);
+    let sink = sink.borrow();
+    eprintln!(
+        "kestrel: {} events matched, {} alerts",
+        sink.events, sink.alerts
+    );
+    Ok(())
+}
+
+fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
+    let engine = Engine::load_files(files, EngineOptions::default())
+        .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
+    }
+    let rules = engine.rules();
+    let (lists, macros) = engine.list_and_macro_counts();
+    let events = match engine.needed_events() {
+        Some(e) => e.len().to_string(),
+        None => "every".into(),
+    };
+    println!(
+        "{} file(s) valid: {} rules ({} enabled), {} macros, {} lists, {} warnings; rules need {} event types",
+        files.len(),
+        rules.len(),
+        rules.iter().filter(|r| r.enabled).count(),
+        macros,
+        lists,
+        engine.warnings().len(),
+        events
+    );
+    Ok(())
+}
+
+fn rules_list(files: &[PathBuf]) -> Result<(), String> {
+    let engine = Engine::load_files(files, EngineOptions::default())
+        .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
+    }
+    println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
+    for r in engine.rules() {
+        let events = match &r.event_types {
+            Some(t) => t.iter().cloned().collect::<Vec<_>>().join(","),
+            None => "all".into(),
+        };
+        println!(
+            "{:<45} {:<13} {:<8} {events}",
+            r.name,
+            r.priority.name(),
+            if r.enabled { "yes" } else { "no" }
+        );
+    }
+    Ok(())
+}
+
 fn stats(device: &Path) -> Result<(), String> {
     let dev = Device::open_observer(device).map_err(|e| e.to_string())?;
     let info = dev.info();
@@ -386,7 +657,24 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Events(args) => events(&cli.device, args),
         Command::Capture { file, args } => capture(&cli.device, file, args),
-        Command::Replay { file } => replay(file),
+        Command::Replay {
+            file,
+            rules,
+            alerts,
+        } => {
+            if rules.is_empty() {
+                replay(file)
+            } else {
+                replay_alerts(file, rules, alerts)
+            }
+        }
+        Command::Run {
+            rules,
+            alerts,
+            args,
+        } => run(&cli.device, rules, alerts, args),
+        Command::Rules(RulesCommand::Validate { files }) => rules_validate(files),
+        Command::Rules(RulesCommand::List { rules }) => rules_list(rules),
         Command::Stats => stats(&cli.device),
     };
     match result {

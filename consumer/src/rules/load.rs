@@ -177,6 +177,10 @@ fn align(scalar: &str, file: &str, from: usize, target: usize) -> usize {
         while i < s.len() && s[i].is_ascii_whitespace() && i < target {
             i += 1;
         }
+        if i >= s.len() && i > 0 {
+            // Past the end of the text: just after its last character.
+            return (last + 1).min(f.len());
+        }
         if i >= target || i >= s.len() {
             while j < f.len() && f[j].is_ascii_whitespace() {
                 j += 1;
