@@ -191,6 +191,7 @@ fn replay_rate() {
         let t = Instant::now();
         apply_all(&mut s, &recs);
         best = best.max(n / t.elapsed().as_secs_f64());
+        s.flush_pending();
         assert_eq!(s.table().thread_count(), 2, "workers reaped");
         black_box(&s);
     }

@@ -202,6 +202,7 @@ mod tests {
                 .i64(4)
                 .build(),
         );
+        st.flush_pending();
         assert!(st.fd(11, 4).is_none());
         apply(
             &mut st,
@@ -209,6 +210,7 @@ mod tests {
                 .u32(0)
                 .build(),
         );
+        st.flush_pending();
         assert!(st.process(11).is_none());
         assert_eq!(st.stats().events, 5);
     }

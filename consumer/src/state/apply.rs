@@ -76,14 +76,19 @@ impl State {
     /// table current, fd calls the fd tables, set*id calls the ids.  An
     /// event from an unknown thread first fills it from /proc (counted in
     /// [`super::StateStats::lazy_filled`]).  Failed calls change nothing.
+    ///
+    /// Removals (the fd of a close, the thread of a procexit) take effect
+    /// when the next event is applied (or at [`State::flush_pending`]), so
+    /// rules evaluated on the event itself still see what it removes.
     pub fn apply<E: EventParams + ?Sized>(&mut self, ev: &E) {
+        self.flush_pending();
         self.stats.events += 1;
         let name = ev.name();
         let (tid, pid) = (ev.tid(), ev.pid());
         match name {
             "lost" | "pad" => return,
             "procexit" | "proc_exit" => {
-                self.on_exit(tid);
+                self.defer_exit(tid);
                 return;
             }
             "procexec" | "proc_exec" | "execve" | "execveat" => {}
@@ -275,7 +280,7 @@ impl State {
                     _ => {}
                 }
             }
-            "close" if ok => self.on_close(tid, ev.int("fd").unwrap_or(-1)),
+            "close" if ok => self.defer_close(tid, ev.int("fd").unwrap_or(-1)),
             "setuid" if ok => {
                 let u = u32_of(ev.int("uid"));
                 self.on_set_ids(tid, u, u, None, None);

@@ -18,6 +18,7 @@ pub mod apply;
 pub mod cli;
 pub mod container;
 pub mod fds;
+pub mod fields;
 pub mod procfs;
 pub mod runtime;
 pub mod threads;
@@ -90,7 +91,16 @@ pub struct State {
     containers: ContainerCache,
     users: RefCell<UserCache>,
     not_in_proc: HashSet<u32>,
+    pending: Option<Pending>,
     stats: StateStats,
+}
+
+/// A removal held back until the next event, so the event that causes it
+/// (close, procexit) is still evaluated with what it removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Close { tid: u32, fd: i64 },
+    Exit { tid: u32 },
 }
 
 impl State {
@@ -101,6 +111,7 @@ impl State {
             containers: ContainerCache::new(&opts.host_root),
             users: RefCell::new(UserCache::new(opts.user_refresh)),
             not_in_proc: HashSet::new(),
+            pending: None,
             stats: StateStats::default(),
             opts,
         }
@@ -219,6 +230,25 @@ impl State {
             self.not_in_proc.insert(tid);
         }
         ok
+    }
+
+    /// Carries out a removal held back by [`State::apply`] (the fd of a
+    /// close, the thread of a procexit).  `apply` calls it first thing, so
+    /// callers only need it to see the state after the last event.
+    pub fn flush_pending(&mut self) {
+        match self.pending.take() {
+            Some(Pending::Close { tid, fd }) => self.on_close(tid, fd),
+            Some(Pending::Exit { tid }) => self.on_exit(tid),
+            None => {}
+        }
+    }
+
+    pub(crate) fn defer_close(&mut self, tid: u32, fd: i64) {
+        self.pending = Some(Pending::Close { tid, fd });
+    }
+
+    pub(crate) fn defer_exit(&mut self, tid: u32) {
+        self.pending = Some(Pending::Exit { tid });
     }
 
     /// Adds a process directly (tests and benchmarks that build state

@@ -192,6 +192,11 @@ fn cat_in_the_container_carries_its_context() {
     assert_eq!(s.stats().lazy_filled, 0);
     assert_eq!(s.containers().disk_lookups, 1, "looked up once per id");
     w.state.apply(&ev("procexit", 777, 777, &[]));
+    assert!(
+        w.state.process(777).is_some(),
+        "kept for the procexit's own rules"
+    );
+    w.state.flush_pending();
     assert!(w.state.process(777).is_none());
 }
 
@@ -405,6 +410,7 @@ fn fd_calls_keep_the_table() {
     ));
     assert!(s.fd(100, 20).unwrap().cloexec());
     s.apply(&ev("close", 100, 100, &[("res", P::I(0)), ("fd", P::I(5))]));
+    s.flush_pending();
     assert!(s.fd(100, 5).is_none());
     s.apply(&ev(
         "memfd_create",
