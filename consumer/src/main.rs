@@ -13,6 +13,10 @@ use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use kestrel::live::{run_session, start_session, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
+use kestrel::rules::event::EventFields;
+use kestrel::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
+use kestrel::state::cli::{write_event_with_context, StateArgs};
+use kestrel::state::{State, StateOptions};
 use kestrel_abi::SyscallMask;
 
 /// `--syscalls` value meaning every syscall the ABI's event table decodes.
@@ -40,7 +44,12 @@ enum Command {
     /// Runs until interrupted (SIGINT or SIGTERM), --count or --duration;
     /// on the way out it drains what is left and prints a summary with the
     /// number of events delivered and lost to stderr.
-    Events(CaptureArgs),
+    Events {
+        #[command(flatten)]
+        args: CaptureArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Capture live and write the raw records to a capture file.
     Capture {
         /// Capture file to write.
@@ -49,25 +58,83 @@ enum Command {
         #[command(flatten)]
         args: CaptureArgs,
     },
-    /// Print the events of a capture file, as `events` would have.
+    /// Print the events of a capture file, as `events` would have; with
+    /// -r, match them against rules and print the alerts instead.
     Replay {
         /// Capture file written by `kestrel capture`.
         file: PathBuf,
-        /// Instead of the events, print per event type how many records
-        /// there are and their sizes in bytes (count, average, max).
-        #[arg(long)]
-        sizes: bool,
+        /// Rules files (Falco's rule language), loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        alerts: AlertArgs,
     },
+    /// Capture live and print an alert for each event that matches a rule.
+    ///
+    /// The module records only the syscalls the rules need, unless
+    /// --syscalls says otherwise.
+    Run {
+        /// Rules files, loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
+        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        alerts: AlertArgs,
+        #[command(flatten)]
+        args: CaptureArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Check and list rules files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the module's per-CPU counters (works beside a running consumer).
     Stats,
 }
 
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Load rules files as `run` would; print a summary and any warnings,
+    /// or every error (file:line:column) and exit non-zero.
+    Validate {
+        /// Rules files, loaded in order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List the rules of rules files: name, priority, state, event types.
+    List {
+        /// Rules files, loaded in order.
+        #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
+        rules: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct AlertArgs {
+    /// Print alerts as Falco's JSON objects, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Run only rules at least this severe (emergency, alert, critical,
+    /// error, warning, notice, informational, debug).
+    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
+    min_priority: Priority,
+    /// Alert for every matching rule, not only the first (Falco's default).
+    #[arg(long)]
+    all_matches: bool,
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    Priority::parse(s).ok_or_else(|| {
+        format!("'{s}' is not a priority (emergency, alert, critical, error, warning, notice, informational, debug)")
+    })
+}
+
 #[derive(Args, Debug)]
 struct CaptureArgs {
-    /// Comma-separated syscall names (x86_64) to record; `all` (the default)
-    /// records every syscall that has a decoder (the detection set).
-    #[arg(long, value_name = "LIST", default_value = ALL_DECODED)]
-    syscalls: String,
+    /// Comma-separated syscall names (x86_64) to record; `all` records every
+    /// syscall that has a decoder (the detection set).  Default: `all` for
+    /// events and capture, what the rules need for run.
+    #[arg(long, value_name = "LIST")]
+    syscalls: Option<String>,
     /// Most bytes copied for any one parameter (16..=16383).
     #[arg(long, value_name = "BYTES")]
     snaplen: Option<u32>,
@@ -156,72 +223,23 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
         None => None,
     };
     Ok(SessionOptions {
-        syscalls: parse_syscalls(&args.syscalls)?,
+        syscalls: parse_syscalls(args.syscalls.as_deref().unwrap_or(ALL_DECODED))?,
         snaplen: args.snaplen,
         count: args.count,
         duration,
     })
 }
 
-/// Logs the gaps the module reports (LOST records): the first gap of a ring
-/// at once, then at most one line per ring per second with what was lost
-/// since, so a drop storm does not flood the log.
-#[derive(Default)]
-struct GapLog {
-    rings: std::collections::HashMap<u32, RingGaps>,
-}
-
-#[derive(Default)]
-struct RingGaps {
-    last_line: Option<std::time::Instant>,
-    gaps: u64,
-    first_seq: u64,
-    lost: [u64; 3],
-}
-
-impl GapLog {
-    const INTERVAL: Duration = Duration::from_secs(1);
-
-    fn record(&mut self, ring: u32, rec: &Record<'_>) {
-        let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
-        let g = self.rings.entry(ring).or_default();
-        if g.gaps == 0 {
-            g.first_seq = p(0);
-        }
-        g.gaps += 1;
-        for (i, n) in g.lost.iter_mut().enumerate() {
-            *n += p(i + 1);
-        }
-        if g.last_line.is_none_or(|t| t.elapsed() >= Self::INTERVAL) {
-            Self::line(ring, g);
-        }
-    }
-
-    fn line(ring: u32, g: &mut RingGaps) {
-        if g.gaps == 0 {
-            return;
-        }
-        let [full, large, fault] = g.lost;
-        log::warn!(
-            "ring {ring}: gap of {} events from sequence {} in {} LOST record(s) (ring full {full}, too large {large}, fault {fault})",
-            full + large + fault,
-            g.first_seq,
-            g.gaps
-        );
-        *g = RingGaps {
-            last_line: Some(std::time::Instant::now()),
-            ..RingGaps::default()
-        };
-    }
-
-    /// Logs what is still unreported.
-    fn flush(&mut self) {
-        let mut rings: Vec<_> = self.rings.iter_mut().collect();
-        rings.sort_by_key(|(r, _)| **r);
-        for (ring, g) in rings {
-            Self::line(*ring, g);
-        }
-    }
+fn report_lost(ring: u32, rec: &Record<'_>) {
+    let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
+    log::warn!(
+        "ring {ring}: gap of {} events from sequence {} (ring full {}, too large {}, fault {})",
+        p(1) + p(2) + p(3),
+        p(0),
+        p(1),
+        p(2),
+        p(3)
+    );
 }
 
 fn print_summary(summary: &SessionSummary) {
@@ -251,15 +269,30 @@ fn print_summary(summary: &SessionSummary) {
     }
 }
 
+fn print_state_summary(s: &State) {
+    let st = s.stats();
+    eprintln!(
+        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} containers looked up",
+        s.table().thread_count(),
+        s.table().process_count(),
+        st.lazy_filled,
+        st.lazy_failed,
+        s.containers().disk_lookups
+    );
+}
+
 fn open_for_capture(path: &Path) -> Result<Device, String> {
     let dev = Device::open(path).map_err(|e| e.to_string())?;
     install_signal_handlers()?;
     Ok(dev)
 }
 
-fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
+fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(), String> {
     let opts = session_options(args)?;
     let dev = open_for_capture(device)?;
+    // Scanned before the probes attach; what starts in between is filled
+    // lazily from /proc when its first event arrives.
+    let mut state = state_args.build();
     let offset = wall_clock_offset_ns();
     let stdout = io::stdout();
     // Both callbacks write to stdout; they never run at the same time.
@@ -267,17 +300,27 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
-    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                gaps.record(ring, rec);
+                report_lost(ring, rec);
             }
             match decode(rec) {
-                Ok(ev) => write_event_line(&mut *out.borrow_mut(), &ev, ring, offset)?,
+                Ok(ev) => {
+                    if let Some(s) = state.as_mut() {
+                        s.apply(&ev);
+                    }
+                    write_event_with_context(
+                        &mut *out.borrow_mut(),
+                        &ev,
+                        ring,
+                        offset,
+                        state.as_ref(),
+                    )?
+                }
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
             }
             Ok(true)
@@ -291,8 +334,10 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
         }
         other => other.to_string(),
     })?;
-    gaps.flush();
     print_summary(&summary);
+    if let Some(s) = &state {
+        print_state_summary(s);
+    }
     Ok(())
 }
 
@@ -312,14 +357,13 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
-    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                gaps.record(ring, rec);
+                report_lost(ring, rec);
             }
             writer.write(ring, rec)?;
             Ok(true)
@@ -331,7 +375,6 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     writer
         .finish()
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
-    gaps.flush();
     print_summary(&summary);
     eprintln!("kestrel: wrote {records} records to {}", file.display());
     Ok(())
@@ -359,30 +402,221 @@ fn replay(file: &Path) -> Result<(), String> {
     })
 }
 
-fn replay_sizes(file: &Path) -> Result<(), String> {
-    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    // (count, total bytes, max) per event type number.
-    let mut sizes = std::collections::BTreeMap::<u16, (u64, u64, usize)>::new();
-    for frame in capture.records() {
-        let (_, _, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
-        let s = sizes.entry(rec.event_type()).or_default();
-        s.0 += 1;
-        s.1 += rec.len() as u64;
-        s.2 = s.2.max(rec.len());
+fn load_rules(paths: &[PathBuf], alerts: &AlertArgs) -> Result<Engine, String> {
+    let engine = Engine::load_files(
+        paths,
+        EngineOptions {
+            min_priority: alerts.min_priority,
+            matching: if alerts.all_matches {
+                Matching::All
+            } else {
+                Matching::First
+            },
+        },
+    )
+    .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
     }
-    println!(
-        "{:<16} {:>3} {:>8} {:>8} {:>6}",
-        "type", "dir", "records", "avg_len", "max"
+    Ok(engine)
+}
+
+/// Matches one decoded event and prints its alerts.
+struct AlertSink<'e, W: Write> {
+    engine: &'e Engine,
+    out: W,
+    json: bool,
+    hostname: String,
+    events: u64,
+    alerts: u64,
+}
+
+impl<W: Write> AlertSink<'_, W> {
+    fn event(&mut self, src: &EventFields<'_, '_>) -> io::Result<()> {
+        self.events += 1;
+        let mut result = Ok(());
+        let (out, json, host) = (&mut self.out, self.json, self.hostname.as_str());
+        self.alerts += self.engine.matches(src, |rule| {
+            let alert = rule.alert(src, src.wall_ns(), host);
+            if result.is_ok() {
+                result = if json {
+                    serde_json::to_writer(&mut *out, &alert.to_json())
+                        .map_err(io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                } else {
+                    writeln!(out, "{}", alert.text_line())
+                };
+            }
+        }) as u64;
+        result
+    }
+}
+
+fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(), String> {
+    let engine = load_rules(rules, alerts)?;
+    // A capture may come from another machine: state only from its events.
+    let mut state = State::new(StateOptions {
+        proc_root: None,
+        ..StateOptions::default()
+    });
+    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let offset = capture.header().wall_offset_ns;
+    let stdout = io::stdout();
+    let mut sink = AlertSink {
+        engine: &engine,
+        out: BufWriter::new(stdout.lock()),
+        json: alerts.json,
+        hostname: kestrel::rules::format::hostname(),
+        events: 0,
+        alerts: 0,
+    };
+    for frame in capture.records() {
+        let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
+        let ev =
+            decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        state.apply(&ev);
+        let src = EventFields {
+            event: &ev,
+            state: Some(&state),
+            ring,
+            num: sink.events,
+            wall_offset_ns: offset,
+            hostname: "",
+        };
+        if let Err(e) = sink.event(&src) {
+            return match e.kind() {
+                io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(format!("writing output: {e}")),
+            };
+        }
+    }
+    sink.out.flush().or_else(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(format!("writing output: {e}")),
+    })?;
+    eprintln!("kestrel: {} events, {} alerts", sink.events, sink.alerts);
+    Ok(())
+}
+
+fn run(
+    device: &Path,
+    rules: &[PathBuf],
+    alerts: &AlertArgs,
+    args: &CaptureArgs,
+    state_args: &StateArgs,
+) -> Result<(), String> {
+    let engine = load_rules(rules, alerts)?;
+    let mut state = State::new(state_args.options());
+    state.scan();
+    let mut opts = session_options(args)?;
+    if args.syscalls.is_none() {
+        opts.syscalls = engine.needed_syscalls();
+    }
+    let dev = open_for_capture(device)?;
+    let offset = wall_clock_offset_ns();
+    let stdout = io::stdout();
+    let sink = std::cell::RefCell::new(AlertSink {
+        engine: &engine,
+        out: BufWriter::new(stdout.lock()),
+        json: alerts.json,
+        hostname: kestrel::rules::format::hostname(),
+        events: 0,
+        alerts: 0,
+    });
+    let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
+    // Only now are the probes attached: scripts wait for this line.
+    eprintln!(
+        "kestrel: capturing on {} rings, {} rules active",
+        dev.info().nr_rings,
+        engine.rules().iter().filter(|r| r.active).count()
     );
-    for (ty, (count, total, max)) in sizes {
-        let (name, dir) = match kestrel_abi::event_schema(ty) {
-            Some(s) if s.syscall.is_some() => (s.name, if s.enter { ">" } else { "<" }),
-            Some(s) => (s.name, "-"),
-            None => ("unknown", "-"),
+    let summary = run_session(
+        session,
+        &opts,
+        &STOP,
+        |ring, rec| {
+            if rec.event_type() == TYPE_LOST {
+                report_lost(ring, rec);
+                return Ok(true);
+            }
+            match decode(rec) {
+                Ok(ev) => {
+                    state.apply(&ev);
+                    let mut sink = sink.borrow_mut();
+                    let src = EventFields {
+                        event: &ev,
+                        state: Some(&state),
+                        ring,
+                        num: sink.events,
+                        wall_offset_ns: offset,
+                        hostname: "",
+                    };
+                    sink.event(&src)?;
+                }
+                Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
+            }
+            Ok(true)
+        },
+        || sink.borrow_mut().out.flush(),
+    )
+    .map_err(|e| match e {
+        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
+            String::new()
+        }
+        other => other.to_string(),
+    })?;
+    print_summary(&summary);
+    print_state_summary(&state);
+    let sink = sink.borrow();
+    eprintln!(
+        "kestrel: {} events matched, {} alerts",
+        sink.events, sink.alerts
+    );
+    Ok(())
+}
+
+fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
+    let engine = Engine::load_files(files, EngineOptions::default())
+        .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
+    }
+    let rules = engine.rules();
+    let (lists, macros) = engine.list_and_macro_counts();
+    let events = match engine.needed_events() {
+        Some(e) => e.len().to_string(),
+        None => "every".into(),
+    };
+    println!(
+        "{} file(s) valid: {} rules ({} enabled), {} macros, {} lists, {} warnings; rules need {} event types",
+        files.len(),
+        rules.len(),
+        rules.iter().filter(|r| r.enabled).count(),
+        macros,
+        lists,
+        engine.warnings().len(),
+        events
+    );
+    Ok(())
+}
+
+fn rules_list(files: &[PathBuf]) -> Result<(), String> {
+    let engine = Engine::load_files(files, EngineOptions::default())
+        .map_err(|e| format!("rules refused:\n{e}"))?;
+    for w in engine.warnings() {
+        eprintln!("{w}");
+    }
+    println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
+    for r in engine.rules() {
+        let events = match &r.event_types {
+            Some(t) => t.iter().cloned().collect::<Vec<_>>().join(","),
+            None => "all".into(),
         };
         println!(
-            "{name:<16} {dir:>3} {count:>8} {:>8} {max:>6}",
-            total / count
+            "{:<45} {:<13} {:<8} {events}",
+            r.name,
+            r.priority.name(),
+            if r.enabled { "yes" } else { "no" }
         );
     }
     Ok(())
@@ -470,10 +704,27 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Events(args) => events(&cli.device, args),
+        Command::Events { args, state } => events(&cli.device, args, state),
         Command::Capture { file, args } => capture(&cli.device, file, args),
-        Command::Replay { file, sizes } if *sizes => replay_sizes(file),
-        Command::Replay { file, .. } => replay(file),
+        Command::Replay {
+            file,
+            rules,
+            alerts,
+        } => {
+            if rules.is_empty() {
+                replay(file)
+            } else {
+                replay_alerts(file, rules, alerts)
+            }
+        }
+        Command::Run {
+            rules,
+            alerts,
+            args,
+            state,
+        } => run(&cli.device, rules, alerts, args, state),
+        Command::Rules(RulesCommand::Validate { files }) => rules_validate(files),
+        Command::Rules(RulesCommand::List { rules }) => rules_list(rules),
         Command::Stats => stats(&cli.device),
     };
     match result {

@@ -1,0 +1,604 @@
+//! Compiled conditions and their evaluation against a [`FieldSource`].
+//!
+//! Everything that can be prepared once is prepared at load: constants are
+//! parsed to the field's type, `in` lists become hash sets, `pmatch` lists a
+//! tree of path components, `contains` a substring searcher, globs and
+//! regular expressions compiled.  Evaluation allocates nothing for fields
+//! the source can lend.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+
+use memchr::memmem;
+
+use super::fields::{FieldRef, FieldSource, FieldValue};
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// Always this.
+    Const(bool),
+    /// All of.
+    And(Box<[Node]>),
+    /// Any of.
+    Or(Box<[Node]>),
+    /// Negation.
+    Not(Box<Node>),
+    /// `evt.type` is (or, negated, is not) one of these names.
+    EvtType {
+        /// Event names.
+        names: Box<[Box<str>]>,
+        /// `!=`.
+        negate: bool,
+    },
+    /// A field test.
+    Check(Box<Check>),
+}
+
+/// One field test.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The field.
+    pub field: FieldRef,
+    /// The test.
+    pub test: Test,
+}
+
+/// An ordering comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `=`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+/// A constant from a condition, parsed every way the field might need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Const {
+    /// As text.
+    pub text: Box<[u8]>,
+    /// As an integer (decimal, or 0x hex).
+    pub int: Option<i128>,
+    /// As an address.
+    pub ip: Option<IpAddr>,
+    /// As a network (address/prefix; a bare address is /32 or /128).
+    pub net: Option<(IpAddr, u8)>,
+    /// As true/false.
+    pub boolean: Option<bool>,
+}
+
+impl Const {
+    /// Parses `text` every way.
+    pub fn new(text: &str) -> Const {
+        let t = text.trim();
+        let int = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            i128::from_str_radix(hex, 16).ok()
+        } else {
+            t.parse::<i128>().ok()
+        };
+        let ip = t.parse::<IpAddr>().ok();
+        let net = match t.split_once('/') {
+            Some((a, p)) => match (a.parse::<IpAddr>(), p.parse::<u8>()) {
+                (Ok(a), Ok(p)) if p <= if a.is_ipv4() { 32 } else { 128 } => Some((a, p)),
+                _ => None,
+            },
+            None => ip.map(|a| (a, if a.is_ipv4() { 32 } else { 128 })),
+        };
+        let boolean = match t {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        Const {
+            text: text.as_bytes().into(),
+            int,
+            ip,
+            net,
+            boolean,
+        }
+    }
+
+    fn order(&self, v: &FieldValue<'_>) -> Option<Ordering> {
+        match v {
+            FieldValue::Str(s) => Some(s.as_ref().cmp(&self.text)),
+            FieldValue::Int(i) => self.int.map(|c| i128::from(*i).cmp(&c)),
+            FieldValue::Uint(u) => self.int.map(|c| i128::from(*u).cmp(&c)),
+            FieldValue::Bool(b) => self.boolean.map(|c| b.cmp(&c)),
+            FieldValue::Ip(ip) => {
+                if let Some(c) = self.ip {
+                    return Some(if *ip == c {
+                        Ordering::Equal
+                    } else {
+                        Ordering::Less
+                    });
+                }
+                let (net, prefix) = self.net?;
+                Some(if in_net(*ip, net, prefix) {
+                    Ordering::Equal
+                } else {
+                    Ordering::Less
+                })
+            }
+            FieldValue::List(_) => None,
+        }
+    }
+
+    fn equals(&self, v: &FieldValue<'_>) -> bool {
+        self.order(v) == Some(Ordering::Equal)
+    }
+}
+
+/// Whether `ip` is inside `net/prefix`.
+pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix.min(32)))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix.min(128)))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// FNV-1a: a fast hasher for the short strings of `in` sets.  The keys come
+/// from rules files; a collision costs time, never correctness.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A set of constants for `in` and `intersects`.
+#[derive(Debug, Clone)]
+pub struct ValueSet {
+    /// Texts.
+    pub strs: HashSet<Box<[u8]>, BuildHasherDefault<Fnv>>,
+    /// The same constants for non-text values.
+    pub consts: Vec<Const>,
+}
+
+impl ValueSet {
+    /// Builds a set.
+    pub fn new(items: &[String]) -> ValueSet {
+        ValueSet {
+            strs: items.iter().map(|s| s.as_bytes().into()).collect(),
+            consts: items.iter().map(|s| Const::new(s)).collect(),
+        }
+    }
+
+    fn contains(&self, v: &FieldValue<'_>) -> bool {
+        match v {
+            FieldValue::Str(s) => self.strs.contains(s.as_ref()),
+            other => self.consts.iter().any(|c| c.equals(other)),
+        }
+    }
+}
+
+/// A shell wildcard pattern (`*`, `?`, `[...]`), matched against the whole
+/// value; `*` also matches `/`.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pat: Box<[u8]>,
+    fold: bool,
+}
+
+impl Glob {
+    /// Prepares a pattern; `fold` makes it ASCII case-insensitive.
+    pub fn new(pat: &str, fold: bool) -> Glob {
+        let p = if fold {
+            pat.to_ascii_lowercase()
+        } else {
+            pat.to_string()
+        };
+        Glob {
+            pat: p.into_bytes().into(),
+            fold,
+        }
+    }
+
+    /// Whether `s` matches.
+    pub fn matches(&self, s: &[u8]) -> bool {
+        glob_match(&self.pat, s, self.fold)
+    }
+}
+
+/// Iterative wildcard match with one backtrack point (linear-ish, no
+/// recursion, so no stack risk).
+fn glob_match(p: &[u8], s: &[u8], fold: bool) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    let low = |c: u8| if fold { c.to_ascii_lowercase() } else { c };
+    while si < s.len() {
+        if pi < p.len() {
+            match p[pi] {
+                b'*' => {
+                    star = Some((pi, si));
+                    pi += 1;
+                    continue;
+                }
+                b'?' => {
+                    pi += 1;
+                    si += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((hit, next)) = class_match(&p[pi..], low(s[si]), fold) {
+                        if hit {
+                            pi += next;
+                            si += 1;
+                            continue;
+                        }
+                    } else if s[si] == b'[' {
+                        pi += 1;
+                        si += 1;
+                        continue;
+                    }
+                }
+                b'\\' if pi + 1 < p.len() => {
+                    if p[pi + 1] == low(s[si]) {
+                        pi += 2;
+                        si += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if c == low(s[si]) {
+                        pi += 1;
+                        si += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        match star {
+            Some((sp, ss)) => {
+                pi = sp + 1;
+                si = ss + 1;
+                star = Some((sp, ss + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Matches `c` against the class at the start of `p` (`[abc]`, `[a-z]`,
+/// `[!x]`); returns (matched, class length), or None if unterminated.
+fn class_match(p: &[u8], c: u8, fold: bool) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(1), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut hit = false;
+    let mut first = true;
+    while i < p.len() {
+        if p[i] == b']' && !first {
+            return Some((hit != negate, i + 1));
+        }
+        first = false;
+        let lo = p[i];
+        if p.get(i + 1) == Some(&b'-') && p.get(i + 2).is_some_and(|&h| h != b']') {
+            let hi = p[i + 2];
+            let (lo, hi) = if fold {
+                (lo.to_ascii_lowercase(), hi.to_ascii_lowercase())
+            } else {
+                (lo, hi)
+            };
+            hit |= lo <= c && c <= hi;
+            i += 3;
+        } else {
+            hit |= lo == c;
+            i += 1;
+        }
+    }
+    None
+}
+
+/// `pmatch`: a tree of path components; a value matches if a whole prefix
+/// of its components reaches a node that ends a listed path.  Components
+/// may be globs.
+#[derive(Debug, Clone, Default)]
+pub struct PathTrie {
+    end: bool,
+    children: std::collections::HashMap<Box<[u8]>, PathTrie, BuildHasherDefault<Fnv>>,
+    globs: Vec<(Glob, PathTrie)>,
+}
+
+impl PathTrie {
+    /// Builds the tree from paths.
+    pub fn new(paths: &[String]) -> PathTrie {
+        let mut root = PathTrie::default();
+        for p in paths {
+            let mut node = &mut root;
+            for comp in p.split('/').filter(|c| !c.is_empty()) {
+                if comp.contains(['*', '?', '[']) {
+                    let i = match node
+                        .globs
+                        .iter()
+                        .position(|(g, _)| &*g.pat == comp.as_bytes())
+                    {
+                        Some(i) => i,
+                        None => {
+                            node.globs
+                                .push((Glob::new(comp, false), PathTrie::default()));
+                            node.globs.len() - 1
+                        }
+                    };
+                    node = &mut node.globs[i].1;
+                } else {
+                    node = node.children.entry(comp.as_bytes().into()).or_default();
+                }
+            }
+            node.end = true;
+        }
+        root
+    }
+
+    /// Whether `path` is one of the paths or below one.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        self.walk(
+            path.split(|&b| b == b'/')
+                .filter(|c| !c.is_empty())
+                .collect::<SmallPath>()
+                .as_slice(),
+        )
+    }
+
+    fn walk(&self, comps: &[&[u8]]) -> bool {
+        if self.end {
+            return true;
+        }
+        let Some((first, rest)) = comps.split_first() else {
+            return false;
+        };
+        if let Some(child) = self.children.get(*first) {
+            if child.walk(rest) {
+                return true;
+            }
+        }
+        self.globs
+            .iter()
+            .any(|(g, child)| g.matches(first) && child.walk(rest))
+    }
+}
+
+/// Path components on the stack for the common case.
+struct SmallPath<'a> {
+    items: [&'a [u8]; 32],
+    len: usize,
+}
+
+impl<'a> FromIterator<&'a [u8]> for SmallPath<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
+        let mut sp = SmallPath {
+            items: [&[]; 32],
+            len: 0,
+        };
+        for c in iter {
+            if sp.len == sp.items.len() {
+                break; // deeper paths match on their first 32 components
+            }
+            sp.items[sp.len] = c;
+            sp.len += 1;
+        }
+        sp
+    }
+}
+
+impl<'a> SmallPath<'a> {
+    fn as_slice(&self) -> &[&'a [u8]] {
+        &self.items[..self.len]
+    }
+}
+
+/// What a [`Check`] does with the value.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// The value is there.
+    Exists,
+    /// Ordering comparison.
+    Cmp(CmpOp, Const),
+    /// Substring (also bcontains, with the bytes decoded from hex).
+    Contains(memmem::Finder<'static>),
+    /// Substring, ASCII case-insensitive (needle lower-cased).
+    IContains(Box<[u8]>),
+    /// Prefix (also bstartswith).
+    StartsWith(Box<[u8]>),
+    /// Suffix.
+    EndsWith(Box<[u8]>),
+    /// Member (list values: every element is a member).
+    In(ValueSet),
+    /// Some element is a member.
+    Intersects(ValueSet),
+    /// Below one of the paths.
+    PMatch(PathTrie),
+    /// Shell wildcard.
+    Glob(Glob),
+    /// Regular expression.
+    Regex(regex::bytes::Regex),
+}
+
+fn icontains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    hay.windows(needle.len()).any(|w| {
+        w.iter()
+            .zip(needle)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
+}
+
+impl Test {
+    /// Tests one value (not a list).
+    fn scalar(&self, v: &FieldValue<'_>) -> bool {
+        let text = match v {
+            FieldValue::Str(s) => Some(s.as_ref()),
+            _ => None,
+        };
+        match self {
+            Test::Exists => true,
+            Test::Cmp(op, c) => match (op, c.order(v)) {
+                (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
+                (CmpOp::Ne, None) => true,
+                (_, None) => false,
+                (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
+                (CmpOp::Lt, Some(o)) => o == Ordering::Less,
+                (CmpOp::Le, Some(o)) => o != Ordering::Greater,
+                (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
+                (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+            },
+            Test::Contains(f) => text.is_some_and(|t| f.find(t).is_some()),
+            Test::IContains(n) => text.is_some_and(|t| icontains(t, n)),
+            Test::StartsWith(p) => text.is_some_and(|t| t.starts_with(p)),
+            Test::EndsWith(p) => text.is_some_and(|t| t.ends_with(p)),
+            Test::In(set) | Test::Intersects(set) => set.contains(v),
+            Test::PMatch(t) => text.is_some_and(|s| t.matches(s)),
+            Test::Glob(g) => text.is_some_and(|s| g.matches(s)),
+            Test::Regex(r) => text.is_some_and(|s| r.is_match(s)),
+        }
+    }
+
+    /// Tests a value, lists included.
+    pub fn test(&self, v: &FieldValue<'_>) -> bool {
+        match v {
+            FieldValue::List(items) => match self {
+                Test::Exists => true,
+                Test::In(_) => !items.is_empty() && items.iter().all(|i| self.scalar(i)),
+                Test::Cmp(CmpOp::Ne, _) => items.iter().all(|i| self.scalar(i)),
+                _ => items.iter().any(|i| self.scalar(i)),
+            },
+            other => self.scalar(other),
+        }
+    }
+}
+
+impl Node {
+    /// Evaluates the condition for one event.
+    #[inline]
+    pub fn eval<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
+        match self {
+            Node::Const(b) => *b,
+            Node::And(items) => items.iter().all(|n| n.eval(src)),
+            Node::Or(items) => items.iter().any(|n| n.eval(src)),
+            Node::Not(n) => !n.eval(src),
+            Node::EvtType { names, negate } => {
+                let name = src.event_name();
+                names.iter().any(|n| **n == *name) != *negate
+            }
+            Node::Check(c) => match src.field(&c.field) {
+                Some(v) => c.test.test(&v),
+                None => false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_semantics() {
+        let cases = [
+            ("/etc/*", "/etc/passwd", true),
+            ("/etc/*", "/etc/a/b", true),
+            ("*.so", "libc.so", true),
+            ("*.so", "libc.so.6", false),
+            ("/bin/?ash", "/bin/bash", true),
+            ("/bin/[bd]ash", "/bin/dash", true),
+            ("/bin/[!bd]ash", "/bin/dash", false),
+            ("/bin/[a-c]ash", "/bin/cash", true),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+            ("", "", true),
+            ("[", "[", true),
+        ];
+        for (p, s, want) in cases {
+            assert_eq!(Glob::new(p, false).matches(s.as_bytes()), want, "{p} ~ {s}");
+        }
+        assert!(Glob::new("*.SO", true).matches(b"LIBC.so"));
+    }
+
+    #[test]
+    fn pmatch_is_component_wise() {
+        let t = PathTrie::new(&[
+            "/etc".into(),
+            "/usr/local/bin".into(),
+            "/var/*/spool".into(),
+        ]);
+        assert!(t.matches(b"/etc"));
+        assert!(t.matches(b"/etc/shadow"));
+        assert!(!t.matches(b"/etcetera/x"));
+        assert!(t.matches(b"/usr/local/bin/x"));
+        assert!(!t.matches(b"/usr/local/lib/x"));
+        assert!(t.matches(b"/var/lib/spool/x"));
+        assert!(!t.matches(b"/var/lib/other"));
+        assert!(!t.matches(b"relative"));
+    }
+
+    #[test]
+    fn networks_and_constants() {
+        let c = Const::new("10.0.0.0/8");
+        assert!(c.equals(&FieldValue::Ip("10.1.2.3".parse().unwrap())));
+        assert!(!c.equals(&FieldValue::Ip("11.1.2.3".parse().unwrap())));
+        assert_eq!(Const::new("0x10").int, Some(16));
+        assert!(Const::new("-5").equals(&FieldValue::Int(-5)));
+        assert!(!Const::new("x").equals(&FieldValue::Int(0)));
+        assert!(in_net("::1".parse().unwrap(), "::".parse().unwrap(), 0));
+    }
+
+    #[test]
+    fn list_values() {
+        let set = ValueSet::new(&["a".into(), "b".into()]);
+        let both = FieldValue::List(vec![FieldValue::str("a"), FieldValue::str("b")]);
+        let some = FieldValue::List(vec![FieldValue::str("a"), FieldValue::str("z")]);
+        assert!(Test::In(set.clone()).test(&both));
+        assert!(!Test::In(set.clone()).test(&some));
+        assert!(Test::Intersects(set.clone()).test(&some));
+        assert!(!Test::In(set).test(&FieldValue::List(vec![])));
+        assert!(icontains(b"Hello World", b"o w"));
+    }
+}

@@ -1,0 +1,681 @@
+//! Field values of decoded events: the [`FieldSource`] the engine uses on
+//! the live and replay paths, and the seam where process state plugs in.
+//!
+//! Fields come from the event itself where the event carries them
+//! (`evt.*`, `fd.*` of open*/creat and sockets with a tuple, `fs.path.*` of
+//! path-taking calls, `proc.*`/`user.*` of an `execve` exit, which carries
+//! the new image); every other field, and any field the event cannot
+//! answer, is asked of the [`StateView`] if there is one, and is missing
+//! otherwise.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
+
+use kestrel_abi::ParamFormat;
+
+use super::fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue};
+use crate::decode::{Bytes, Event, SockAddr, SockTuple, Value};
+
+/// What the state module knows about the thread behind an event: the
+/// process, its ancestors, its fds, its user, its container and pod.
+///
+/// Implemented by the state module; tests implement it with fixed values.
+/// Returns `None` for what it does not know.
+pub trait StateView {
+    /// The value of `field` for the thread that made `event`.
+    fn field<'s>(&'s self, event: &Event<'_>, field: &FieldRef) -> Option<FieldValue<'s>>;
+}
+
+/// A decoded event as the rule engine sees it.
+pub struct EventFields<'e, 'a> {
+    /// The event.
+    pub event: &'e Event<'a>,
+    /// Process state, when the consumer keeps it.
+    pub state: Option<&'e dyn StateView>,
+    /// Ring (CPU) the event came from.
+    pub ring: u32,
+    /// Event number in the stream.
+    pub num: u64,
+    /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn event time to wall time.
+    pub wall_offset_ns: i64,
+    /// Host name for `evt.hostname`.
+    pub hostname: &'e str,
+}
+
+impl<'e, 'a> EventFields<'e, 'a> {
+    /// An event without state.
+    pub fn new(event: &'e Event<'a>) -> Self {
+        EventFields {
+            event,
+            state: None,
+            ring: 0,
+            num: 0,
+            wall_offset_ns: 0,
+            hostname: "",
+        }
+    }
+
+    /// Event time in ns since the Unix epoch.
+    pub fn wall_ns(&self) -> i128 {
+        i128::from(self.event.ts_ns) + i128::from(self.wall_offset_ns)
+    }
+
+    fn param(&self, name: &str) -> Option<&'e Value<'a>> {
+        self.event.param(name).filter(|v| !v.is_fault())
+    }
+
+    fn text(&self, name: &str) -> Option<&'e [u8]> {
+        self.param(name)?.as_bytes().map(|b| b.bytes)
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        self.param(name)?.as_i64()
+    }
+
+    /// The event's own answer, if it has one.
+    fn event_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
+        let ev = self.event;
+        let name = ev.name();
+        Some(match f.field {
+            Field::EvtNum => FieldValue::Uint(self.num),
+            Field::EvtTime => FieldValue::owned(super::format::clock_time(self.wall_ns())),
+            Field::EvtTimeS => {
+                let t = super::format::clock_time(self.wall_ns());
+                FieldValue::owned(t.split('.').next().unwrap_or("").to_string())
+            }
+            Field::EvtTimeIso | Field::EvtDatetime => {
+                FieldValue::owned(crate::output::format_wall_time(self.wall_ns()))
+            }
+            Field::EvtRawtime => FieldValue::Uint(u64::try_from(self.wall_ns()).unwrap_or(0)),
+            Field::EvtType => FieldValue::str(name),
+            Field::EvtDir => FieldValue::str(if ev.is_enter() { ">" } else { "<" }),
+            Field::EvtCpu => FieldValue::Uint(self.ring.into()),
+            Field::EvtArgs => FieldValue::owned(render_args(ev)),
+            Field::EvtArg | Field::EvtRawarg => {
+                let (schema, v) = match &f.arg {
+                    FieldArg::Index(i) => {
+                        let i = *i as usize;
+                        (ev.schema.params.get(i)?, ev.param_at(i)?)
+                    }
+                    FieldArg::Key(k) => {
+                        let i = ev.schema.param_index(k)?;
+                        (&ev.schema.params[i], ev.param_at(i)?)
+                    }
+                    FieldArg::None => return None,
+                };
+                if v.is_fault() {
+                    return None;
+                }
+                let raw = f.field == Field::EvtRawarg;
+                value_of(
+                    v,
+                    if raw {
+                        ParamFormat::None
+                    } else {
+                        schema.format
+                    },
+                )?
+            }
+            Field::EvtRes => {
+                let r = ev.res()?;
+                if r >= 0 {
+                    FieldValue::str("SUCCESS")
+                } else {
+                    FieldValue::owned(errno_name(r))
+                }
+            }
+            Field::EvtRawres => FieldValue::Int(ev.res()?),
+            Field::EvtFailed => FieldValue::Bool(ev.res()? < 0),
+            Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenCreate
+            | Field::EvtIsOpenExec => {
+                let (flags, mode) = match name {
+                    "creat" => (
+                        (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64,
+                        self.param("mode")?.as_u64()?,
+                    ),
+                    "open" | "openat" | "openat2" => (
+                        self.param("flags")?.as_u64()?,
+                        self.param("mode").and_then(|m| m.as_u64()).unwrap_or(0),
+                    ),
+                    _ => return None,
+                };
+                let acc = flags & libc::O_ACCMODE as u64;
+                let create = flags & libc::O_CREAT as u64 != 0;
+                FieldValue::Bool(match f.field {
+                    Field::EvtIsOpenRead => {
+                        acc == libc::O_RDONLY as u64 || acc == libc::O_RDWR as u64
+                    }
+                    Field::EvtIsOpenWrite => {
+                        acc == libc::O_WRONLY as u64 || acc == libc::O_RDWR as u64
+                    }
+                    Field::EvtIsOpenCreate => create,
+                    _ => create && mode & 0o111 != 0,
+                })
+            }
+            Field::EvtHostname => FieldValue::str(self.hostname),
+            Field::EvtSource => FieldValue::str("syscall"),
+            Field::ProcPid => FieldValue::Int(ev.pid.into()),
+            Field::ThreadTid => FieldValue::Int(ev.tid.into()),
+            Field::ThreadIsmain => FieldValue::Bool(ev.pid == ev.tid),
+            Field::FdNum => {
+                let fd = match name {
+                    "open" | "openat" | "openat2" | "creat" | "socket" | "accept" | "accept4"
+                    | "memfd_create" | "dup" | "dup2" | "dup3" | "userfaultfd"
+                    | "io_uring_setup" => ev.res().filter(|r| *r >= 0)?,
+                    _ => self.int("fd")?,
+                };
+                FieldValue::Int(fd)
+            }
+            Field::FdName | Field::FdDirectory | Field::FdFilename | Field::FdNameraw => {
+                return self.fd_name(f.field);
+            }
+            Field::FdType | Field::FdTypechar => {
+                let (ty, ch) = self.fd_type()?;
+                FieldValue::str(if f.field == Field::FdType { ty } else { ch })
+            }
+            Field::FdSockfamily => match self.tuple()? {
+                SockTuple::Inet { .. } => FieldValue::str("ip"),
+                SockTuple::Unix(_) => FieldValue::str("unix"),
+                SockTuple::Other(_) => return None,
+            },
+            Field::FdIsServer => {
+                self.tuple()?;
+                FieldValue::Bool(matches!(name, "accept" | "accept4"))
+            }
+            Field::FdConnected => {
+                self.tuple()?;
+                FieldValue::Bool(matches!(name, "accept" | "accept4" | "connect"))
+            }
+            Field::FdIp
+            | Field::FdCip
+            | Field::FdSip
+            | Field::FdLip
+            | Field::FdRip
+            | Field::FdNet
+            | Field::FdCnet
+            | Field::FdSnet
+            | Field::FdLnet
+            | Field::FdRnet => {
+                let (local, remote) = self.ends()?;
+                let pick = |a: SocketAddr| FieldValue::Ip(a.ip());
+                let server_local = matches!(name, "accept" | "accept4" | "bind" | "listen");
+                match f.field {
+                    Field::FdIp | Field::FdNet => FieldValue::List(vec![pick(local), pick(remote)]),
+                    Field::FdLip | Field::FdLnet => pick(local),
+                    Field::FdRip | Field::FdRnet => pick(remote),
+                    Field::FdSip | Field::FdSnet => pick(if server_local { local } else { remote }),
+                    _ => pick(if server_local { remote } else { local }),
+                }
+            }
+            Field::FdPort | Field::FdCport | Field::FdSport | Field::FdLport | Field::FdRport => {
+                let (local, remote) = self.ends()?;
+                let p = |a: SocketAddr| FieldValue::Uint(a.port().into());
+                let server_local = matches!(name, "accept" | "accept4" | "bind" | "listen");
+                match f.field {
+                    Field::FdPort => FieldValue::List(vec![p(local), p(remote)]),
+                    Field::FdLport => p(local),
+                    Field::FdRport => p(remote),
+                    Field::FdSport => p(if server_local { local } else { remote }),
+                    _ => p(if server_local { remote } else { local }),
+                }
+            }
+            Field::FsPathName | Field::FsPathNameraw => {
+                let key = match name {
+                    "unlink" | "mkdir" | "mkdirat" | "rmdir" | "chown" | "lchown" | "chroot" => {
+                        "path"
+                    }
+                    "unlinkat" | "umount2" => "name",
+                    "chmod" | "fchmodat" => "filename",
+                    "fchownat" => "pathname",
+                    "mount" => "dir",
+                    _ => return None,
+                };
+                let p = self.text(key)?;
+                if f.field == Field::FsPathName && !p.starts_with(b"/") {
+                    return None; // relative: the state resolves it
+                }
+                FieldValue::str(p)
+            }
+            Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw => {
+                let (src, dst) = match name {
+                    "rename" | "renameat" | "renameat2" | "link" | "linkat" => {
+                        ("oldpath", "newpath")
+                    }
+                    "symlink" | "symlinkat" => ("target", "linkpath"),
+                    _ => return None,
+                };
+                let source = matches!(f.field, Field::FsPathSource | Field::FsPathSourceraw);
+                let p = self.text(if source { src } else { dst })?;
+                let raw = matches!(f.field, Field::FsPathSourceraw | Field::FsPathTargetraw);
+                // A symlink's content is never resolved: it is kept as written.
+                let keep = raw || (source && name.starts_with("symlink"));
+                if !keep && !p.starts_with(b"/") {
+                    return None;
+                }
+                FieldValue::str(p)
+            }
+            _ if matches!(name, "execve" | "execveat") && !ev.is_enter() && ev.res() == Some(0) => {
+                return self.exec_value(f)
+            }
+            _ => return None,
+        })
+    }
+
+    /// proc.*/user.*/group.* from a successful execve's exit, which
+    /// describes the new image.
+    fn exec_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
+        let args = || self.param("args").and_then(|v| v.as_bytes());
+        let argv_tail = || -> Option<String> {
+            let a = args()?;
+            let parts: Vec<String> = a
+                .split_nul()
+                .skip(1)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
+            Some(parts.join(" "))
+        };
+        let comm = || -> Option<&'e [u8]> {
+            self.text("comm").filter(|c| !c.is_empty()).or_else(|| {
+                let exe = self.text("exe")?;
+                Some(exe.rsplit(|&b| b == b'/').next().unwrap_or(exe))
+            })
+        };
+        Some(match f.field {
+            Field::ProcName => FieldValue::str(comm()?),
+            Field::ProcExe => FieldValue::str(args()?.split_nul().next()?),
+            Field::ProcExepath => FieldValue::str(self.text("exe")?),
+            Field::ProcArgs => FieldValue::owned(argv_tail()?),
+            Field::ProcCmdline | Field::ProcExeline => {
+                let head = if f.field == Field::ProcCmdline {
+                    comm()?
+                } else {
+                    args()?.split_nul().next()?
+                };
+                let mut s = String::from_utf8_lossy(head).into_owned();
+                let tail = argv_tail().unwrap_or_default();
+                if !tail.is_empty() {
+                    s.push(' ');
+                    s.push_str(&tail);
+                }
+                FieldValue::owned(s)
+            }
+            Field::ProcCwd => FieldValue::str(self.text("cwd")?),
+            Field::ProcTty => FieldValue::Int(self.int("tty")?),
+            Field::ProcVpid => FieldValue::Int(self.int("vpid")?),
+            Field::ThreadVtid => FieldValue::Int(self.int("vtid")?),
+            Field::ProcEnv => {
+                let env = self.param("env")?.as_bytes()?;
+                match &f.arg {
+                    FieldArg::Key(k) => {
+                        let prefix = format!("{k}=");
+                        let hit = env.split_nul().find(|e| e.starts_with(prefix.as_bytes()))?;
+                        FieldValue::str(&hit[prefix.len()..])
+                    }
+                    _ => FieldValue::owned(
+                        env.split_nul()
+                            .map(|s| String::from_utf8_lossy(s).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                }
+            }
+            Field::UserUid => FieldValue::Uint(self.param("euid")?.as_u64()?),
+            Field::UserLoginuid => FieldValue::Int(
+                self.param("loginuid")?
+                    .as_u64()
+                    .map(|u| u as u32 as i32 as i64)?,
+            ),
+            Field::GroupGid => FieldValue::Uint(self.param("egid")?.as_u64()?),
+            Field::ProcIsExeFromMemfd => {
+                FieldValue::Bool(self.text("exe")?.starts_with(b"/memfd:"))
+            }
+            _ => return None,
+        })
+    }
+
+    fn tuple(&self) -> Option<SockTuple<'a>> {
+        match self.param("tuple")? {
+            Value::Tuple(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// Local and remote addresses from the tuple, or from the address a
+    /// connect/sendto/bind passed.
+    fn ends(&self) -> Option<(SocketAddr, SocketAddr)> {
+        if let Some(SockTuple::Inet { local, remote }) = self.tuple() {
+            return Some((local, remote));
+        }
+        let unspecified = |a: &SocketAddr| -> SocketAddr {
+            match a {
+                SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(0u32.into()), 0),
+                SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(0u128.into()), 0),
+            }
+        };
+        let addr = match self.param("addr")? {
+            Value::SockAddr(SockAddr::Inet(ip, port)) => SocketAddr::new((*ip).into(), *port),
+            Value::SockAddr(SockAddr::Inet6(ip, port)) => SocketAddr::new((*ip).into(), *port),
+            _ => return None,
+        };
+        match self.event.name() {
+            "bind" => Some((addr, unspecified(&addr))),
+            _ => Some((unspecified(&addr), addr)),
+        }
+    }
+
+    fn fd_type(&self) -> Option<(&'static str, &'static str)> {
+        match self.event.name() {
+            "open" | "openat" | "openat2" | "creat" => {
+                let dir = self
+                    .param("flags")
+                    .and_then(|f| f.as_u64())
+                    .is_some_and(|f| f & libc::O_DIRECTORY as u64 != 0);
+                Some(if dir {
+                    ("directory", "d")
+                } else {
+                    ("file", "f")
+                })
+            }
+            "memfd_create" => Some(("memfd", "m")),
+            "pipe" | "pipe2" => Some(("pipe", "p")),
+            _ => match self.tuple()? {
+                SockTuple::Inet { local, .. } if local.is_ipv4() => Some(("ipv4", "4")),
+                SockTuple::Inet { .. } => Some(("ipv6", "6")),
+                SockTuple::Unix(_) => Some(("unix", "u")),
+                SockTuple::Other(_) => None,
+            },
+        }
+    }
+
+    fn fd_name(&self, which: Field) -> Option<FieldValue<'e>> {
+        let name = self.event.name();
+        let path: Cow<'e, [u8]> = match name {
+            "open" | "openat" | "openat2" | "creat" => {
+                if which == Field::FdNameraw {
+                    return Some(FieldValue::str(self.text("name")?));
+                }
+                match self.text("fullpath").filter(|p| p.starts_with(b"/")) {
+                    Some(p) => Cow::Borrowed(p),
+                    None => Cow::Borrowed(self.text("name").filter(|p| p.starts_with(b"/"))?),
+                }
+            }
+            "memfd_create" => {
+                let mut n = b"memfd:".to_vec();
+                n.extend_from_slice(self.text("name")?);
+                Cow::Owned(n)
+            }
+            "finit_module" => Cow::Borrowed(self.text("fullpath").filter(|p| p.starts_with(b"/"))?),
+            _ => {
+                if !matches!(which, Field::FdName | Field::FdNameraw) {
+                    return None;
+                }
+                match self.tuple() {
+                    Some(t @ (SockTuple::Inet { .. } | SockTuple::Unix(_))) => {
+                        return Some(FieldValue::owned(t.to_string()))
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        match which {
+            Field::FdName | Field::FdNameraw => Some(FieldValue::Str(path)),
+            Field::FdDirectory | Field::FdFilename => {
+                let dir = which == Field::FdDirectory;
+                Some(match path {
+                    Cow::Borrowed(p) => FieldValue::str(split_path(p, dir)?),
+                    Cow::Owned(p) => FieldValue::owned(split_path(&p, dir)?.to_vec()),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The directory (`dir`) or file name part of an absolute path.
+fn split_path(p: &[u8], dir: bool) -> Option<&[u8]> {
+    let cut = p.iter().rposition(|&b| b == b'/')?;
+    Some(match (dir, cut) {
+        (true, 0) => &p[..1],
+        (true, _) => &p[..cut],
+        (false, _) => &p[cut + 1..],
+    })
+}
+
+/// An event parameter as a field value; integers with a symbolic format
+/// render as Falco renders `evt.arg` (`O_RDONLY|O_CLOEXEC`).
+fn value_of<'e>(v: &'e Value<'_>, format: ParamFormat) -> Option<FieldValue<'e>> {
+    Some(match v {
+        Value::Int(i) if format != ParamFormat::None => match crate::flags::render(format, *i) {
+            Some(s) => FieldValue::owned(s),
+            None => FieldValue::Int(*i),
+        },
+        Value::Uint(u) if format != ParamFormat::None => {
+            match crate::flags::render(format, *u as i64) {
+                Some(s) => FieldValue::owned(s),
+                None => FieldValue::Uint(*u),
+            }
+        }
+        Value::Int(i) => FieldValue::Int(*i),
+        Value::Uint(u) => FieldValue::Uint(*u),
+        Value::Str(b) | Value::Bytes(b) => FieldValue::str(b.bytes),
+        Value::Argv(b) => FieldValue::owned(argv_text(b)),
+        Value::SockAddr(a) => FieldValue::owned(a.to_string()),
+        Value::Tuple(t) => FieldValue::owned(t.to_string()),
+        Value::Fault => return None,
+    })
+}
+
+fn argv_text(b: &Bytes<'_>) -> String {
+    b.split_nul()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn render_args(ev: &Event<'_>) -> String {
+    let mut out = String::new();
+    for (p, v) in ev.params() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(p.name);
+        out.push('=');
+        match value_of(v, p.format) {
+            Some(fv) => out.push_str(&fv.render()),
+            None => out.push_str("<NA>"),
+        }
+    }
+    out
+}
+
+/// `ENOENT` for -2.
+pub fn errno_name(res: i64) -> String {
+    let n = i32::try_from(-res).unwrap_or(0);
+    let e = nix::errno::Errno::from_raw(n);
+    if e == nix::errno::Errno::UnknownErrno {
+        format!("E{n}")
+    } else {
+        format!("{e:?}")
+    }
+}
+
+impl FieldSource for EventFields<'_, '_> {
+    #[inline]
+    fn event_type(&self) -> u16 {
+        self.event.event_type()
+    }
+
+    #[inline]
+    fn event_name(&self) -> &str {
+        self.event.name()
+    }
+
+    fn field(&self, f: &FieldRef) -> Option<FieldValue<'_>> {
+        if let Some(v) = self.event_value(f) {
+            return Some(v);
+        }
+        self.state?.field(self.event, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use crate::record::{Record, RecordBuilder};
+    use kestrel_abi::{schemas, PARAM_FAULT};
+
+    fn ty(name: &str, enter: bool) -> u16 {
+        schemas()
+            .iter()
+            .find(|s| s.name == name && s.enter == enter)
+            .unwrap()
+            .event_type
+    }
+
+    fn get(src: &EventFields<'_, '_>, name: &str) -> Option<String> {
+        let (n, arg) = match name.split_once('[') {
+            Some((n, a)) => (n, Some(a.trim_end_matches(']'))),
+            None => (name, None),
+        };
+        src.field(&FieldRef::resolve(n, arg).unwrap())
+            .map(|v| v.render())
+    }
+
+    #[test]
+    fn open_fields() {
+        let b = RecordBuilder::new(ty("openat", false), 5, 42, 41)
+            .i64(3)
+            .i64(-100)
+            .param(b"shadow")
+            .u32((libc::O_RDWR | libc::O_CLOEXEC) as u32)
+            .u32(0)
+            .param(b"/etc/shadow")
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap();
+        let src = EventFields::new(&ev);
+        assert_eq!(get(&src, "evt.type").as_deref(), Some("openat"));
+        assert_eq!(get(&src, "evt.dir").as_deref(), Some("<"));
+        assert_eq!(get(&src, "fd.name").as_deref(), Some("/etc/shadow"));
+        assert_eq!(get(&src, "fd.nameraw").as_deref(), Some("shadow"));
+        assert_eq!(get(&src, "fd.directory").as_deref(), Some("/etc"));
+        assert_eq!(get(&src, "fd.filename").as_deref(), Some("shadow"));
+        assert_eq!(get(&src, "fd.num").as_deref(), Some("3"));
+        assert_eq!(get(&src, "fd.typechar").as_deref(), Some("f"));
+        assert_eq!(get(&src, "evt.is_open_read").as_deref(), Some("true"));
+        assert_eq!(get(&src, "evt.is_open_write").as_deref(), Some("true"));
+        assert_eq!(
+            get(&src, "evt.arg.flags").as_deref(),
+            Some("O_RDWR|O_CLOEXEC")
+        );
+        assert_eq!(get(&src, "evt.rawarg.flags").as_deref(), Some("524290"));
+        assert_eq!(get(&src, "evt.arg[2]").as_deref(), Some("shadow"));
+        assert_eq!(get(&src, "evt.res").as_deref(), Some("SUCCESS"));
+        assert_eq!(get(&src, "evt.failed").as_deref(), Some("false"));
+        assert_eq!(get(&src, "proc.pid").as_deref(), Some("41"));
+        assert_eq!(get(&src, "thread.tid").as_deref(), Some("42"));
+        assert_eq!(get(&src, "proc.name"), None);
+        assert_eq!(get(&src, "container.id"), None);
+        assert_eq!(errno_name(-2), "ENOENT");
+    }
+
+    struct Ctx;
+    impl StateView for Ctx {
+        fn field<'s>(&'s self, ev: &Event<'_>, f: &FieldRef) -> Option<FieldValue<'s>> {
+            (f.field == Field::ProcName && ev.tid == 42).then(|| FieldValue::str("cat"))
+        }
+    }
+
+    #[test]
+    fn state_fills_what_the_event_lacks() {
+        let b = RecordBuilder::new(ty("openat", false), 5, 42, 41)
+            .i64(-13)
+            .i64(-100)
+            .param(b"rel/x")
+            .u32(0)
+            .u32(0)
+            .param_flags(b"", PARAM_FAULT)
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap();
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&Ctx);
+        assert_eq!(get(&src, "proc.name").as_deref(), Some("cat"));
+        assert_eq!(get(&src, "fd.name"), None);
+        assert_eq!(get(&src, "evt.res").as_deref(), Some("EACCES"));
+        assert_eq!(get(&src, "fd.num"), None);
+    }
+
+    #[test]
+    fn exec_and_socket_fields() {
+        let b = RecordBuilder::new(ty("execve", false), 5, 7, 7)
+            .i64(0)
+            .param(b"/usr/bin/python3.11")
+            .param(b"python3\0-c\0print(1)\0")
+            .param(b"/root")
+            .u32(0)
+            .u32(0)
+            .u32(1000)
+            .u32(1000)
+            .u32(u32::MAX)
+            .u32(0)
+            .param(b"0::/system.slice")
+            .u32(4026531836)
+            .u32(7)
+            .u32(7)
+            .u32(1)
+            .param(b"HOME=/root\0TERM=xterm\0")
+            .param(b"python3")
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap_or_else(|e| panic!("{e}"));
+        let src = EventFields::new(&ev);
+        assert_eq!(get(&src, "proc.name").as_deref(), Some("python3"));
+        assert_eq!(
+            get(&src, "proc.cmdline").as_deref(),
+            Some("python3 -c print(1)")
+        );
+        assert_eq!(get(&src, "proc.args").as_deref(), Some("-c print(1)"));
+        assert_eq!(
+            get(&src, "proc.exepath").as_deref(),
+            Some("/usr/bin/python3.11")
+        );
+        assert_eq!(get(&src, "proc.env[TERM]").as_deref(), Some("xterm"));
+        assert_eq!(get(&src, "user.uid").as_deref(), Some("1000"));
+        assert_eq!(get(&src, "user.loginuid").as_deref(), Some("-1"));
+
+        let mut tuple = vec![libc::AF_INET as u8];
+        tuple.extend_from_slice(&[10, 0, 0, 5]);
+        tuple.extend_from_slice(&40000u16.to_le_bytes());
+        tuple.extend_from_slice(&[93, 184, 216, 34]);
+        tuple.extend_from_slice(&443u16.to_le_bytes());
+        let mut addr = vec![libc::AF_INET as u8, 0];
+        addr.extend_from_slice(&443u16.to_be_bytes());
+        addr.extend_from_slice(&[93, 184, 216, 34]);
+        addr.extend_from_slice(&[0; 8]);
+        let b = RecordBuilder::new(ty("connect", false), 5, 7, 7)
+            .i64(0)
+            .i64(3)
+            .param(&addr)
+            .param(&tuple)
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap();
+        let src = EventFields::new(&ev);
+        assert_eq!(
+            get(&src, "fd.name").as_deref(),
+            Some("10.0.0.5:40000->93.184.216.34:443")
+        );
+        assert_eq!(get(&src, "fd.sip").as_deref(), Some("93.184.216.34"));
+        assert_eq!(get(&src, "fd.cport").as_deref(), Some("40000"));
+        assert_eq!(get(&src, "fd.sport").as_deref(), Some("443"));
+        assert_eq!(get(&src, "fd.typechar").as_deref(), Some("4"));
+        assert_eq!(get(&src, "fd.num").as_deref(), Some("3"));
+    }
+}

@@ -1,0 +1,293 @@
+//! Alerts: a rule's output with `%field` substituted, Falco's text line
+//! (`HH:MM:SS.nnnnnnnnn: Priority output`) and Falco's alert JSON
+//! (`output, priority, rule, time, output_fields, hostname, source, tags`).
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value as Json};
+
+use super::fields::{FieldRef, FieldSource};
+use super::Priority;
+
+/// A parsed output format.
+#[derive(Debug, Clone)]
+pub struct OutputFormat {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Field(FieldRef),
+}
+
+/// Text printed for a field without a value, as Falco prints it.
+pub const MISSING: &str = "<NA>";
+
+impl OutputFormat {
+    /// Parses `%field` references (`%proc.name`, `%proc.aname[2]`,
+    /// `%evt.arg.flags`, `%(proc.name)`; `%%` is a percent sign).  Errors
+    /// carry the byte offset of the bad reference.
+    pub fn parse(text: &str) -> Result<OutputFormat, (usize, String)> {
+        let b = text.as_bytes();
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' {
+                let next = text[i..].find('%').map_or(text.len(), |n| i + n);
+                lit.push_str(&text[i..next]);
+                i = next;
+                continue;
+            }
+            if b.get(i + 1) == Some(&b'%') {
+                lit.push('%');
+                i += 2;
+                continue;
+            }
+            let start = i;
+            let paren = b.get(i + 1) == Some(&b'(');
+            let mut j = i + 1 + usize::from(paren);
+            let name_start = j;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'.' | b'_')) {
+                j += 1;
+            }
+            let mut name_end = j;
+            // A sentence may end right after a field: "file %fd.name."
+            while name_end > name_start && b[name_end - 1] == b'.' {
+                name_end -= 1;
+            }
+            if name_end == name_start {
+                lit.push('%');
+                i += 1;
+                continue;
+            }
+            j = name_end;
+            let mut arg = None;
+            if b.get(j) == Some(&b'[') {
+                match text[j..].find(']') {
+                    Some(close) => {
+                        arg = Some(&text[j + 1..j + close]);
+                        j += close + 1;
+                    }
+                    None => return Err((start, "expected ']' after the field argument".into())),
+                }
+            }
+            if paren {
+                if b.get(j) != Some(&b')') {
+                    return Err((start, "expected ')' to close '%('".into()));
+                }
+                j += 1;
+            }
+            let fref = FieldRef::resolve(&text[name_start..name_end], arg)
+                .map_err(|m| (start, format!("in output: {m}")))?;
+            if !lit.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut lit)));
+            }
+            pieces.push(Piece::Field(fref));
+            i = j;
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Text(lit));
+        }
+        Ok(OutputFormat { pieces })
+    }
+
+    /// The fields named, in order, without repeats.
+    pub fn fields(&self) -> Vec<&FieldRef> {
+        let mut out: Vec<&FieldRef> = Vec::new();
+        for p in &self.pieces {
+            if let Piece::Field(f) = p {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
+    /// The output for one event.
+    pub fn render<S: FieldSource + ?Sized>(&self, src: &S) -> String {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(f) => match src.field(f) {
+                    Some(v) => out.push_str(&v.render()),
+                    None => out.push_str(MISSING),
+                },
+            }
+        }
+        out
+    }
+
+    /// `output_fields` for one event: field → value (null if missing).
+    pub fn values<S: FieldSource + ?Sized>(&self, src: &S) -> Map<String, Json> {
+        self.fields()
+            .into_iter()
+            .map(|f| {
+                let v = src.field(f).map_or(Json::Null, |v| v.to_json());
+                (f.to_string(), v)
+            })
+            .collect()
+    }
+}
+
+/// One alert, ready to print.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Rule name.
+    pub rule: String,
+    /// Rule priority.
+    pub priority: Priority,
+    /// Output with fields substituted.
+    pub output: String,
+    /// Event time, ns since the Unix epoch.
+    pub time_ns: i128,
+    /// Field values named by the output.
+    pub output_fields: Map<String, Json>,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Host name.
+    pub hostname: String,
+}
+
+/// `HH:MM:SS.nnnnnnnnn` (UTC), Falco's evt.time.
+pub fn clock_time(unix_ns: i128) -> String {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}.{nanos:09}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+impl Alert {
+    /// Falco's text line: `time: Priority output`.
+    pub fn text_line(&self) -> String {
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "{}: {} {}",
+            clock_time(self.time_ns),
+            self.priority.name(),
+            self.output
+        );
+        s
+    }
+
+    /// Falco's alert JSON object.
+    pub fn to_json(&self) -> Json {
+        let mut m = Map::new();
+        m.insert("hostname".into(), self.hostname.clone().into());
+        m.insert("output".into(), self.text_line().into());
+        m.insert(
+            "output_fields".into(),
+            Json::Object(self.output_fields.clone()),
+        );
+        m.insert("priority".into(), self.priority.name().into());
+        m.insert("rule".into(), self.rule.clone().into());
+        m.insert("source".into(), "syscall".into());
+        m.insert(
+            "tags".into(),
+            self.tags.iter().cloned().map(Json::String).collect(),
+        );
+        m.insert(
+            "time".into(),
+            crate::output::format_wall_time(self.time_ns).into(),
+        );
+        Json::Object(m)
+    }
+}
+
+/// This machine's host name (empty if it cannot be read).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fields::{Field, FieldArg, FieldValue};
+
+    struct Fake;
+    impl FieldSource for Fake {
+        fn event_type(&self) -> u16 {
+            0
+        }
+        fn event_name(&self) -> &str {
+            "openat"
+        }
+        fn field(&self, f: &FieldRef) -> Option<FieldValue<'_>> {
+            match (f.field, &f.arg) {
+                (Field::ProcName, _) => Some(FieldValue::str("cat")),
+                (Field::ProcAname, FieldArg::Index(2)) => Some(FieldValue::str("sshd")),
+                (Field::EvtArg, FieldArg::Key(k)) if &**k == "flags" => Some(FieldValue::Uint(0)),
+                (Field::ProcPid, _) => Some(FieldValue::Int(42)),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn substitutes_fields_with_arguments() {
+        let f = OutputFormat::parse(
+            "100%% sure: %proc.name (%proc.pid) gp=%proc.aname[2] flags=%evt.arg.flags file=%fd.name. %(proc.name)x % end",
+        )
+        .unwrap();
+        assert_eq!(
+            f.render(&Fake),
+            "100% sure: cat (42) gp=sshd flags=0 file=<NA>. catx % end"
+        );
+        let v = f.values(&Fake);
+        assert_eq!(v["proc.pid"], 42);
+        assert_eq!(v["proc.aname[2]"], "sshd");
+        assert_eq!(v["fd.name"], Json::Null);
+        assert_eq!(v.len(), 5);
+    }
+
+    #[test]
+    fn bad_references_are_errors() {
+        assert_eq!(OutputFormat::parse("x %proc.nmae").unwrap_err().0, 2);
+        assert!(OutputFormat::parse("%proc.aname[2").is_err());
+        assert!(OutputFormat::parse("%(proc.name").is_err());
+    }
+
+    #[test]
+    fn alert_shapes() {
+        let a = Alert {
+            rule: "R".into(),
+            priority: Priority::Warning,
+            output: "hello".into(),
+            time_ns: 1_507_591_916_746_609_046,
+            output_fields: Map::new(),
+            tags: vec!["t".into()],
+            hostname: "h".into(),
+        };
+        assert_eq!(a.text_line(), "23:31:56.746609046: Warning hello");
+        let j = a.to_json();
+        assert_eq!(j["time"], "2017-10-09T23:31:56.746609046Z");
+        assert_eq!(j["priority"], "Warning");
+        assert_eq!(j["source"], "syscall");
+        assert_eq!(j["output"], "23:31:56.746609046: Warning hello");
+        let keys: Vec<&str> = j.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "hostname",
+                "output",
+                "output_fields",
+                "priority",
+                "rule",
+                "source",
+                "tags",
+                "time"
+            ]
+        );
+    }
+}

@@ -1,0 +1,1441 @@
+//! Rules files → definitions: YAML items with their positions, then the
+//! merge of every file in order (later items amend earlier ones, as in
+//! Falco: redefinition, `append: true`, `override:`).
+//!
+//! serde_yaml gives no positions for values, so each top-level item's
+//! line, its keys' lines and the start of its condition are found in the
+//! text (rules files are a top-level sequence of mappings).  An error
+//! inside a condition is mapped back to its line and column by aligning the
+//! parsed scalar with the file text.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_yaml::Value as Yaml;
+
+use super::Priority;
+
+/// Version of the rule language this engine implements, compared with
+/// `required_engine_version` (Falco's engine numbering).
+pub const ENGINE_VERSION: (u64, u64, u64) = (0, 43, 0);
+
+/// A place in a rules file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pos {
+    /// File name as given.
+    pub file: Arc<str>,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1 (in characters).
+    pub col: usize,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// A reason a rules file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// Where.
+    pub pos: Pos,
+    /// What was wrong, or what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)
+    }
+}
+
+/// Something worth telling that does not stop the load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Where.
+    pub pos: Pos,
+    /// What.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: warning: {}", self.pos, self.message)
+    }
+}
+
+/// One rules file's text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Name used in messages.
+    pub name: Arc<str>,
+    /// The whole text.
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Wraps a file's text.
+    pub fn new(name: &str, text: String) -> SourceFile {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The position of byte `offset`.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
+        Pos {
+            file: self.name.clone(),
+            line: line + 1,
+            col,
+        }
+    }
+}
+
+/// A piece of condition text and where it came from.
+#[derive(Debug, Clone)]
+struct Fragment {
+    /// Start in the joined text.
+    start: usize,
+    file: Arc<SourceFile>,
+    /// Byte offset in the file where the scalar's text begins.
+    value_at: usize,
+}
+
+/// A condition's text, possibly joined from several items (`append`), able
+/// to say where any byte of it was written.
+#[derive(Debug, Clone)]
+pub struct CondText {
+    /// The condition as the parser sees it.
+    pub text: String,
+    frags: Vec<Fragment>,
+}
+
+impl CondText {
+    fn new(text: String, file: &Arc<SourceFile>, value_at: usize) -> CondText {
+        CondText {
+            text,
+            frags: vec![Fragment {
+                start: 0,
+                file: file.clone(),
+                value_at,
+            }],
+        }
+    }
+
+    fn append(&mut self, other: &CondText) {
+        self.text.push(' ');
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.frags.extend(other.frags.iter().map(|f| Fragment {
+            start: f.start + base,
+            ..f.clone()
+        }));
+    }
+
+    /// Where byte `offset` of the condition was written.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let i = self.frags.partition_point(|f| f.start <= offset).max(1) - 1;
+        let f = &self.frags[i];
+        let end = self
+            .frags
+            .get(i + 1)
+            .map_or(self.text.len(), |n| n.start - 1);
+        let piece = &self.text[f.start..end.max(f.start)];
+        let at = align(piece, &f.file.text, f.value_at, offset - f.start);
+        f.file.pos(at)
+    }
+}
+
+/// Finds the file offset of byte `target` of `scalar`, whose text starts at
+/// `from` in `file`: matches non-blank characters in order, skipping white
+/// space (folding, indentation) and quoting on the file side.
+fn align(scalar: &str, file: &str, from: usize, target: usize) -> usize {
+    let s = scalar.as_bytes();
+    let f = file.as_bytes();
+    let (mut i, mut j) = (0, from.min(f.len()));
+    if matches!(f.get(j), Some(b'"' | b'\'')) {
+        j += 1;
+    }
+    let mut last = j;
+    loop {
+        while i < s.len() && s[i].is_ascii_whitespace() && i < target {
+            i += 1;
+        }
+        if i >= s.len() && i > 0 {
+            // Past the end of the text: just after its last character.
+            return (last + 1).min(f.len());
+        }
+        if i >= target || i >= s.len() {
+            while j < f.len() && f[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            return j.min(f.len());
+        }
+        while j < f.len() && f[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= f.len() {
+            return last;
+        }
+        if s[i] == f[j] {
+            last = j;
+            i += 1;
+            j += 1;
+        } else if matches!(f[j], b'\\' | b'\'' | b'"') && f.get(j + 1) == Some(&s[i]) {
+            j += 1;
+        } else {
+            return last;
+        }
+    }
+}
+
+/// A key of an item with the place it was written.
+#[derive(Debug, Clone)]
+struct KeyAt {
+    pos: usize,
+    value_at: usize,
+}
+
+/// Where one top-level item and its keys were written.
+#[derive(Debug, Clone, Default)]
+struct ItemAt {
+    start: usize,
+    keys: HashMap<String, KeyAt>,
+}
+
+fn line_ranges(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    text.split_inclusive('\n').map(move |l| {
+        let start = at;
+        at += l.len();
+        (start, l.trim_end_matches(['\n', '\r']))
+    })
+}
+
+/// Finds the start of every top-level sequence item and the keys in it.
+fn locate_items(text: &str) -> Vec<ItemAt> {
+    let mut items: Vec<ItemAt> = Vec::new();
+    let mut indent: Option<usize> = None;
+    let mut key_col: Option<usize> = None;
+    let mut pending_block: Option<String> = None;
+    for (start, line) in line_ranges(text) {
+        let content = line.trim_start_matches(' ');
+        let ind = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let (Some(key), Some(item)) = (pending_block.take(), items.last_mut()) {
+            // First line of a block scalar (`condition: >`).
+            if let Some(k) = item.keys.get_mut(&key) {
+                k.value_at = start + ind;
+            }
+        }
+        if indent.is_none() {
+            if content == "---" || content.starts_with("--- ") || content.starts_with('%') {
+                continue;
+            }
+            if content.starts_with('-') {
+                indent = Some(ind);
+            } else {
+                return items;
+            }
+        }
+        let base = indent.unwrap_or(0);
+        if ind < base {
+            break;
+        }
+        let mut key_text = None;
+        if ind == base && (content == "-" || content.starts_with("- ")) {
+            let rest = content[1..].trim_start_matches(' ');
+            let col = ind + (content.len() - rest.len());
+            items.push(ItemAt {
+                start: start + ind,
+                keys: HashMap::new(),
+            });
+            key_col = (!rest.is_empty()).then_some(col);
+            if !rest.is_empty() {
+                key_text = Some((col, rest));
+            }
+        } else if key_col.is_none() && ind > base {
+            key_col = Some(ind);
+            key_text = Some((ind, content));
+        } else if Some(ind) == key_col {
+            key_text = Some((ind, content));
+        }
+        if let (Some((col, kt)), Some(item)) = (key_text, items.last_mut()) {
+            if let Some(colon) = kt.find(':') {
+                let key = kt[..colon].trim().trim_matches(['"', '\'']);
+                let after = &kt[colon + 1..];
+                if after.is_empty() || after.starts_with(' ') {
+                    let v = after.trim_start();
+                    let value_at = start + col + colon + 1 + (after.len() - v.len());
+                    let v_nocomment = v.split(" #").next().unwrap_or("").trim();
+                    if v_nocomment.starts_with(['>', '|']) || v_nocomment.is_empty() {
+                        pending_block = Some(key.to_string());
+                    }
+                    item.keys.entry(key.to_string()).or_insert(KeyAt {
+                        pos: start + col,
+                        value_at,
+                    });
+                }
+            }
+        }
+    }
+    items
+}
+
+/// One list after merging.
+#[derive(Debug, Clone)]
+pub struct ListDef {
+    /// Name.
+    pub name: String,
+    /// Items (strings; numbers are kept as written).
+    pub items: Vec<String>,
+    /// Where it was first defined.
+    pub pos: Pos,
+}
+
+/// One macro after merging.
+#[derive(Debug, Clone)]
+pub struct MacroDef {
+    /// Name.
+    pub name: String,
+    /// Condition.
+    pub cond: CondText,
+    /// Where it was first defined.
+    pub pos: Pos,
+}
+
+/// Field list of an exception.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExceptionFields {
+    /// `fields: proc.name` — values are a list of values, comps one
+    /// operator (default `in`).
+    One(String),
+    /// `fields: [a, b]` — values are tuples, comps one operator per field
+    /// (default `=`).
+    Many(Vec<String>),
+}
+
+/// One exception of a rule.
+#[derive(Debug, Clone)]
+pub struct ExceptionDef {
+    /// Name (unique within the rule).
+    pub name: String,
+    /// Fields compared.
+    pub fields: ExceptionFields,
+    /// Operators, one per field (or one for the single-field form).
+    pub comps: Vec<String>,
+    /// Values (tuples for the many-field form).
+    pub values: Vec<Yaml>,
+    /// Where it was written.
+    pub pos: Pos,
+}
+
+/// One rule after merging.
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub desc: String,
+    /// Condition.
+    pub cond: CondText,
+    /// Output format.
+    pub output: String,
+    /// Where the output was written.
+    pub output_pos: Pos,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Exceptions.
+    pub exceptions: Vec<ExceptionDef>,
+    /// Warn when it matches every event type.
+    pub warn_evttypes: bool,
+    /// Skip (rather than refuse) when it names an unknown field.
+    pub skip_if_unknown_filter: bool,
+    /// Where it was first defined.
+    pub pos: Pos,
+}
+
+/// Everything loaded from a set of files, merged.
+#[derive(Debug, Default)]
+pub struct Definitions {
+    /// Lists, in definition order.
+    pub lists: Vec<ListDef>,
+    /// Macros, in definition order.
+    pub macros: Vec<MacroDef>,
+    /// Rules, in definition order.
+    pub rules: Vec<RuleDef>,
+    /// Warnings so far.
+    pub warnings: Vec<Warning>,
+    list_ix: HashMap<String, usize>,
+    macro_ix: HashMap<String, usize>,
+    rule_ix: HashMap<String, usize>,
+    /// Rules skipped for their source: later amendments are skipped too.
+    skipped_rules: HashMap<String, ()>,
+}
+
+/// The keys each item kind accepts.
+const RULE_KEYS: &[&str] = &[
+    "rule",
+    "desc",
+    "condition",
+    "output",
+    "priority",
+    "tags",
+    "enabled",
+    "source",
+    "exceptions",
+    "append",
+    "override",
+    "warn_evttypes",
+    "skip-if-unknown-filter",
+    "capture",
+    "capture_duration",
+];
+const MACRO_KEYS: &[&str] = &["macro", "condition", "append", "override", "source"];
+const LIST_KEYS: &[&str] = &["list", "items", "append", "override", "source"];
+const RULE_APPENDABLE: &[&str] = &["condition", "output", "desc", "tags", "exceptions"];
+const RULE_REPLACEABLE: &[&str] = &[
+    "condition",
+    "output",
+    "desc",
+    "priority",
+    "tags",
+    "exceptions",
+    "enabled",
+    "warn_evttypes",
+    "skip-if-unknown-filter",
+];
+
+struct ItemCtx<'a> {
+    file: &'a Arc<SourceFile>,
+    at: &'a ItemAt,
+    map: &'a serde_yaml::Mapping,
+    errors: &'a mut Vec<RuleError>,
+}
+
+impl ItemCtx<'_> {
+    fn item_pos(&self) -> Pos {
+        self.file.pos(self.at.start)
+    }
+
+    fn key_pos(&self, key: &str) -> Pos {
+        match self.at.keys.get(key) {
+            Some(k) => self.file.pos(k.pos),
+            None => self.item_pos(),
+        }
+    }
+
+    fn value_pos(&self, key: &str) -> Pos {
+        match self.at.keys.get(key) {
+            Some(k) => self.file.pos(k.value_at),
+            None => self.item_pos(),
+        }
+    }
+
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push(RuleError {
+            pos,
+            message: message.into(),
+        });
+    }
+
+    fn get(&self, key: &str) -> Option<&Yaml> {
+        self.map.get(key)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Yaml::String(s) => Some(s.clone()),
+            Yaml::Number(n) => Some(n.to_string()),
+            Yaml::Bool(b) => Some(b.to_string()),
+            other => {
+                let what = describe(other);
+                self.error(
+                    self.value_pos(key),
+                    format!("expected text for '{key}', found {what}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Yaml::Bool(b) => Some(*b),
+            other => {
+                let what = describe(other);
+                self.error(
+                    self.value_pos(key),
+                    format!("expected true or false for '{key}', found {what}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, key: &str) -> Option<Vec<String>> {
+        match self.get(key)? {
+            Yaml::Sequence(seq) => {
+                let mut out = Vec::new();
+                for v in seq {
+                    match scalar_text(v) {
+                        Some(s) => out.push(s),
+                        None => {
+                            let what = describe(v);
+                            self.error(
+                                self.value_pos(key),
+                                format!(
+                                    "expected a list of text items for '{key}', found {what} in it"
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Yaml::Null => Some(Vec::new()),
+            other => {
+                let what = describe(other);
+                self.error(
+                    self.value_pos(key),
+                    format!("expected a list for '{key}', found {what}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_keys(&mut self, allowed: &[&str], kind: &str) -> bool {
+        let mut ok = true;
+        let keys: Vec<Yaml> = self.map.keys().cloned().collect();
+        for k in keys {
+            match &k {
+                Yaml::String(s) if allowed.contains(&s.as_str()) => {}
+                Yaml::String(s) => {
+                    ok = false;
+                    self.error(
+                        self.key_pos(s),
+                        format!(
+                            "unknown key '{s}' in {kind} (expected one of: {})",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+                other => {
+                    ok = false;
+                    let what = describe(other);
+                    self.error(
+                        self.item_pos(),
+                        format!("expected a key name in {kind}, found {what}"),
+                    );
+                }
+            }
+        }
+        ok
+    }
+
+    fn cond(&mut self, key: &str) -> Option<CondText> {
+        let text = self.string(key)?;
+        let value_at = self.at.keys.get(key).map_or(self.at.start, |k| k.value_at);
+        Some(CondText::new(text, self.file, value_at))
+    }
+
+    /// `override:` as key → append/replace, checked against what the item
+    /// defines and what each kind allows.
+    fn overrides(
+        &mut self,
+        appendable: &[&str],
+        replaceable: &[&str],
+        name_key: &str,
+    ) -> Option<Vec<(String, bool)>> {
+        let map = match self.get("override")? {
+            Yaml::Mapping(m) => m.clone(),
+            other => {
+                let what = describe(other);
+                self.error(
+                    self.value_pos("override"),
+                    format!(
+                        "expected a mapping of key: append|replace for 'override', found {what}"
+                    ),
+                );
+                return Some(Vec::new());
+            }
+        };
+        let mut out = Vec::new();
+        for (k, v) in &map {
+            let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                self.error(
+                    self.value_pos("override"),
+                    "expected key: append or key: replace in 'override'",
+                );
+                continue;
+            };
+            let append = match v {
+                "append" => true,
+                "replace" => false,
+                other => {
+                    self.error(
+                        self.value_pos("override"),
+                        format!(
+                            "expected append or replace for '{k}' in 'override', found '{other}'"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let allowed = if append { appendable } else { replaceable };
+            if !allowed.contains(&k) {
+                self.error(
+                    self.value_pos("override"),
+                    format!(
+                        "'{k}' cannot be {} by override (allowed: {})",
+                        if append { "appended" } else { "replaced" },
+                        allowed.join(", ")
+                    ),
+                );
+                continue;
+            }
+            if !self.has(k) {
+                self.error(
+                    self.value_pos("override"),
+                    format!("override names '{k}' but the item does not define it"),
+                );
+                continue;
+            }
+            out.push((k.to_string(), append));
+        }
+        let keys: Vec<String> = self
+            .map
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        for k in keys {
+            if k != name_key && k != "override" && !out.iter().any(|(o, _)| *o == k) {
+                self.error(
+                    self.key_pos(&k),
+                    format!("'{k}' is defined beside 'override' but not overridden (add '{k}: append' or '{k}: replace')"),
+                );
+            }
+        }
+        Some(out)
+    }
+}
+
+fn describe(v: &Yaml) -> &'static str {
+    match v {
+        Yaml::Null => "nothing",
+        Yaml::Bool(_) => "a boolean",
+        Yaml::Number(_) => "a number",
+        Yaml::String(_) => "text",
+        Yaml::Sequence(_) => "a list",
+        Yaml::Mapping(_) => "a mapping",
+        Yaml::Tagged(_) => "a tagged value",
+    }
+}
+
+fn scalar_text(v: &Yaml) -> Option<String> {
+    match v {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
+    let parts: Vec<&str> = text.trim().split('.').collect();
+    match parts.as_slice() {
+        // Falco's old integer engine versions mean 0.N.0.
+        [n] => Some((0, n.parse().ok()?, 0)),
+        [a, b] => Some((a.parse().ok()?, b.parse().ok()?, 0)),
+        [a, b, c] => Some((a.parse().ok()?, b.parse().ok()?, c.parse().ok()?)),
+        _ => None,
+    }
+}
+
+impl Definitions {
+    /// Loads one more file, amending what earlier files defined.  A file
+    /// with any error changes nothing and returns every error found.
+    pub fn load_file(&mut self, name: &str, text: String) -> Result<(), Vec<RuleError>> {
+        let mut staged = self.clone_for_staging();
+        let errors = staged.load_into(name, text);
+        if errors.is_empty() {
+            *self = staged;
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn clone_for_staging(&self) -> Definitions {
+        Definitions {
+            lists: self.lists.clone(),
+            macros: self.macros.clone(),
+            rules: self.rules.clone(),
+            warnings: self.warnings.clone(),
+            list_ix: self.list_ix.clone(),
+            macro_ix: self.macro_ix.clone(),
+            rule_ix: self.rule_ix.clone(),
+            skipped_rules: self.skipped_rules.clone(),
+        }
+    }
+
+    fn load_into(&mut self, name: &str, text: String) -> Vec<RuleError> {
+        let file = Arc::new(SourceFile::new(name, text));
+        let mut errors = Vec::new();
+        let doc: Yaml = match serde_yaml::from_str(&file.text) {
+            Ok(d) => d,
+            Err(e) => {
+                let pos = match e.location() {
+                    Some(l) => Pos {
+                        file: file.name.clone(),
+                        line: l.line(),
+                        col: l.column(),
+                    },
+                    None => file.pos(0),
+                };
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                errors.push(RuleError {
+                    pos,
+                    message: format!("invalid YAML: {msg}"),
+                });
+                return errors;
+            }
+        };
+        let seq = match doc {
+            Yaml::Sequence(s) => s,
+            Yaml::Null => return errors, // an empty file defines nothing
+            other => {
+                errors.push(RuleError {
+                    pos: file.pos(0),
+                    message: format!(
+                        "expected a list of rule, macro and list items, found {}",
+                        describe(&other)
+                    ),
+                });
+                return errors;
+            }
+        };
+        let located = locate_items(&file.text);
+        for (i, item) in seq.iter().enumerate() {
+            let at = located.get(i).cloned().unwrap_or_default();
+            let Yaml::Mapping(map) = item else {
+                errors.push(RuleError {
+                    pos: file.pos(at.start),
+                    message: format!(
+                        "expected an item (a mapping with rule, macro, list, required_engine_version or required_plugin_versions), found {}",
+                        describe(item)
+                    ),
+                });
+                continue;
+            };
+            let mut ctx = ItemCtx {
+                file: &file,
+                at: &at,
+                map,
+                errors: &mut errors,
+            };
+            if ctx.has("rule") {
+                self.rule_item(&mut ctx);
+            } else if ctx.has("macro") {
+                self.macro_item(&mut ctx);
+            } else if ctx.has("list") {
+                self.list_item(&mut ctx);
+            } else if ctx.has("required_engine_version") {
+                if let Some(v) = ctx.string("required_engine_version") {
+                    match parse_version(&v) {
+                        Some(req) if req > ENGINE_VERSION => {
+                            let (a, b, c) = ENGINE_VERSION;
+                            ctx.error(
+                                ctx.value_pos("required_engine_version"),
+                                format!("the rules need engine version {v}; this engine implements {a}.{b}.{c}"),
+                            );
+                        }
+                        Some(_) => {}
+                        None => ctx.error(
+                            ctx.value_pos("required_engine_version"),
+                            format!("expected a version such as 0.31.0, found '{v}'"),
+                        ),
+                    }
+                }
+            } else if ctx.has("required_plugin_versions") {
+                let names: Vec<String> = match ctx.get("required_plugin_versions") {
+                    Some(Yaml::Sequence(s)) => s
+                        .iter()
+                        .filter_map(|p| p.get("name").and_then(scalar_text))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                self.warnings.push(Warning {
+                    pos: ctx.item_pos(),
+                    message: format!(
+                        "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
+                        if names.is_empty() { "unnamed".to_string() } else { names.join(", ") }
+                    ),
+                });
+            } else {
+                ctx.error(
+                    ctx.item_pos(),
+                    "expected an item with one of the keys rule, macro, list, required_engine_version, required_plugin_versions",
+                );
+            }
+        }
+        errors
+    }
+
+    fn name_of(ctx: &mut ItemCtx<'_>, key: &str) -> Option<String> {
+        let name = ctx.string(key)?;
+        if name.trim().is_empty() {
+            ctx.error(ctx.value_pos(key), format!("expected a name for the {key}"));
+            return None;
+        }
+        Some(name)
+    }
+
+    fn source_ok(&mut self, ctx: &mut ItemCtx<'_>, kind: &str, name: &str) -> bool {
+        match ctx.string("source") {
+            None => true,
+            Some(s) if s == "syscall" => true,
+            Some(s) => {
+                self.warnings.push(Warning {
+                    pos: ctx.value_pos("source"),
+                    message: format!(
+                        "{kind} '{name}' is for event source '{s}', which Kestrel does not have: skipped"
+                    ),
+                });
+                false
+            }
+        }
+    }
+
+    fn list_item(&mut self, ctx: &mut ItemCtx<'_>) {
+        if !ctx.check_keys(LIST_KEYS, "a list") {
+            return;
+        }
+        let Some(name) = Self::name_of(ctx, "list") else {
+            return;
+        };
+        if !self.source_ok(ctx, "list", &name) {
+            return;
+        }
+        let items = if ctx.has("items") {
+            ctx.strings("items")
+        } else {
+            None
+        };
+        let append = ctx.boolean("append").unwrap_or(false);
+        let overrides = ctx.overrides(&["items"], &["items"], "list");
+        if append && overrides.is_some() {
+            ctx.error(
+                ctx.key_pos("append"),
+                "'append' and 'override' cannot be used together",
+            );
+            return;
+        }
+        let append = append
+            || overrides
+                .as_ref()
+                .is_some_and(|o| o.iter().any(|(_, a)| *a));
+        let is_amend = append || overrides.is_some();
+        let Some(items) = items else {
+            if !ctx.has("items") {
+                ctx.error(ctx.item_pos(), format!("list '{name}' needs 'items'"));
+            }
+            return;
+        };
+        match self.list_ix.get(&name) {
+            Some(&i) if append => self.lists[i].items.extend(items),
+            Some(&i) => self.lists[i].items = items,
+            None if is_amend => ctx.error(
+                ctx.item_pos(),
+                format!("list '{name}' amends a list that no earlier item defines"),
+            ),
+            None => {
+                self.list_ix.insert(name.clone(), self.lists.len());
+                self.lists.push(ListDef {
+                    name,
+                    items,
+                    pos: ctx.item_pos(),
+                });
+            }
+        }
+    }
+
+    fn macro_item(&mut self, ctx: &mut ItemCtx<'_>) {
+        if !ctx.check_keys(MACRO_KEYS, "a macro") {
+            return;
+        }
+        let Some(name) = Self::name_of(ctx, "macro") else {
+            return;
+        };
+        if !self.source_ok(ctx, "macro", &name) {
+            return;
+        }
+        let cond = if ctx.has("condition") {
+            ctx.cond("condition")
+        } else {
+            ctx.error(
+                ctx.item_pos(),
+                format!("macro '{name}' needs a 'condition'"),
+            );
+            None
+        };
+        let append = ctx.boolean("append").unwrap_or(false);
+        let overrides = ctx.overrides(&["condition"], &["condition"], "macro");
+        if append && overrides.is_some() {
+            ctx.error(
+                ctx.key_pos("append"),
+                "'append' and 'override' cannot be used together",
+            );
+            return;
+        }
+        let append = append
+            || overrides
+                .as_ref()
+                .is_some_and(|o| o.iter().any(|(_, a)| *a));
+        let is_amend = append || overrides.is_some();
+        let Some(cond) = cond else { return };
+        match self.macro_ix.get(&name) {
+            Some(&i) if append => self.macros[i].cond.append(&cond),
+            Some(&i) => self.macros[i].cond = cond,
+            None if is_amend => ctx.error(
+                ctx.item_pos(),
+                format!("macro '{name}' amends a macro that no earlier item defines"),
+            ),
+            None => {
+                self.macro_ix.insert(name.clone(), self.macros.len());
+                self.macros.push(MacroDef {
+                    name,
+                    cond,
+                    pos: ctx.item_pos(),
+                });
+            }
+        }
+    }
+
+    fn exceptions(ctx: &mut ItemCtx<'_>) -> Option<Vec<ExceptionDef>> {
+        let pos = ctx.value_pos("exceptions");
+        let seq = match ctx.get("exceptions")? {
+            Yaml::Sequence(s) => s.clone(),
+            Yaml::Null => return Some(Vec::new()),
+            other => {
+                let what = describe(other);
+                ctx.error(pos, format!("expected a list of exceptions, found {what}"));
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for ex in &seq {
+            let Some(m) = ex.as_mapping() else {
+                ctx.error(
+                    pos.clone(),
+                    "expected an exception (a mapping with name, fields, comps, values)",
+                );
+                return None;
+            };
+            for k in m.keys() {
+                if !matches!(k.as_str(), Some("name" | "fields" | "comps" | "values")) {
+                    ctx.error(
+                        pos.clone(),
+                        format!(
+                            "unknown key '{}' in an exception (expected name, fields, comps, values)",
+                            k.as_str().unwrap_or("?")
+                        ),
+                    );
+                    return None;
+                }
+            }
+            let Some(name) = m.get("name").and_then(scalar_text) else {
+                ctx.error(pos.clone(), "expected a 'name' for each exception");
+                return None;
+            };
+            let fields = match m.get("fields") {
+                None => ExceptionFields::Many(Vec::new()),
+                Some(Yaml::String(s)) => ExceptionFields::One(s.clone()),
+                Some(Yaml::Sequence(s)) => {
+                    let f: Option<Vec<String>> = s.iter().map(scalar_text).collect();
+                    match f {
+                        Some(f) => ExceptionFields::Many(f),
+                        None => {
+                            ctx.error(
+                                pos.clone(),
+                                format!("exception '{name}': expected field names in 'fields'"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(_) => {
+                    ctx.error(
+                        pos.clone(),
+                        format!(
+                            "exception '{name}': expected a field or a list of fields in 'fields'"
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let comps = match m.get("comps") {
+                None => Vec::new(),
+                Some(Yaml::Sequence(s)) => {
+                    let c: Option<Vec<String>> = s.iter().map(scalar_text).collect();
+                    match c {
+                        Some(c) => c,
+                        None => {
+                            ctx.error(
+                                pos.clone(),
+                                format!("exception '{name}': expected operators in 'comps'"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(v) => match scalar_text(v) {
+                    Some(c) => vec![c],
+                    None => {
+                        ctx.error(pos.clone(), format!("exception '{name}': expected an operator or a list of operators in 'comps'"));
+                        return None;
+                    }
+                },
+            };
+            let values = match m.get("values") {
+                None | Some(Yaml::Null) => Vec::new(),
+                Some(Yaml::Sequence(s)) => s.clone(),
+                Some(_) => {
+                    ctx.error(
+                        pos.clone(),
+                        format!("exception '{name}': expected a list in 'values'"),
+                    );
+                    return None;
+                }
+            };
+            out.push(ExceptionDef {
+                name,
+                fields,
+                comps,
+                values,
+                pos: pos.clone(),
+            });
+        }
+        Some(out)
+    }
+
+    fn rule_item(&mut self, ctx: &mut ItemCtx<'_>) {
+        if !ctx.check_keys(RULE_KEYS, "a rule") {
+            return;
+        }
+        let Some(name) = Self::name_of(ctx, "rule") else {
+            return;
+        };
+        if !self.source_ok(ctx, "rule", &name) {
+            self.skipped_rules.insert(name, ());
+            return;
+        }
+        if self.skipped_rules.contains_key(&name) {
+            return;
+        }
+        let errors_before = ctx.errors.len();
+        let desc = ctx.string("desc");
+        let cond = if ctx.has("condition") {
+            ctx.cond("condition")
+        } else {
+            None
+        };
+        let output = ctx.string("output");
+        let priority = match ctx.string("priority") {
+            Some(p) => match Priority::parse(&p) {
+                Some(p) => Some(p),
+                None => {
+                    ctx.error(
+                        ctx.value_pos("priority"),
+                        format!("expected a priority (emergency, alert, critical, error, warning, notice, informational, debug), found '{p}'"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let tags = ctx.strings("tags");
+        let enabled = ctx.boolean("enabled");
+        let warn_evttypes = ctx.boolean("warn_evttypes");
+        let skip_unknown = ctx.boolean("skip-if-unknown-filter");
+        let exceptions = Self::exceptions(ctx);
+        let append = ctx.boolean("append").unwrap_or(false);
+        let overrides = ctx.overrides(RULE_APPENDABLE, RULE_REPLACEABLE, "rule");
+        if ctx.errors.len() > errors_before {
+            return;
+        }
+        if append && overrides.is_some() {
+            ctx.error(
+                ctx.key_pos("append"),
+                "'append' and 'override' cannot be used together",
+            );
+            return;
+        }
+        let existing = self.rule_ix.get(&name).copied();
+        let only_enabled = ctx.map.len() == 2 && ctx.has("enabled");
+        if let Some(overrides) = overrides {
+            let Some(i) = existing else {
+                ctx.error(
+                    ctx.item_pos(),
+                    format!("rule '{name}' overrides a rule that no earlier item defines"),
+                );
+                return;
+            };
+            let r = &mut self.rules[i];
+            for (key, app) in overrides {
+                match (key.as_str(), app) {
+                    ("condition", true) => r.cond.append(cond.as_ref().expect("checked present")),
+                    ("condition", false) => r.cond = cond.clone().expect("checked present"),
+                    ("output", true) => {
+                        r.output.push(' ');
+                        r.output.push_str(output.as_deref().unwrap_or(""));
+                    }
+                    ("output", false) => {
+                        r.output = output.clone().unwrap_or_default();
+                        r.output_pos = ctx.value_pos("output");
+                    }
+                    ("desc", true) => {
+                        r.desc.push(' ');
+                        r.desc.push_str(desc.as_deref().unwrap_or(""));
+                    }
+                    ("desc", false) => r.desc = desc.clone().unwrap_or_default(),
+                    ("tags", true) => r.tags.extend(tags.clone().unwrap_or_default()),
+                    ("tags", false) => r.tags = tags.clone().unwrap_or_default(),
+                    ("exceptions", true) => {
+                        merge_exceptions(&mut r.exceptions, exceptions.clone().unwrap_or_default())
+                    }
+                    ("exceptions", false) => r.exceptions = exceptions.clone().unwrap_or_default(),
+                    ("priority", _) => r.priority = priority.expect("checked present"),
+                    ("enabled", _) => r.enabled = enabled.expect("checked present"),
+                    ("warn_evttypes", _) => r.warn_evttypes = warn_evttypes.expect("checked"),
+                    ("skip-if-unknown-filter", _) => {
+                        r.skip_if_unknown_filter = skip_unknown.expect("checked")
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        if append || only_enabled {
+            let Some(i) = existing else {
+                ctx.error(
+                    ctx.item_pos(),
+                    format!("rule '{name}' amends a rule that no earlier item defines"),
+                );
+                return;
+            };
+            if append {
+                for k in ["output", "desc", "priority", "tags", "enabled"] {
+                    if ctx.has(k) {
+                        ctx.error(
+                            ctx.key_pos(k),
+                            format!("'append: true' adds only to condition and exceptions; use 'override: {{{k}: replace}}' to change '{k}'"),
+                        );
+                        return;
+                    }
+                }
+            }
+            let r = &mut self.rules[i];
+            if let Some(c) = &cond {
+                r.cond.append(c);
+            }
+            if let Some(ex) = exceptions {
+                merge_exceptions(&mut r.exceptions, ex);
+            }
+            if let Some(e) = enabled {
+                r.enabled = e;
+            }
+            return;
+        }
+        let mut missing = Vec::new();
+        if cond.is_none() {
+            missing.push("condition");
+        }
+        if output.is_none() {
+            missing.push("output");
+        }
+        if desc.is_none() {
+            missing.push("desc");
+        }
+        if priority.is_none() {
+            missing.push("priority");
+        }
+        if !missing.is_empty() {
+            ctx.error(
+                ctx.item_pos(),
+                format!("rule '{name}' needs {}", missing.join(", ")),
+            );
+            return;
+        }
+        let def = RuleDef {
+            name: name.clone(),
+            desc: desc.unwrap_or_default(),
+            cond: cond.expect("checked"),
+            output: output.unwrap_or_default(),
+            output_pos: ctx.value_pos("output"),
+            priority: priority.expect("checked"),
+            tags: tags.unwrap_or_default(),
+            enabled: enabled.unwrap_or(true),
+            exceptions: exceptions.unwrap_or_default(),
+            warn_evttypes: warn_evttypes.unwrap_or(true),
+            skip_if_unknown_filter: skip_unknown.unwrap_or(false),
+            pos: ctx.item_pos(),
+        };
+        match existing {
+            Some(i) => self.rules[i] = def,
+            None => {
+                self.rule_ix.insert(name, self.rules.len());
+                self.rules.push(def);
+            }
+        }
+    }
+}
+
+/// Appends exceptions: values of a known name are added to it, new names
+/// become new exceptions.
+fn merge_exceptions(into: &mut Vec<ExceptionDef>, more: Vec<ExceptionDef>) {
+    for ex in more {
+        match into.iter_mut().find(|e| e.name == ex.name) {
+            Some(e) => e.values.extend(ex.values),
+            None => into.push(ex),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Result<Definitions, Vec<RuleError>> {
+        let mut d = Definitions::default();
+        for (n, t) in files {
+            d.load_file(n, t.to_string())?;
+        }
+        Ok(d)
+    }
+
+    const BASE: &str = "\
+- list: shells
+  items: [bash, sh]
+
+- macro: spawned
+  condition: evt.type = execve
+
+# a comment
+- rule: Shell
+  desc: a shell ran
+  condition: >
+    spawned and
+    proc.name in (shells)
+  output: shell %proc.name
+  priority: WARNING
+  tags: [a]
+";
+
+    #[test]
+    fn finds_items_and_keys() {
+        let items = locate_items(BASE);
+        assert_eq!(items.len(), 3);
+        let f = SourceFile::new("f", BASE.to_string());
+        assert_eq!(f.pos(items[2].start).line, 8);
+        let cond = &items[2].keys["condition"];
+        assert_eq!(f.pos(cond.pos).line, 10);
+        let v = f.pos(cond.value_at);
+        assert_eq!((v.line, v.col), (11, 5));
+        assert_eq!(f.pos(items[0].keys["items"].value_at).col, 10);
+    }
+
+    #[test]
+    fn condition_offsets_map_to_file_positions() {
+        let d = load(&[("base.yaml", BASE)]).unwrap();
+        let c = &d.rules[0].cond;
+        let off = c.text.find("proc.name").unwrap();
+        let p = c.pos(off);
+        assert_eq!((p.line, p.col), (12, 5), "{p}");
+        let quoted = "- macro: m\n  condition: \"a and  b\"\n";
+        let d = load(&[("q", quoted)]).unwrap();
+        let c = &d.macros[0].cond;
+        let p = c.pos(c.text.find('b').unwrap());
+        assert_eq!((p.line, p.col), (2, 22));
+    }
+
+    #[test]
+    fn later_files_amend_earlier_ones() {
+        let more = "\
+- list: shells
+  items: [zsh]
+  append: true
+- macro: spawned
+  condition: and evt.dir = <
+  override:
+    condition: append
+- rule: Shell
+  output: changed %proc.name
+  priority: error
+  override:
+    output: replace
+    priority: replace
+- rule: Shell
+  condition: and not proc.pname = sshd
+  append: true
+";
+        let d = load(&[("base.yaml", BASE), ("more.yaml", more)]).unwrap();
+        assert_eq!(d.lists[0].items, ["bash", "sh", "zsh"]);
+        assert_eq!(d.macros[0].cond.text, "evt.type = execve and evt.dir = <");
+        let r = &d.rules[0];
+        assert_eq!(r.output, "changed %proc.name");
+        assert_eq!(r.priority, Priority::Error);
+        assert!(r
+            .cond
+            .text
+            .ends_with("proc.name in (shells)\n and not proc.pname = sshd"));
+        // The appended part maps into the second file.
+        let p = r.cond.pos(r.cond.text.find("sshd").unwrap());
+        assert_eq!((&*p.file, p.line, p.col), ("more.yaml", 15, 35), "{p}");
+        let off = "- rule: Shell\n  enabled: false\n";
+        let d = load(&[("base.yaml", BASE), ("off.yaml", off)]).unwrap();
+        assert!(!d.rules[0].enabled);
+    }
+
+    #[test]
+    fn bad_items_are_refused_with_positions() {
+        let cases: &[(&str, &str, (usize, usize))] = &[
+            (
+                "- rule: x\n  conditon: a\n",
+                "unknown key 'conditon'",
+                (2, 3),
+            ),
+            (
+                "- rule: x\n  condition: a\n",
+                "needs output, desc, priority",
+                (1, 1),
+            ),
+            (
+                "- list: l\n  items: [a]\n  append: true\n",
+                "no earlier item",
+                (1, 1),
+            ),
+            (
+                "- rule: x\n  desc: d\n  condition: a\n  output: o\n  priority: loud\n",
+                "expected a priority",
+                (5, 13),
+            ),
+            ("- foo: 1\n", "expected an item", (1, 1)),
+            ("key: value\n", "expected a list", (1, 1)),
+            ("- rule: [unclosed\n", "invalid YAML", (2, 1)),
+            (
+                "- required_engine_version: 99.0.0\n",
+                "engine version",
+                (1, 28),
+            ),
+            (
+                "- macro: m\n  condition: a\n  override:\n    condition: bogus\n",
+                "append or replace",
+                (4, 5),
+            ),
+            ("- list: l\n  items: [a, [b]]\n", "text items", (2, 10)),
+        ];
+        for (text, what, (line, col)) in cases {
+            let errs = load(&[("bad.yaml", text)]).unwrap_err();
+            assert!(errs[0].message.contains(what), "{text}: {errs:?}");
+            assert_eq!(
+                (errs[0].pos.line, errs[0].pos.col),
+                (*line, *col),
+                "{text}: {}",
+                errs[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_file_changes_nothing() {
+        let mut d = Definitions::default();
+        d.load_file("a", BASE.into()).unwrap();
+        let bad = "- list: shells\n  items: [evil]\n- rule: y\n";
+        assert!(d.load_file("b", bad.into()).is_err());
+        assert_eq!(d.lists[0].items, ["bash", "sh"]);
+    }
+
+    #[test]
+    fn other_sources_and_plugins_warn_and_skip() {
+        let text = "\
+- required_plugin_versions:
+    - name: k8saudit
+      version: 0.1.0
+- rule: Audit
+  desc: d
+  condition: ka.verb = create
+  output: o
+  priority: info
+  source: k8s_audit
+- rule: Audit
+  condition: and x
+  append: true
+";
+        let d = load(&[("p.yaml", text)]).unwrap();
+        assert!(d.rules.is_empty());
+        assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+        assert!(d.warnings[0].message.contains("k8saudit"));
+        assert!(d.warnings[1].message.contains("k8s_audit"));
+    }
+
+    #[test]
+    fn exceptions_parse_and_merge() {
+        let text = "\
+- rule: R
+  desc: d
+  condition: evt.type = open
+  output: o
+  priority: info
+  exceptions:
+    - name: known
+      fields: [proc.name, fd.name]
+      comps: [=, startswith]
+      values:
+        - [a, /tmp]
+- rule: R
+  exceptions:
+    - name: known
+      values:
+        - [b, /var]
+    - name: by_name
+      fields: proc.name
+      values: [x, y]
+  append: true
+";
+        let d = load(&[("e.yaml", text)]).unwrap();
+        let ex = &d.rules[0].exceptions;
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].values.len(), 2);
+        assert_eq!(ex[1].fields, ExceptionFields::One("proc.name".into()));
+    }
+}
