@@ -54,7 +54,7 @@ impl EventTypes {
                 names: Some(BTreeSet::new()),
                 exact: true,
             },
-            Node::EvtType { names, negate } => {
+            Node::EvtType { names, negate, .. } => {
                 let set: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
                 EventTypes {
                     names: Some(if *negate {
@@ -452,8 +452,10 @@ impl<'d> Compiler<'d> {
                     });
                 }
             }
+            let names: Box<[Box<str>]> = values.iter().map(|v| v.as_str().into()).collect();
             return Ok(Node::EvtType {
-                names: values.iter().map(|v| v.as_str().into()).collect(),
+                types: super::eval::event_type_bits(&names),
+                names,
                 negate: op == Op::Ne,
             });
         }

@@ -32,6 +32,9 @@ pub enum Node {
         names: Box<[Box<str>]>,
         /// `!=`.
         negate: bool,
+        /// The same names as a bitmap over the ABI's event type numbers;
+        /// a type number beyond it is matched by name.
+        types: Box<[u64]>,
     },
     /// A field test.
     Check(Box<Check>),
@@ -44,6 +47,25 @@ pub struct Check {
     pub field: FieldRef,
     /// The test.
     pub test: Test,
+}
+
+/// The bitmap of event type numbers whose `evt.type` is one of `names`,
+/// covering every type of the ABI's event table.
+pub fn event_type_bits(names: &[Box<str>]) -> Box<[u64]> {
+    let schemas = kestrel_abi::schemas();
+    let max = schemas
+        .iter()
+        .map(|s| usize::from(s.event_type))
+        .max()
+        .unwrap_or(0);
+    let mut bits = vec![0u64; max / 64 + 1];
+    for s in schemas {
+        if names.iter().any(|n| **n == *s.name) {
+            let t = usize::from(s.event_type);
+            bits[t / 64] |= 1 << (t % 64);
+        }
+    }
+    bits.into()
 }
 
 /// An ordering comparison.
@@ -524,9 +546,20 @@ impl Node {
             Node::And(items) => items.iter().all(|n| n.eval(src)),
             Node::Or(items) => items.iter().any(|n| n.eval(src)),
             Node::Not(n) => !n.eval(src),
-            Node::EvtType { names, negate } => {
-                let name = src.event_name();
-                names.iter().any(|n| **n == *name) != *negate
+            Node::EvtType {
+                names,
+                negate,
+                types,
+            } => {
+                let t = usize::from(src.event_type());
+                let hit = match types.get(t / 64) {
+                    Some(word) => word >> (t % 64) & 1 == 1,
+                    None => {
+                        let name = src.event_name();
+                        names.iter().any(|n| **n == *name)
+                    }
+                };
+                hit != *negate
             }
             Node::Check(c) => match src.field(&c.field) {
                 Some(v) => c.test.test(&v),
