@@ -5,7 +5,8 @@
  * Everything both sides see is defined here and only here: the ioctl numbers
  * and their structs, the mmap layout of the per-CPU rings, the record header,
  * the event type numbers and the parameter layout of every event.  The module
- * includes this file; the consumer's kestrel-abi crate runs bindgen over it.
+ * includes this file; the consumer's kestrel-abi crate runs bindgen over it
+ * and parses its event table (KESTREL_EVENT_TABLE, below) into schemas.
  * Only fixed-width types and explicit padding are used, and both sides check
  * the sizes at compile time.
  *
@@ -185,7 +186,9 @@ struct kestrel_event_hdr {
  *   KSTR         text from the kernel (events the module fills by hand)
  *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
- * PATH_MAX bytes; every variable parameter is at most snaplen bytes.
+ * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
+ * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which
+ * are never cut at snaplen.
  */
 #define KESTREL_PARAM_KINDS(K)	\
 	K(RES, 1, S64)		\
@@ -258,8 +261,8 @@ struct kestrel_event_hdr {
  *   lost      events were dropped before this point: seq is the per-CPU
  *             sequence number of the first lost one, the rest count the
  *             events lost per reason
- *   generic   a masked-in syscall with no event of its own: nr, res and the
- *             six raw arguments
+ *   generic   a masked-in syscall with no event of its own, at its exit:
+ *             nr, res and the six raw arguments
  *   procexit  sched_process_exit: a thread exits; status as wait(2) encodes
  *             it (task->exit_code)
  *   procfork  sched_process_fork: header tid/pid are the parent's
@@ -267,12 +270,16 @@ struct kestrel_event_hdr {
  *             as the kernel opened it, old_tid the thread id before exec
  * execve/execveat exit: on success exe, args and env describe the new image;
  * on failure exe, args and env are the caller's arguments.  The ENTER
- * records are written before the image is replaced.
+ * records are written before the image is replaced.  A successful execveat
+ * returns to user space as execve (the kernel reports __NR_execve at its
+ * exit): its exit record is an EXECVE one, following the EXECVEAT_ENTER
+ * record of the same thread; it is recorded when the mask selects execve or
+ * execveat.  Only a failed execveat has an EXECVEAT exit record.
  */
 #define KESTREL_EVENT_TABLE(EV, P)	\
 	EV(PAD, 1, pad, K, _, )	\
 	EV(LOST, 2, lost, K, _, P(U64, seq, 0, 0, NONE) P(U64, ring_full, 0, 0, NONE) P(U64, too_large, 0, 0, NONE) P(U64, fault, 0, 0, NONE))	\
-	EV(GENERIC, 3, generic, X, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
+	EV(GENERIC, 3, generic, K, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
 	EV(EXECVE, 4, execve, X, execve, P(RES, res, 6, 0, NONE) P(EXE, exe, 0, 0, NONE) P(ARGS, args, 1, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 2, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
 	EV(EXECVEAT, 5, execveat, X, execveat, P(RES, res, 6, 0, NONE) P(EXE, exe, 1, 0, NONE) P(ARGS, args, 2, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 3, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
 	EV(OPEN, 6, open, X, open, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, OPEN) P(U32, mode, 2, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\

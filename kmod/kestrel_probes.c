@@ -11,12 +11,28 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/audit.h>
 #include <linux/binfmts.h>
+#include <linux/cgroup.h>
 #include <linux/compat.h>
+#include <linux/cred.h>
 #include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fs_struct.h>
+#include <linux/kdev_t.h>
+#include <linux/mman.h>
+#include <linux/net.h>
+#include <linux/pid_namespace.h>
+#include <linux/tty.h>
+#include <linux/tty_driver.h>
+#include <linux/un.h>
+#include <linux/version.h>
+#include <net/af_unix.h>
+#include <net/inet_sock.h>
+#include <net/sock.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -46,17 +62,6 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
 
 /* The most argv entries read from a user pointer array. */
 #define KESTREL_ARGV_MAX	1024
-
-/* Parameter counts, checked against KESTREL_MAX_PARAMS below. */
-#define NP_GENERIC		3
-#define NP_EXECVE		5
-#define NP_OPEN			6
-#define NP_CONNECT		3
-#define NP_CLONE		2
-#define NP_PROC_EXIT		1
-#define NP_PROC_FORK		2
-#define NP_PROC_EXEC		2
-#define NP_EXECVE_ENTER		2
 
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving a ring                                              */
@@ -249,11 +254,17 @@ static void kestrel_put_ustr(struct kestrel_rec *r, const char __user *u)
 		kestrel_put_done(r, n, trunc ? KESTREL_PARAM_TRUNCATED : 0);
 }
 
-/* len user bytes, at most cap of them; cut ones are flagged truncated. */
-static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
-			       u64 len, u32 cap)
+/*
+ * len user bytes, at most cap of them and, when snap, at most snaplen;
+ * cut ones are flagged truncated.
+ */
+static void kestrel_put_ubytes_max(struct kestrel_rec *r,
+				   const void __user *u, u64 len, u32 cap,
+				   bool snap)
 {
-	u32 n = min_t(u64, len, min(cap, kestrel_param_max(r)));
+	u32 max = snap ? kestrel_param_max(r) :
+		  min_t(u32, KESTREL_PARAM_LEN_MASK, kestrel_room(r));
+	u32 n = min_t(u64, len, min(cap, max));
 	u32 got;
 
 	if (!len) {
@@ -266,6 +277,12 @@ static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
 	else
 		kestrel_put_done(r, got,
 				 got < len ? KESTREL_PARAM_TRUNCATED : 0);
+}
+
+static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
+			       u64 len, u32 cap)
+{
+	kestrel_put_ubytes_max(r, u, len, cap, true);
 }
 
 /*
@@ -316,18 +333,7 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Syscall fillers                                                          */
-
-static bool kestrel_mask_test(long nr)
-{
-	if ((unsigned long)nr >= KESTREL_MAX_SYSCALLS)
-		return false;
-	/*
-	 * Relaxed: pairs with WRITE_ONCE() in SET_MASK only to avoid torn
-	 * words; a probe racing the ioctl may see the old or the new mask.
-	 */
-	return READ_ONCE(kestrel_mask[nr / 64]) & BIT_ULL(nr % 64);
-}
+/* Records                                                                  */
 
 /*
  * Begin an event whose variable parameters are bounded by snaplen, the value
@@ -343,15 +349,570 @@ static bool kestrel_begin(struct kestrel_rec *r, struct kestrel_ring *ring,
 	return true;
 }
 
-static void kestrel_fill_generic(struct kestrel_ring *ring, u32 snaplen,
-				 long nr, long ret, const unsigned long *args)
+#define KESTREL_SOCKADDR_MAX	128
+
+/* ------------------------------------------------------------------------ */
+/* The event table, expanded                                                */
+
+/* One parameter of an event: its kind and the kind's a and b. */
+struct kestrel_pdesc {
+	u8 kind;
+	u8 a;
+	u8 b;
+};
+
+/* One event: its parameters (kind 0 ends the list). */
+struct kestrel_edesc {
+	u8 nparams;
+	const struct kestrel_pdesc *params;
+};
+
+#define KESTREL_PD_(kind, name, a, b, fmt)	{ KESTREL_PK_##kind, a, b },
+#define KESTREL_PNOP_(...)
+#define KESTREL_PD_ARRAY_(id, nr, name, dir, sc, params)		\
+	static const struct kestrel_pdesc kestrel_pd_##id[] = { params { 0 } };
+KESTREL_EVENT_TABLE(KESTREL_PD_ARRAY_, KESTREL_PD_)
+
+#define KESTREL_ED_(id, nr, name, dir, sc, params)			\
+	[KESTREL_EVT_##id] = { ARRAY_SIZE(kestrel_pd_##id) - 1,		\
+			       kestrel_pd_##id },
+static const struct kestrel_edesc kestrel_events[KESTREL_EVT_MAX] = {
+	KESTREL_EVENT_TABLE(KESTREL_ED_, KESTREL_PNOP_)
+};
+
+/* Syscall number -> event recorded at its exit / entry (0: none). */
+#define KESTREL_MAP_X_(id, sc)	[__NR_##sc] = KESTREL_EVT_##id,
+#define KESTREL_MAP_E_(id, sc)
+#define KESTREL_MAP_K_(id, sc)
+#define KESTREL_XMAP_(id, nr, name, dir, sc, params)	KESTREL_MAP_##dir##_(id, sc)
+static const u8 kestrel_exit_event[KESTREL_MAX_SYSCALLS] = {
+	KESTREL_EVENT_TABLE(KESTREL_XMAP_, KESTREL_PNOP_)
+};
+#undef KESTREL_MAP_X_
+#undef KESTREL_MAP_E_
+#define KESTREL_MAP_X_(id, sc)
+#define KESTREL_MAP_E_(id, sc)	[__NR_##sc] = KESTREL_EVT_##id,
+static const u8 kestrel_enter_event[KESTREL_MAX_SYSCALLS] = {
+	KESTREL_EVENT_TABLE(KESTREL_XMAP_, KESTREL_PNOP_)
+};
+
+/* ------------------------------------------------------------------------ */
+/* What the kernel knows: paths, sockets, credentials                       */
+
+/* d_path() into buf (PATH_MAX bytes): length, *out set, or -errno. */
+static long kestrel_d_path(const struct path *path, char *buf,
+			   const char **out)
+{
+	char *p = d_path(path, buf, PATH_MAX);
+
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	*out = p;
+	return buf + PATH_MAX - 1 - p;
+}
+
+/*
+ * Absolute path of fd.  fget/fput are RCU lookups and atomics, never
+ * sleeping; a last fput is deferred to task work or a workqueue.
+ */
+static long kestrel_fd_path(long fd, char *buf, const char **out)
+{
+	struct file *file;
+	long len;
+
+	if (fd < 0 || fd > INT_MAX)
+		return -EBADF;
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	len = kestrel_d_path(&file->f_path, buf, out);
+	fput(file);
+	return len;
+}
+
+/* The executable of current's image (right after exec: private mm). */
+static long kestrel_exe_path(char *buf, const char **out)
+{
+	struct mm_struct *mm = current->mm;
+	struct file *file;
+	long len = -ENOENT;
+
+	if (!mm)
+		return len;
+	rcu_read_lock();
+	file = rcu_dereference(mm->exe_file);
+	if (file)
+		len = kestrel_d_path(&file->f_path, buf, out);
+	rcu_read_unlock();
+	return len;
+}
+
+/*
+ * current's working directory.  fs->lock (a spinlock) keeps pwd referenced
+ * while d_path() walks it, without taking a reference we would have to drop
+ * (path_put() may sleep).
+ */
+static long kestrel_cwd_path(char *buf, const char **out)
+{
+	struct fs_struct *fs = current->fs;
+	long len;
+
+	if (!fs)
+		return -ENOENT;
+	spin_lock(&fs->lock);
+	len = kestrel_d_path(&fs->pwd, buf, out);
+	spin_unlock(&fs->lock);
+	return len;
+}
+
+/* current's cgroup v2 path; kernfs takes only a spinning rwlock. */
+static long kestrel_cgroup_path(char *buf, const char **out)
+{
+#ifdef CONFIG_CGROUPS
+	long len;
+
+	rcu_read_lock();
+	len = cgroup_path(task_dfl_cgroup(current), buf, PATH_MAX);
+	rcu_read_unlock();
+	if (len < 0)
+		return len;
+	*out = buf;
+	return min_t(long, len, strnlen(buf, PATH_MAX));
+#else
+	return -ENOENT;
+#endif
+}
+
+static u64 kestrel_cap(const kernel_cap_t *cap)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return cap->val;
+#else
+	return (u64)cap->cap[1] << 32 | cap->cap[0];
+#endif
+}
+
+static u64 kestrel_cred_cap(u8 which)
+{
+	const struct cred *cred = current_cred();
+
+	switch (which) {
+	case 0:
+		return kestrel_cap(&cred->cap_inheritable);
+	case 1:
+		return kestrel_cap(&cred->cap_permitted);
+	default:
+		return kestrel_cap(&cred->cap_effective);
+	}
+}
+
+static u32 kestrel_cred_id(u8 which)
+{
+	const struct cred *cred = current_cred();
+
+	switch (which) {
+	case 0:
+		return from_kuid(&init_user_ns, cred->uid);
+	case 1:
+		return from_kgid(&init_user_ns, cred->gid);
+	case 2:
+		return from_kuid(&init_user_ns, cred->euid);
+	case 3:
+		return from_kgid(&init_user_ns, cred->egid);
+	default:
+#ifdef CONFIG_AUDIT
+		return from_kuid(&init_user_ns, audit_get_loginuid(current));
+#else
+		return (u32)-1;
+#endif
+	}
+}
+
+static u32 kestrel_tty(void)
+{
+	struct tty_struct *tty;
+	unsigned long flags;
+	u32 dev = 0;
+
+	/* siglock guards signal->tty; a spinlock, irqs saved as the tty code does */
+	spin_lock_irqsave(&current->sighand->siglock, flags);
+	tty = current->signal->tty;
+	if (tty && tty->driver)
+		dev = new_encode_dev(MKDEV(tty->driver->major,
+					   tty->driver->minor_start) +
+				     tty->index);
+	spin_unlock_irqrestore(&current->sighand->siglock, flags);
+	return dev;
+}
+
+static u32 kestrel_task_fact(u8 which)
+{
+	u32 v;
+
+	switch (which) {
+	case 0:
+		return task_tgid_vnr(current);
+	case 1:
+		return task_pid_vnr(current);
+	case 2:
+		rcu_read_lock();
+		v = rcu_dereference(current->real_parent)->pid;
+		rcu_read_unlock();
+		return v;
+	case 3:
+		return task_active_pid_ns(current)->ns.inum;
+	default:
+		return kestrel_tty();
+	}
+}
+
+/* The most bytes of a tuple: family + the longest AF_UNIX path. */
+#define KESTREL_TUPLE_MAX	(1 + sizeof_field(struct sockaddr_un, sun_path))
+
+/* AF_UNIX: the path sk is bound to, else its peer's.  Returns its length. */
+static u32 kestrel_unix_path(struct sock *sk, u8 *dst)
+{
+	struct unix_address *addr;
+	struct sock *peer;
+	u32 n = 0;
+
+	/* unix_state_lock is a spinlock; it keeps the peer pointer alive */
+	unix_state_lock(sk);
+	addr = unix_sk(sk)->addr;
+	peer = unix_peer(sk);
+	if (!addr && peer)
+		addr = unix_sk(peer)->addr;
+	if (addr && addr->len > offsetof(struct sockaddr_un, sun_path)) {
+		n = min_t(u32, addr->len - offsetof(struct sockaddr_un, sun_path),
+			  sizeof_field(struct sockaddr_un, sun_path));
+		memcpy(dst, addr->name->sun_path, n);
+	}
+	unix_state_unlock(sk);
+	return n;
+}
+
+/* Encode the tuple of socket fd into dst; length, or -errno. */
+static long kestrel_tuple(long fd, u8 *dst)
+{
+	struct socket *sock;
+	struct sock *sk;
+	u16 port;
+	long n = -ENOTSOCK;
+	int err;
+
+	if (fd < 0 || fd > INT_MAX)
+		return -EBADF;
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return err;
+	sk = sock->sk;
+	if (!sk)
+		goto out;
+	dst[0] = sk->sk_family;
+	switch (sk->sk_family) {
+	case AF_INET:
+		memcpy(dst + 1, &inet_sk(sk)->inet_saddr, 4);
+		port = ntohs(inet_sk(sk)->inet_sport);
+		memcpy(dst + 5, &port, 2);
+		memcpy(dst + 7, &inet_sk(sk)->inet_daddr, 4);
+		port = ntohs(inet_sk(sk)->inet_dport);
+		memcpy(dst + 11, &port, 2);
+		n = 13;
+		break;
+#if IS_ENABLED(CONFIG_IPV6)
+	case AF_INET6:
+		memcpy(dst + 1, &sk->sk_v6_rcv_saddr, 16);
+		port = ntohs(inet_sk(sk)->inet_sport);
+		memcpy(dst + 17, &port, 2);
+		memcpy(dst + 19, &sk->sk_v6_daddr, 16);
+		port = ntohs(inet_sk(sk)->inet_dport);
+		memcpy(dst + 35, &port, 2);
+		n = 37;
+		break;
+#endif
+	case AF_UNIX:
+		n = 1 + kestrel_unix_path(sk, dst + 1);
+		break;
+	default:
+		n = 1;
+		break;
+	}
+out:
+	sockfd_put(sock);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The generic filler                                                       */
+
+/* Paths resolved before reserving, so the record is sized exactly. */
+struct kestrel_kpath {
+	const char *p;
+	long len;	/* < 0: -errno */
+};
+
+static unsigned long kestrel_arg(const unsigned long *args, long ret, u8 a)
+{
+	return a == KESTREL_ARG_RES ? (unsigned long)ret : args[a % 6];
+}
+
+static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
+				  unsigned long end)
+{
+	kestrel_put_ubytes(r, (const void __user *)start,
+			   end > start ? end - start : 0, U32_MAX);
+}
+
+/*
+ * Record event type with parameters filled as the table says.  args are the
+ * syscall's arguments (unused by kinds that do not read them), ret its return
+ * value (0 at entry).
+ */
+static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
+			 long ret, const unsigned long *args)
+{
+	const struct kestrel_edesc *ev = &kestrel_events[type];
+	struct kestrel_kpath kp[KESTREL_MAX_PARAMS];
+	u8 tuple[KESTREL_TUPLE_MAX];
+	const struct kestrel_pdesc *pd;
+	struct mm_struct *mm = current->mm;
+	unsigned long v;
+	struct kestrel_rec r;
+	u64 payload = 0;
+	u32 slot = 0, i;
+	long n;
+
+	/* pass 1: bound the payload, resolving kernel paths into scratch */
+	for (i = 0; i < ev->nparams; i++) {
+		pd = &ev->params[i];
+		kp[i].len = -ENOENT;
+		switch (pd->kind) {
+		case KESTREL_PK_U32:
+		case KESTREL_PK_CRED:
+		case KESTREL_PK_TASK:
+			payload += 4;
+			break;
+		case KESTREL_PK_PATH:
+		case KESTREL_PK_ARGV:
+		case KESTREL_PK_KSTR:
+			payload += snaplen;
+			break;
+		case KESTREL_PK_SOCKADDR:
+		case KESTREL_PK_SOCKADDR_OUT:
+			payload += KESTREL_SOCKADDR_MAX;
+			break;
+		case KESTREL_PK_TUPLE:
+			payload += KESTREL_TUPLE_MAX;
+			break;
+		case KESTREL_PK_COMM:
+			payload += TASK_COMM_LEN;
+			break;
+		case KESTREL_PK_RAWARGS:
+			payload += 6 * sizeof(u64);
+			break;
+		case KESTREL_PK_ARGS:
+		case KESTREL_PK_ENV:
+			if (ret || !mm)
+				payload += snaplen;
+			else if (pd->kind == KESTREL_PK_ARGS)
+				payload += min_t(u64, snaplen,
+					READ_ONCE(mm->arg_end) -
+					min(READ_ONCE(mm->arg_start),
+					    READ_ONCE(mm->arg_end)));
+			else
+				payload += min_t(u64, snaplen,
+					READ_ONCE(mm->env_end) -
+					min(READ_ONCE(mm->env_start),
+					    READ_ONCE(mm->env_end)));
+			break;
+		case KESTREL_PK_EXE:
+			if (ret) {
+				payload += snaplen;
+				break;
+			}
+			fallthrough;
+		case KESTREL_PK_FULLPATH:
+		case KESTREL_PK_CWD:
+		case KESTREL_PK_CGROUP:
+			if (slot >= KESTREL_SCRATCH_SLOTS)
+				break;		/* cannot happen: table */
+			n = -ENOENT;
+			if (pd->kind == KESTREL_PK_EXE)
+				n = kestrel_exe_path(ring->scratch +
+						     slot * PATH_MAX, &kp[i].p);
+			else if (pd->kind == KESTREL_PK_FULLPATH)
+				n = kestrel_fd_path(kestrel_arg(args, ret, pd->a),
+						    ring->scratch +
+						    slot * PATH_MAX, &kp[i].p);
+			else if (pd->kind == KESTREL_PK_CWD)
+				n = kestrel_cwd_path(ring->scratch +
+						     slot * PATH_MAX, &kp[i].p);
+			else
+				n = kestrel_cgroup_path(ring->scratch +
+							slot * PATH_MAX,
+							&kp[i].p);
+			slot++;
+			kp[i].len = n;
+			if (n > 0)
+				payload += min_t(u64, n, snaplen);
+			break;
+		default:	/* the 8-byte kinds */
+			payload += 8;
+			break;
+		}
+	}
+
+	if (!kestrel_begin(&r, ring, type, ev->nparams, payload, snaplen))
+		return;
+
+	/* pass 2: write them */
+	for (i = 0; i < ev->nparams; i++) {
+		pd = &ev->params[i];
+		v = kestrel_arg(args, ret, pd->a);
+		switch (pd->kind) {
+		case KESTREL_PK_RES:
+			kestrel_put_s64(&r, ret);
+			break;
+		case KESTREL_PK_INT:
+			kestrel_put_s64(&r, (int)v);
+			break;
+		case KESTREL_PK_S64:
+			kestrel_put_s64(&r, (long)v);
+			break;
+		case KESTREL_PK_U64:
+			kestrel_put_u64(&r, v);
+			break;
+		case KESTREL_PK_U32:
+			kestrel_put_u32(&r, v);
+			break;
+		case KESTREL_PK_USER_INT: {
+			int x;
+
+			if (ret < 0 || copy_from_user_nofault(&x,
+					(const void __user *)(v + 4 * pd->b),
+					sizeof(x)))
+				kestrel_put_fault(&r);
+			else
+				kestrel_put_s64(&r, x);
+			break;
+		}
+		case KESTREL_PK_USER_U64:
+		case KESTREL_PK_OPEN_HOW: {
+			u64 x;
+
+			if (copy_from_user_nofault(&x,
+					(const void __user *)(v + 8 * pd->b),
+					sizeof(x)))
+				kestrel_put_fault(&r);
+			else
+				kestrel_put_u64(&r, x);
+			break;
+		}
+		case KESTREL_PK_CAP:
+			kestrel_put_u64(&r, kestrel_cred_cap(pd->b));
+			break;
+		case KESTREL_PK_CRED:
+			kestrel_put_u32(&r, kestrel_cred_id(pd->b));
+			break;
+		case KESTREL_PK_TASK:
+			kestrel_put_u32(&r, kestrel_task_fact(pd->b));
+			break;
+		case KESTREL_PK_PATH:
+			kestrel_put_ustr(&r, (const char __user *)v);
+			break;
+		case KESTREL_PK_ARGV:
+			kestrel_put_uargv(&r, (const char __user *const __user *)v);
+			break;
+		case KESTREL_PK_SOCKADDR: {
+			long len = (int)kestrel_arg(args, ret, pd->b);
+
+			kestrel_put_ubytes_max(&r, (const void __user *)v,
+					       len > 0 ? len : 0,
+					       KESTREL_SOCKADDR_MAX, false);
+			break;
+		}
+		case KESTREL_PK_SOCKADDR_OUT: {
+			unsigned long lenp = kestrel_arg(args, ret, pd->b);
+			int len = 0;
+
+			if (ret < 0 || (lenp && copy_from_user_nofault(&len,
+					(const void __user *)lenp, sizeof(len)))) {
+				kestrel_put_fault(&r);
+				break;
+			}
+			kestrel_put_ubytes_max(&r, (const void __user *)v,
+					       v && len > 0 ? len : 0,
+					       KESTREL_SOCKADDR_MAX, false);
+			break;
+		}
+		case KESTREL_PK_TUPLE:
+			n = kestrel_tuple((int)v, tuple);
+			if (n > 0)	/* whole: never cut at snaplen */
+				kestrel_put_val(&r, tuple, n);
+			else
+				kestrel_put_fault(&r);
+			break;
+		case KESTREL_PK_EXE:
+			if (ret) {
+				kestrel_put_ustr(&r, (const char __user *)v);
+				break;
+			}
+			fallthrough;
+		case KESTREL_PK_FULLPATH:
+		case KESTREL_PK_CWD:
+		case KESTREL_PK_CGROUP:
+			if (kp[i].len >= 0)
+				kestrel_put_kbytes(&r, kp[i].p, kp[i].len);
+			else
+				kestrel_put_fault(&r);
+			break;
+		case KESTREL_PK_ARGS:
+		case KESTREL_PK_ENV:
+			if (ret)
+				kestrel_put_uargv(&r,
+					(const char __user *const __user *)v);
+			else if (!mm)
+				kestrel_put_fault(&r);
+			else if (pd->kind == KESTREL_PK_ARGS)
+				kestrel_put_user_area(&r,
+						      READ_ONCE(mm->arg_start),
+						      READ_ONCE(mm->arg_end));
+			else
+				kestrel_put_user_area(&r,
+						      READ_ONCE(mm->env_start),
+						      READ_ONCE(mm->env_end));
+			break;
+		case KESTREL_PK_COMM:
+			kestrel_put_kstr(&r, current->comm);
+			break;
+		case KESTREL_PK_RAWARGS: {
+			u64 a[6];
+			int j;
+
+			for (j = 0; j < 6; j++)
+				a[j] = args[j];
+			kestrel_put_val(&r, a, sizeof(a));
+			break;
+		}
+		default:	/* KSTR: only hand-filled events use it */
+			kestrel_put_fault(&r);
+			break;
+		}
+	}
+	kestrel_rec_commit(&r);
+}
+
+/* A masked-in syscall with no event of its own: nr, res, raw arguments. */
+static void kestrel_fill_generic(struct kestrel_ring *ring, long nr, long ret,
+				 const unsigned long *args)
 {
 	struct kestrel_rec r;
 	u64 a[6];
 	int i;
 
-	if (!kestrel_begin(&r, ring, KESTREL_EVT_GENERIC, NP_GENERIC,
-			   4 + 8 + sizeof(a), snaplen))
+	if (!kestrel_begin(&r, ring, KESTREL_EVT_GENERIC,
+			   kestrel_events[KESTREL_EVT_GENERIC].nparams,
+			   4 + 8 + sizeof(a), KESTREL_SNAPLEN_MIN))
 		return;
 	for (i = 0; i < 6; i++)
 		a[i] = args[i];
@@ -361,197 +922,32 @@ static void kestrel_fill_generic(struct kestrel_ring *ring, u32 snaplen,
 	kestrel_rec_commit(&r);
 }
 
+static bool kestrel_mask_test(long nr)
+{
+	if ((unsigned long)nr >= KESTREL_MAX_SYSCALLS)
+		return false;
+	/*
+	 * Relaxed: pairs with WRITE_ONCE() in SET_MASK only to avoid torn
+	 * words; a probe racing the ioctl may see the old or the new mask.
+	 */
+	return READ_ONCE(kestrel_mask[nr / 64]) & BIT_ULL(nr % 64);
+}
+
 /*
- * The executable of current's new image, resolved into ring->scratch.
- * Returns its length (*exe set) or -ENOENT.
+ * Calls that are recorded only with some arguments: mmap and mprotect when
+ * they ask for executable memory, fcntl when it duplicates an fd.
  */
-static long kestrel_exe_path(struct kestrel_ring *ring, const char **exe)
+static bool kestrel_wanted(long nr, const unsigned long *args)
 {
-	struct mm_struct *mm = current->mm;
-	struct file *file;
-	long len = -ENOENT;
-	char *p;
-
-	if (!mm)
-		return len;
-	/*
-	 * Right after a successful exec the mm is new and private to current,
-	 * so exe_file cannot be replaced (and its file put) under us; the RCU
-	 * read lock covers the __rcu pointer all the same.
-	 */
-	rcu_read_lock();
-	file = rcu_dereference(mm->exe_file);
-	if (file) {
-		p = d_path(&file->f_path, ring->scratch, PATH_MAX);
-		if (!IS_ERR(p)) {
-			*exe = p;
-			len = ring->scratch + PATH_MAX - 1 - p;
-		}
-	}
-	rcu_read_unlock();
-	return len;
-}
-
-static void kestrel_fill_execve(struct kestrel_ring *ring, u32 snaplen,
-				long nr, long ret, const unsigned long *args)
-{
-	bool at = nr == __NR_execveat;
-	u16 type = at ? KESTREL_EVT_EXECVEAT : KESTREL_EVT_EXECVE;
-	unsigned long arg_start = 0, arg_end = 0;
-	const char *exe = NULL;
-	struct kestrel_rec r;
-	long exe_len;
-	u64 payload;
-
-	if (ret) {
-		/* failed: the caller's arguments are still in regs */
-		payload = 8 + 2 * (u64)snaplen + 8 + 4;
-		if (!kestrel_begin(&r, ring, type, NP_EXECVE, payload, snaplen))
-			return;
-		kestrel_put_s64(&r, ret);
-		kestrel_put_ustr(&r, (const char __user *)args[at ? 1 : 0]);
-		kestrel_put_uargv(&r, (const char __user *const __user *)
-				  args[at ? 2 : 1]);
-		kestrel_put_s64(&r, at ? (int)args[0] : AT_FDCWD);
-		kestrel_put_u32(&r, at ? (u32)args[4] : 0);
-		kestrel_rec_commit(&r);
-		return;
-	}
-
-	/*
-	 * Success: the new image's registers were reset, so the arguments are
-	 * gone.  exe comes from mm->exe_file, argv from the new stack.
-	 */
-	exe_len = kestrel_exe_path(ring, &exe);
-	if (current->mm) {
-		arg_start = READ_ONCE(current->mm->arg_start);
-		arg_end = READ_ONCE(current->mm->arg_end);
-		if (arg_end < arg_start)
-			arg_end = arg_start;
-	}
-	payload = 8 + min_t(u64, exe_len > 0 ? exe_len : 0, snaplen) +
-		  min_t(u64, arg_end - arg_start, snaplen) + 8 + 4;
-	if (!kestrel_begin(&r, ring, type, NP_EXECVE, payload, snaplen))
-		return;
-	kestrel_put_s64(&r, ret);
-	if (exe_len >= 0)
-		kestrel_put_kbytes(&r, exe, exe_len);
-	else
-		kestrel_put_fault(&r);
-	kestrel_put_ubytes(&r, (const void __user *)arg_start,
-			   arg_end - arg_start, U32_MAX);
-	if (at) {
-		/* execveat's dirfd and flags did not survive the exec */
-		kestrel_put_fault(&r);
-		kestrel_put_fault(&r);
-	} else {
-		kestrel_put_s64(&r, AT_FDCWD);
-		kestrel_put_u32(&r, 0);
-	}
-	kestrel_rec_commit(&r);
-}
-
-static void kestrel_fill_open(struct kestrel_ring *ring, u32 snaplen,
-			      long nr, long ret, const unsigned long *args)
-{
-	struct open_how how = { 0 };
-	struct kestrel_rec r;
-	bool how_ok = true;
-	u16 type;
-
-	if (nr == __NR_openat)
-		type = KESTREL_EVT_OPENAT;
-	else if (nr == __NR_openat2)
-		type = KESTREL_EVT_OPENAT2;
-	else
-		type = KESTREL_EVT_OPEN;
-	if (type == KESTREL_EVT_OPENAT2)
-		how_ok = !copy_from_user_nofault(&how,
-				(const void __user *)args[2],
-				min_t(unsigned long, args[3], sizeof(how)));
-
-	if (!kestrel_begin(&r, ring, type, NP_OPEN, 8 + 8 + snaplen + 3 * 8,
-			   snaplen))
-		return;
-	kestrel_put_s64(&r, ret);
-	switch (type) {
-	case KESTREL_EVT_OPEN:
-		kestrel_put_s64(&r, AT_FDCWD);
-		kestrel_put_ustr(&r, (const char __user *)args[0]);
-		kestrel_put_u64(&r, args[1]);
-		kestrel_put_u64(&r, args[2]);
-		kestrel_put_u64(&r, 0);
-		break;
-	case KESTREL_EVT_OPENAT:
-		kestrel_put_s64(&r, (int)args[0]);
-		kestrel_put_ustr(&r, (const char __user *)args[1]);
-		kestrel_put_u64(&r, args[2]);
-		kestrel_put_u64(&r, args[3]);
-		kestrel_put_u64(&r, 0);
-		break;
+	switch (nr) {
+	case __NR_mmap:
+	case __NR_mprotect:
+		return args[2] & PROT_EXEC;
+	case __NR_fcntl:
+		return args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC;
 	default:
-		kestrel_put_s64(&r, (int)args[0]);
-		kestrel_put_ustr(&r, (const char __user *)args[1]);
-		if (how_ok) {
-			kestrel_put_u64(&r, how.flags);
-			kestrel_put_u64(&r, how.mode);
-			kestrel_put_u64(&r, how.resolve);
-		} else {
-			kestrel_put_fault(&r);
-			kestrel_put_fault(&r);
-			kestrel_put_fault(&r);
-		}
-		break;
+		return true;
 	}
-	kestrel_rec_commit(&r);
-}
-
-#define KESTREL_SOCKADDR_MAX	128
-
-static void kestrel_fill_connect(struct kestrel_ring *ring, u32 snaplen,
-				 long ret, const unsigned long *args)
-{
-	int addrlen = (int)args[2];
-	struct kestrel_rec r;
-
-	if (!kestrel_begin(&r, ring, KESTREL_EVT_CONNECT, NP_CONNECT,
-			   8 + 8 + min_t(u32, snaplen, KESTREL_SOCKADDR_MAX),
-			   snaplen))
-		return;
-	kestrel_put_s64(&r, ret);
-	kestrel_put_s64(&r, (int)args[0]);
-	kestrel_put_ubytes(&r, (const void __user *)args[1],
-			   addrlen > 0 ? addrlen : 0, KESTREL_SOCKADDR_MAX);
-	kestrel_rec_commit(&r);
-}
-
-static void kestrel_fill_clone(struct kestrel_ring *ring, u16 type, long ret,
-			       u64 flags)
-{
-	struct kestrel_rec r;
-
-	if (!kestrel_begin(&r, ring, type, NP_CLONE, 8 + 8,
-			   KESTREL_SNAPLEN_MIN))
-		return;
-	kestrel_put_s64(&r, ret);
-	kestrel_put_u64(&r, flags);
-	kestrel_rec_commit(&r);
-}
-
-static void kestrel_fill_execve_enter(struct kestrel_ring *ring, u32 snaplen,
-				      long nr, const unsigned long *args)
-{
-	bool at = nr == __NR_execveat;
-	struct kestrel_rec r;
-
-	if (!kestrel_begin(&r, ring, at ? KESTREL_EVT_EXECVEAT_ENTER :
-			   KESTREL_EVT_EXECVE_ENTER, NP_EXECVE_ENTER,
-			   2 * snaplen, snaplen))
-		return;
-	kestrel_put_ustr(&r, (const char __user *)args[at ? 1 : 0]);
-	kestrel_put_uargv(&r, (const char __user *const __user *)
-			  args[at ? 2 : 1]);
-	kestrel_rec_commit(&r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -561,10 +957,12 @@ static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
 {
 	unsigned long args[6];
 	struct kestrel_ring *ring;
+	u16 type;
 
 	if (!kestrel_mask_test(id))	/* first: the common case returns */
 		return;
-	if (id != __NR_execve && id != __NR_execveat)
+	type = kestrel_enter_event[id];
+	if (!type)
 		return;
 	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
 		return;
@@ -572,7 +970,7 @@ static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
 	if (!ring)
 		return;
 	syscall_get_arguments(current, regs, args);
-	kestrel_fill_execve_enter(ring, READ_ONCE(kestrel_snaplen), id, args);
+	kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, 0, args);
 	kestrel_leave(ring);
 }
 
@@ -581,50 +979,32 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	long nr = syscall_get_nr(current, regs);
 	unsigned long args[6];
 	struct kestrel_ring *ring;
-	u32 snaplen;
+	u16 type;
 
-	if (!kestrel_mask_test(nr))	/* first: the common case returns */
-		return;
+	if (!kestrel_mask_test(nr)) {	/* first: the common case returns */
+		/*
+		 * A successful execveat returns to user space as execve (the
+		 * kernel reports __NR_execve at its exit, as Falco also sees):
+		 * record that exit when only execveat was asked for.
+		 */
+		if (likely(nr != __NR_execve) || ret ||
+		    !kestrel_mask_test(__NR_execveat))
+			return;
+	}
 	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
 		return;
+	syscall_get_arguments(current, regs, args);
+	if (!kestrel_wanted(nr, args))
+		return;
+	type = kestrel_exit_event[nr];
 	ring = kestrel_enter();
 	if (!ring)
 		return;
 	/* relaxed: SET_SNAPLEN may race; each event uses one value */
-	snaplen = READ_ONCE(kestrel_snaplen);
-	syscall_get_arguments(current, regs, args);
-	switch (nr) {
-	case __NR_execve:
-	case __NR_execveat:
-		kestrel_fill_execve(ring, snaplen, nr, ret, args);
-		break;
-#ifdef __NR_open
-	case __NR_open:
-#endif
-	case __NR_openat:
-	case __NR_openat2:
-		kestrel_fill_open(ring, snaplen, nr, ret, args);
-		break;
-	case __NR_connect:
-		kestrel_fill_connect(ring, snaplen, ret, args);
-		break;
-	case __NR_clone:
-		kestrel_fill_clone(ring, KESTREL_EVT_CLONE, ret, args[0]);
-		break;
-#ifdef __NR_fork
-	case __NR_fork:
-		kestrel_fill_clone(ring, KESTREL_EVT_FORK, ret, 0);
-		break;
-#endif
-#ifdef __NR_vfork
-	case __NR_vfork:
-		kestrel_fill_clone(ring, KESTREL_EVT_VFORK, ret, 0);
-		break;
-#endif
-	default:
-		kestrel_fill_generic(ring, snaplen, nr, ret, args);
-		break;
-	}
+	if (type)
+		kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, ret, args);
+	else
+		kestrel_fill_generic(ring, nr, ret, args);
 	kestrel_leave(ring);
 }
 
@@ -636,7 +1016,8 @@ static void kestrel_sched_fork(void *data, struct task_struct *parent,
 
 	if (!ring)
 		return;
-	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_FORK, NP_PROC_FORK, 8,
+	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_FORK,
+			  kestrel_events[KESTREL_EVT_PROC_FORK].nparams, 8,
 			  KESTREL_SNAPLEN_MIN)) {
 		kestrel_put_u32(&r, child->pid);
 		kestrel_put_u32(&r, child->tgid);
@@ -655,7 +1036,8 @@ static void kestrel_sched_exec(void *data, struct task_struct *p,
 	if (!ring)
 		return;
 	snaplen = READ_ONCE(kestrel_snaplen);	/* relaxed, as above */
-	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXEC, NP_PROC_EXEC,
+	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXEC,
+			  kestrel_events[KESTREL_EVT_PROC_EXEC].nparams,
 			  snaplen + 4, snaplen)) {
 		kestrel_put_kstr(&r, bprm->filename);
 		kestrel_put_u32(&r, old_pid);
@@ -671,7 +1053,8 @@ static void kestrel_sched_exit(void *data, struct task_struct *p)
 
 	if (!ring)
 		return;
-	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXIT, NP_PROC_EXIT, 4,
+	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXIT,
+			  kestrel_events[KESTREL_EVT_PROC_EXIT].nparams, 4,
 			  KESTREL_SNAPLEN_MIN)) {
 		kestrel_put_u32(&r, p->exit_code);
 		kestrel_rec_commit(&r);
@@ -710,19 +1093,24 @@ int kestrel_probes_init(void)
 {
 	size_t i;
 
-	BUILD_BUG_ON(KESTREL_LOST_NPARAMS > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_GENERIC > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_EXECVE > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_OPEN > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_CONNECT > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_CLONE > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_PROC_EXIT > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_PROC_FORK > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_PROC_EXEC > KESTREL_MAX_PARAMS);
-	BUILD_BUG_ON(NP_EXECVE_ENTER > KESTREL_MAX_PARAMS);
-	/* the largest event (EXECVE at max snaplen) fits the record cap */
+	/* the hand-filled events match the table */
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_LOST) - 1 != KESTREL_LOST_NPARAMS);
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_GENERIC) - 1 != 3);
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_PROC_FORK) - 1 != 2);
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_PROC_EXEC) - 1 != 2);
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_PROC_EXIT) - 1 != 1);
+	/* the widest event fits the length table */
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_EXECVE) - 1 > KESTREL_MAX_PARAMS);
+	BUILD_BUG_ON(ARRAY_SIZE(kestrel_pd_EXECVEAT) - 1 > KESTREL_MAX_PARAMS);
+	/*
+	 * The largest event (a failed execve at max snaplen: three user
+	 * strings, two kernel paths, small fixed fields) fits the record cap.
+	 */
 	BUILD_BUG_ON(sizeof(struct kestrel_event_hdr) + 2 * KESTREL_MAX_PARAMS +
-		     8 + 2 * KESTREL_SNAPLEN_MAX + 8 + 4 > KESTREL_RECORD_MAX);
+		     3 * KESTREL_SNAPLEN_MAX + 2 * PATH_MAX + TASK_COMM_LEN +
+		     16 * 8 > KESTREL_RECORD_MAX);
+	/* event numbers fit the u8 syscall maps */
+	BUILD_BUG_ON(KESTREL_EVT_MAX > 256);
 	BUILD_BUG_ON(sizeof(struct open_how) != 3 * sizeof(u64));
 
 	for_each_kernel_tracepoint(kestrel_find_tp, NULL);

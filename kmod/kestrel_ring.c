@@ -57,7 +57,8 @@ static struct kestrel_ring *kestrel_ring_alloc(int cpu, u64 ring_size)
 	ring = kzalloc_node(sizeof(*ring), GFP_KERNEL, cpu_to_node(cpu));
 	if (!ring)
 		return NULL;
-	ring->scratch = kmalloc_node(PATH_MAX, GFP_KERNEL, cpu_to_node(cpu));
+	ring->scratch = kmalloc_node(KESTREL_SCRATCH_SLOTS * PATH_MAX, GFP_KERNEL,
+				     cpu_to_node(cpu));
 	/* vmalloc_user: zeroed and VM_USERMAP, as remap_vmalloc_range wants */
 	ring->cons = vmalloc_user(PAGE_SIZE);
 	/* one allocation so the producer page and data map contiguously */

@@ -17,10 +17,17 @@
 /*
  * The largest record the module writes: min(ring_size / 4, 64 KiB).  An
  * event whose upper bound is larger is dropped as drop_too_large.  With the
- * largest snaplen (16383) the biggest event (EXECVE, two 16 KiB strings) is
- * below 33 KiB, so only rings smaller than 128 KiB can refuse an event.
+ * largest snaplen (16383) the biggest event (a failed EXECVE: three 16 KiB
+ * user strings and two kernel paths) is below 57 KiB, so only rings smaller
+ * than 256 KiB can refuse an event, and only at large snaplens.
  */
 #define KESTREL_RECORD_MAX		(64 * 1024)
+
+/*
+ * Kernel paths one event may resolve before its record is reserved (execve's
+ * exe, cwd and cgroup), each in its own PATH_MAX slot of ring->scratch.
+ */
+#define KESTREL_SCRATCH_SLOTS		3
 
 /* KESTREL_EVT_LOST: header, 4 lengths, 4 u64 values; a multiple of 8. */
 #define KESTREL_LOST_NPARAMS		4
@@ -52,7 +59,7 @@ struct kestrel_ring {
 	local_t nested;				/* events a nested probe dropped */
 	u64 lost_seq;				/* seq of the first pending drop */
 	u64 lost[KESTREL_DROP_NR];		/* pending drops per reason */
-	char *scratch;				/* PATH_MAX bytes for d_path() */
+	char *scratch;				/* SCRATCH_SLOTS x PATH_MAX, d_path() */
 	struct irq_work wake_work;		/* wakes kestrel_wq */
 	struct kestrel_cpu_stats stats;		/* WRITE_ONCE here, READ_ONCE */
 } ____cacheline_aligned_in_smp;

@@ -89,7 +89,7 @@ else
 	RUSTFLAGS="-C target-feature=+crt-static" \
 		cargo build --quiet --release --target "$TARGET" -p kestrel ||
 		die "cargo build of the static consumer failed"
-	BIN=$ROOT/target/$TARGET/release/kestrel
+	BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$TARGET/release/kestrel
 fi
 [ -x "$BIN" ] || die "no consumer binary at $BIN"
 if [[ $(readelf -l "$BIN" 2>/dev/null) == *"program interpreter"* ]]; then

@@ -106,6 +106,7 @@ pub fn render(format: ParamFormat, value: i64) -> Option<String> {
     match format {
         ParamFormat::None => None,
         ParamFormat::Open => Some(open_flags(u)),
+        ParamFormat::Mode if u & 0o7777 == 0 => None,
         ParamFormat::Mode => Some(format!("{:#o}", u & 0o7777)),
         ParamFormat::Clone => Some(bits(u, CLONE_FLAGS)),
         ParamFormat::Ns => Some(bits(u, NS_FLAGS)),

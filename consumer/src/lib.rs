@@ -12,6 +12,7 @@
 //! - [`capture`]: records to and from capture files;
 //! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
 //! - [`live`]: a capture session tying the device, rings and merge together;
+//! - [`state`]: threads, fds, users and containers, kept by the events;
 //! - [`rules`]: Falco-style rules, compiled, indexed and matched.
 
 #![warn(missing_docs)]
@@ -26,3 +27,4 @@ pub mod output;
 pub mod record;
 pub mod ring;
 pub mod rules;
+pub mod state;

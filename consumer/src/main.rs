@@ -15,6 +15,8 @@ use kestrel::output::write_event_line;
 use kestrel::record::{Record, TYPE_LOST};
 use kestrel::rules::event::EventFields;
 use kestrel::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
+use kestrel::state::cli::{write_event_with_context, StateArgs};
+use kestrel::state::{State, StateOptions};
 use kestrel_abi::SyscallMask;
 
 /// `--syscalls` value meaning every syscall the ABI's event table decodes.
@@ -42,7 +44,12 @@ enum Command {
     /// Runs until interrupted (SIGINT or SIGTERM), --count or --duration;
     /// on the way out it drains what is left and prints a summary with the
     /// number of events delivered and lost to stderr.
-    Events(CaptureArgs),
+    Events {
+        #[command(flatten)]
+        args: CaptureArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
     /// Capture live and write the raw records to a capture file.
     Capture {
         /// Capture file to write.
@@ -74,6 +81,8 @@ enum Command {
         alerts: AlertArgs,
         #[command(flatten)]
         args: CaptureArgs,
+        #[command(flatten)]
+        state: StateArgs,
     },
     /// Check and list rules files.
     #[command(subcommand)]
@@ -260,15 +269,30 @@ fn print_summary(summary: &SessionSummary) {
     }
 }
 
+fn print_state_summary(s: &State) {
+    let st = s.stats();
+    eprintln!(
+        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} containers looked up",
+        s.table().thread_count(),
+        s.table().process_count(),
+        st.lazy_filled,
+        st.lazy_failed,
+        s.containers().disk_lookups
+    );
+}
+
 fn open_for_capture(path: &Path) -> Result<Device, String> {
     let dev = Device::open(path).map_err(|e| e.to_string())?;
     install_signal_handlers()?;
     Ok(dev)
 }
 
-fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
+fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(), String> {
     let opts = session_options(args)?;
     let dev = open_for_capture(device)?;
+    // Scanned before the probes attach; what starts in between is filled
+    // lazily from /proc when its first event arrives.
+    let mut state = state_args.build();
     let offset = wall_clock_offset_ns();
     let stdout = io::stdout();
     // Both callbacks write to stdout; they never run at the same time.
@@ -285,7 +309,18 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
                 report_lost(ring, rec);
             }
             match decode(rec) {
-                Ok(ev) => write_event_line(&mut *out.borrow_mut(), &ev, ring, offset)?,
+                Ok(ev) => {
+                    if let Some(s) = state.as_mut() {
+                        s.apply(&ev);
+                    }
+                    write_event_with_context(
+                        &mut *out.borrow_mut(),
+                        &ev,
+                        ring,
+                        offset,
+                        state.as_ref(),
+                    )?
+                }
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
             }
             Ok(true)
@@ -300,6 +335,9 @@ fn events(device: &Path, args: &CaptureArgs) -> Result<(), String> {
         other => other.to_string(),
     })?;
     print_summary(&summary);
+    if let Some(s) = &state {
+        print_state_summary(s);
+    }
     Ok(())
 }
 
@@ -416,6 +454,11 @@ impl<W: Write> AlertSink<'_, W> {
 
 fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(), String> {
     let engine = load_rules(rules, alerts)?;
+    // A capture may come from another machine: state only from its events.
+    let mut state = State::new(StateOptions {
+        proc_root: None,
+        ..StateOptions::default()
+    });
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let offset = capture.header().wall_offset_ns;
     let stdout = io::stdout();
@@ -431,9 +474,10 @@ fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
         let ev =
             decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        state.apply(&ev);
         let src = EventFields {
             event: &ev,
-            state: None,
+            state: Some(&state),
             ring,
             num: sink.events,
             wall_offset_ns: offset,
@@ -459,8 +503,11 @@ fn run(
     rules: &[PathBuf],
     alerts: &AlertArgs,
     args: &CaptureArgs,
+    state_args: &StateArgs,
 ) -> Result<(), String> {
     let engine = load_rules(rules, alerts)?;
+    let mut state = State::new(state_args.options());
+    state.scan();
     let mut opts = session_options(args)?;
     if args.syscalls.is_none() {
         opts.syscalls = engine.needed_syscalls();
@@ -494,10 +541,11 @@ fn run(
             }
             match decode(rec) {
                 Ok(ev) => {
+                    state.apply(&ev);
                     let mut sink = sink.borrow_mut();
                     let src = EventFields {
                         event: &ev,
-                        state: None,
+                        state: Some(&state),
                         ring,
                         num: sink.events,
                         wall_offset_ns: offset,
@@ -518,6 +566,7 @@ fn run(
         other => other.to_string(),
     })?;
     print_summary(&summary);
+    print_state_summary(&state);
     let sink = sink.borrow();
     eprintln!(
         "kestrel: {} events matched, {} alerts",
@@ -655,7 +704,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Events(args) => events(&cli.device, args),
+        Command::Events { args, state } => events(&cli.device, args, state),
         Command::Capture { file, args } => capture(&cli.device, file, args),
         Command::Replay {
             file,
@@ -672,7 +721,8 @@ fn main() -> ExitCode {
             rules,
             alerts,
             args,
-        } => run(&cli.device, rules, alerts, args),
+            state,
+        } => run(&cli.device, rules, alerts, args, state),
         Command::Rules(RulesCommand::Validate { files }) => rules_validate(files),
         Command::Rules(RulesCommand::List { rules }) => rules_list(rules),
         Command::Stats => stats(&cli.device),

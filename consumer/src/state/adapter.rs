@@ -1,0 +1,217 @@
+//! [`EventParams`] for the decoder's generic [`Event`]: parameters are
+//! looked up by the names in the ABI header's event table.
+
+use std::borrow::Cow;
+
+use super::apply::{Endpoint, EventParams};
+use crate::decode::{Event, SockAddr, SockTuple, Value};
+
+fn endpoint(a: &SockAddr<'_>) -> Endpoint {
+    match a {
+        SockAddr::Inet(ip, port) => Endpoint::Inet((*ip, *port).into()),
+        SockAddr::Inet6(ip, port) => Endpoint::Inet((*ip, *port).into()),
+        SockAddr::Unix(p) => Endpoint::Unix(String::from_utf8_lossy(p).into_owned()),
+        _ => Endpoint::Other,
+    }
+}
+
+impl EventParams for Event<'_> {
+    fn name(&self) -> &str {
+        Event::name(self)
+    }
+
+    fn is_enter(&self) -> bool {
+        Event::is_enter(self)
+    }
+
+    fn tid(&self) -> u32 {
+        self.tid
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn ts_ns(&self) -> u64 {
+        self.ts_ns
+    }
+
+    fn int(&self, param: &str) -> Option<i64> {
+        match self.param(param)? {
+            Value::Int(v) => Some(*v),
+            Value::Uint(v) => Some(*v as i64),
+            _ => None,
+        }
+    }
+
+    fn text(&self, param: &str) -> Option<Cow<'_, str>> {
+        match self.param(param)? {
+            Value::Str(b) | Value::Bytes(b) if !b.fault => Some(b.lossy()),
+            _ => None,
+        }
+    }
+
+    fn list(&self, param: &str) -> Option<Vec<String>> {
+        match self.param(param)? {
+            Value::Argv(b) if !b.fault => Some(
+                b.split_nul()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    fn addr(&self, param: &str) -> Option<Endpoint> {
+        match self.param(param)? {
+            Value::SockAddr(a) => Some(endpoint(a)),
+            _ => None,
+        }
+    }
+
+    fn tuple(&self, param: &str) -> Option<(Endpoint, Endpoint)> {
+        match self.param(param)? {
+            Value::Tuple(SockTuple::Inet { local, remote }) => {
+                Some((Endpoint::Inet(*local), Endpoint::Inet(*remote)))
+            }
+            Value::Tuple(SockTuple::Unix(p)) => Some((
+                Endpoint::Other,
+                Endpoint::Unix(String::from_utf8_lossy(p).into_owned()),
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::decode;
+    use crate::record::{Record, RecordBuilder};
+    use crate::state::{State, StateOptions};
+    use kestrel_abi::EventType as T;
+
+    fn apply(state: &mut State, b: Vec<u8>) {
+        let rec = Record::parse(&b).unwrap();
+        state.apply(&decode(&rec).unwrap());
+    }
+
+    #[test]
+    fn records_from_the_module_drive_the_state() {
+        let mut s = State::new(StateOptions {
+            proc_root: None,
+            ..StateOptions::default()
+        });
+        // Nothing known: a fork from an unknown parent cannot be applied
+        // (and there is no /proc to fill it from).
+        apply(
+            &mut s,
+            RecordBuilder::new(T::KESTREL_EVT_PROC_FORK as u16, 1, 10, 10)
+                .u32(11)
+                .u32(11)
+                .build(),
+        );
+        assert!(s.process(11).is_none());
+        assert!(s.stats().lazy_failed >= 1);
+        // execve exit with every parameter the header lists, in its order.
+        let exec = |tid: u32, exe: &[u8], args: &[u8], comm: &[u8], cg: &[u8]| {
+            RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 2, tid, tid)
+                .i64(0)
+                .param(exe)
+                .param(args)
+                .param(b"/work")
+                .u32(1000) // uid
+                .u32(1000) // gid
+                .u32(0) // euid
+                .u32(0) // egid
+                .u32(1000) // loginuid
+                .u32(34816) // tty
+                .param(cg)
+                .u32(4026531836) // pidns
+                .u32(tid) // vpid
+                .u32(tid) // vtid
+                .u32(1) // ptid
+                .param(b"HOME=/root\0")
+                .param(comm)
+                .build()
+        };
+        let mut st = State::new(StateOptions {
+            proc_root: None,
+            ..StateOptions::default()
+        });
+        // Seed one known process through the internal API.
+        let mut init = crate::state::threads::Process {
+            pid: 10,
+            vpid: 10,
+            comm: "bash".into(),
+            cwd: "/".into(),
+            ..Default::default()
+        };
+        init.set_cmdline(&["bash"]);
+        assert!(st.insert_process(init, &[(10, 10)]));
+        apply(
+            &mut st,
+            RecordBuilder::new(T::KESTREL_EVT_PROC_FORK as u16, 1, 10, 10)
+                .u32(11)
+                .u32(11)
+                .build(),
+        );
+        apply(
+            &mut st,
+            exec(
+                11,
+                b"/usr/bin/sudo",
+                b"sudo\0-i\0",
+                b"sudo",
+                b"/user.slice/user-1000.slice/session-2.scope",
+            ),
+        );
+        let p = st.process(11).unwrap();
+        assert_eq!(p.name(), "sudo");
+        assert_eq!(p.exepath.as_ref(), "/usr/bin/sudo");
+        assert_eq!(p.cmdline_line(), "sudo -i");
+        assert_eq!(p.cwd.as_ref(), "/work");
+        assert_eq!(
+            (p.creds.uid, p.creds.euid, p.creds.loginuid),
+            (1000, 0, 1000)
+        );
+        assert_eq!((p.tty, p.pidns, p.vpid), (34816, 4026531836, 11));
+        assert_eq!(
+            p.cgroup.as_ref(),
+            "/user.slice/user-1000.slice/session-2.scope"
+        );
+        assert_eq!(st.container_id(11), Some("host"));
+        assert_eq!(st.parent(p).unwrap().name(), "bash");
+        // openat with a relative name: the kernel's fullpath is used.
+        apply(
+            &mut st,
+            RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 3, 11, 11)
+                .i64(4)
+                .i64(-100)
+                .param(b"shadow")
+                .u32(0)
+                .u32(0)
+                .param(b"/etc/shadow")
+                .build(),
+        );
+        assert_eq!(st.fd(11, 4).unwrap().name(), "/etc/shadow");
+        // close, then the thread exits.
+        apply(
+            &mut st,
+            RecordBuilder::new(T::KESTREL_EVT_CLOSE as u16, 4, 11, 11)
+                .i64(0)
+                .i64(4)
+                .build(),
+        );
+        st.flush_pending();
+        assert!(st.fd(11, 4).is_none());
+        apply(
+            &mut st,
+            RecordBuilder::new(T::KESTREL_EVT_PROC_EXIT as u16, 5, 11, 11)
+                .u32(0)
+                .build(),
+        );
+        st.flush_pending();
+        assert!(st.process(11).is_none());
+        assert_eq!(st.stats().events, 5);
+    }
+}

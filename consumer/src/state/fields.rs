@@ -1,0 +1,367 @@
+//! The rule engine's view of the state: [`StateView`] for [`State`].
+//!
+//! Answers `proc.*`, `thread.*`, `user.*`, `group.*`, `fd.*` (the event's
+//! fd: its `fd` parameter, or the fd an fd-creating call returned),
+//! `container.*` and `k8s.*` for the thread that made the event.  What the
+//! state does not know is `None` (the engine prints `<NA>`); a host process
+//! has `container.id` = `host`.
+
+use std::borrow::Cow;
+
+use super::container::HOST;
+use super::fds::FdInfo;
+use super::threads::{Process, UNKNOWN_ID};
+use super::State;
+use crate::decode::Event;
+use crate::rules::event::StateView;
+use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
+
+/// Calls whose result is a new fd (the event's fd is then `res`).
+const FD_RESULT_CALLS: &[&str] = &[
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "socket",
+    "accept",
+    "accept4",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "memfd_create",
+    "userfaultfd",
+    "io_uring_setup",
+    "eventfd",
+    "eventfd2",
+    "signalfd",
+    "signalfd4",
+    "epoll_create",
+    "epoll_create1",
+    "inotify_init",
+    "inotify_init1",
+    "timerfd_create",
+    "bpf",
+];
+
+/// The fd an event is about.
+fn event_fd(ev: &Event<'_>) -> Option<i64> {
+    if FD_RESULT_CALLS.contains(&ev.name()) {
+        return ev.res().filter(|&r| r >= 0);
+    }
+    ev.param("fd").and_then(|v| v.as_i64()).filter(|&f| f >= 0)
+}
+
+fn s<'a>(v: &'a str) -> Option<FieldValue<'a>> {
+    Some(FieldValue::str(v))
+}
+
+fn owned<'a>(v: String) -> Option<FieldValue<'a>> {
+    Some(FieldValue::Str(Cow::Owned(v.into_bytes())))
+}
+
+fn opt_s(v: Option<&str>) -> Option<FieldValue<'_>> {
+    v.map(FieldValue::str)
+}
+
+fn id(v: u32) -> Option<FieldValue<'static>> {
+    (v != UNKNOWN_ID).then_some(FieldValue::Uint(v.into()))
+}
+
+fn nz(v: u32) -> Option<FieldValue<'static>> {
+    (v != 0).then_some(FieldValue::Int(v.into()))
+}
+
+fn index(f: &FieldRef) -> Option<usize> {
+    match f.arg {
+        FieldArg::Index(i) => Some(i as usize),
+        _ => None,
+    }
+}
+
+impl State {
+    fn proc_field<'s>(&'s self, tid: u32, p: &'s Process, f: &FieldRef) -> Option<FieldValue<'s>> {
+        let parent = || self.parent(p);
+        match f.field {
+            Field::ProcPid => Some(FieldValue::Int(p.pid.into())),
+            Field::ProcExe => s(p.exe()),
+            Field::ProcName => s(p.name()),
+            Field::ProcArgs => owned(p.args_line()),
+            Field::ProcCmdline => owned(p.cmdline_line()),
+            Field::ProcExeline => {
+                let mut line = p.exe().to_string();
+                for a in p.args() {
+                    line.push(' ');
+                    line.push_str(a);
+                }
+                owned(line)
+            }
+            Field::ProcCwd => (!p.cwd.is_empty()).then(|| FieldValue::str(&*p.cwd)),
+            Field::ProcNthreads => Some(FieldValue::Uint(
+                self.table.threads().filter(|t| t.pid == p.pid).count() as u64,
+            )),
+            Field::ProcPpid => Some(FieldValue::Int(p.ppid.into())),
+            Field::ProcPname => parent().map(|pp| FieldValue::str(pp.name())),
+            Field::ProcPcmdline => parent().map(|pp| FieldValue::owned(pp.cmdline_line())),
+            Field::ProcPexe => parent().map(|pp| FieldValue::str(pp.exe())),
+            Field::ProcPexepath => parent().map(|pp| FieldValue::str(&*pp.exepath)),
+            Field::ProcPvpid => parent().and_then(|pp| nz(pp.vpid)),
+            Field::ProcApid => {
+                let n = index(f)?;
+                self.ancestor(p, n).map(|a| FieldValue::Int(a.pid.into()))
+            }
+            Field::ProcAname | Field::ProcAexepath => {
+                let value = |a: &'s Process| {
+                    if f.field == Field::ProcAname {
+                        FieldValue::str(a.name())
+                    } else {
+                        FieldValue::str(&*a.exepath)
+                    }
+                };
+                match index(f) {
+                    Some(n) => self.ancestor(p, n).map(value),
+                    // Without an index: any ancestor (not the process).
+                    None => Some(FieldValue::List(
+                        self.lineage(p).skip(1).map(value).collect(),
+                    )),
+                }
+            }
+            Field::ProcExepath => (!p.exepath.is_empty()).then(|| FieldValue::str(&*p.exepath)),
+            Field::ProcLoginshellid => self
+                .lineage(p)
+                .filter(|a| a.name().ends_with("sh"))
+                .last()
+                .map(|a| FieldValue::Int(a.pid.into())),
+            Field::ProcSname => self.session_leader(p).map(|l| FieldValue::str(l.name())),
+            Field::ProcSid => Some(FieldValue::Int(p.sid.into())),
+            Field::ProcVpgid => nz(p.vpgid),
+            Field::ProcPgid => Some(FieldValue::Int(p.pgid.into())),
+            Field::ProcVpid => nz(p.vpid),
+            Field::ProcTty => Some(FieldValue::Int(p.tty.into())),
+            Field::ProcIsExeFromMemfd => Some(FieldValue::Bool(
+                p.exepath.starts_with("/memfd:") || p.exepath.starts_with("memfd:"),
+            )),
+            Field::ProcIsSidLeader => Some(FieldValue::Bool(p.sid != 0 && p.sid == p.pid)),
+            Field::ProcIsVpgidLeader => Some(FieldValue::Bool(p.vpgid != 0 && p.vpgid == p.vpid)),
+            Field::ProcStartTs => (p.start_ns != 0).then_some(FieldValue::Uint(p.start_ns)),
+            Field::ThreadTid => Some(FieldValue::Int(tid.into())),
+            Field::ThreadVtid => self.thread(tid).and_then(|t| nz(t.vtid)),
+            Field::ThreadIsmain => Some(FieldValue::Bool(tid == p.pid)),
+            Field::UserUid => id(p.creds.euid),
+            Field::UserName => self.user_name(tid).map(|n| FieldValue::owned(n.as_bytes())),
+            Field::UserHomedir => self.user(tid).map(|u| FieldValue::owned(u.home.as_bytes())),
+            Field::UserShell => self
+                .user(tid)
+                .map(|u| FieldValue::owned(u.shell.as_bytes())),
+            Field::UserLoginuid => Some(FieldValue::Int(if p.creds.loginuid == UNKNOWN_ID {
+                -1
+            } else {
+                p.creds.loginuid.into()
+            })),
+            Field::UserLoginname => self
+                .login_name(tid)
+                .map(|n| FieldValue::owned(n.as_bytes())),
+            Field::GroupGid => id(p.creds.egid),
+            Field::GroupName => self
+                .group_name(tid)
+                .map(|n| FieldValue::owned(n.as_bytes())),
+            Field::ContainerId => Some(match &p.container {
+                None => FieldValue::str(HOST),
+                Some(c) => FieldValue::str(&c.id),
+            }),
+            Field::ContainerFullId => Some(match &p.container {
+                None => FieldValue::str(HOST),
+                Some(c) => FieldValue::str(&c.full_id),
+            }),
+            Field::ContainerName => match &p.container {
+                None => s(HOST),
+                Some(c) => opt_s(c.name.as_deref()),
+            },
+            Field::ContainerType => match &p.container {
+                None => s(HOST),
+                Some(c) => s(c.runtime.name()),
+            },
+            Field::ContainerImage => opt_s(p.container.as_ref()?.image.as_deref()),
+            Field::ContainerImageRepository => {
+                opt_s(p.container.as_ref()?.image_repository.as_deref())
+            }
+            Field::ContainerImageTag => opt_s(p.container.as_ref()?.image_tag.as_deref()),
+            Field::ContainerPrivileged => match &p.container {
+                None => Some(FieldValue::Bool(false)),
+                Some(c) => c.privileged.map(FieldValue::Bool),
+            },
+            Field::K8sPodName => opt_s(p.container.as_ref()?.pod_name.as_deref()),
+            Field::K8sPodUid | Field::K8sPodId => opt_s(p.container.as_ref()?.pod_uid.as_deref()),
+            Field::K8sNsName => opt_s(p.container.as_ref()?.pod_namespace.as_deref()),
+            Field::K8sPodLabel => match &f.arg {
+                FieldArg::Key(k) => opt_s(p.container.as_ref()?.pod_label(k)),
+                _ => None,
+            },
+            Field::K8sPodLabels => p.container.as_ref()?.pod_labels.as_ref().map(|l| {
+                FieldValue::List(
+                    l.iter()
+                        .map(|(k, v)| FieldValue::owned(format!("{k}:{v}")))
+                        .collect(),
+                )
+            }),
+            _ => None,
+        }
+    }
+
+    fn fd_field<'s>(fd: i64, info: &'s FdInfo, f: &FieldRef) -> Option<FieldValue<'s>> {
+        let ip = |a: Option<std::net::IpAddr>| a.map(FieldValue::Ip);
+        let port = |p: Option<u16>| p.map(|p| FieldValue::Uint(p.into()));
+        match f.field {
+            Field::FdNum => Some(FieldValue::Int(fd)),
+            Field::FdType => s(info.type_name()),
+            Field::FdTypechar => owned(info.type_char().to_string()),
+            Field::FdName => match &info.inet {
+                Some(_) => owned(info.name()),
+                None => s(&info.path),
+            },
+            Field::FdDirectory => opt_s(info.directory()),
+            Field::FdFilename => opt_s(info.filename()),
+            Field::FdCip | Field::FdCnet => ip(info.cip()),
+            Field::FdSip | Field::FdSnet => ip(info.sip()),
+            Field::FdLip | Field::FdLnet => ip(info.lip()),
+            Field::FdRip | Field::FdRnet => ip(info.rip()),
+            Field::FdIp | Field::FdNet => {
+                let e = info.ends()?;
+                Some(FieldValue::List(
+                    [e.local, e.remote]
+                        .iter()
+                        .flatten()
+                        .map(|a| FieldValue::Ip(a.ip()))
+                        .collect(),
+                ))
+            }
+            Field::FdCport => port(info.cport()),
+            Field::FdSport => port(info.sport()),
+            Field::FdLport => port(info.lport()),
+            Field::FdRport => port(info.rport()),
+            Field::FdPort => {
+                let e = info.ends()?;
+                Some(FieldValue::List(
+                    [e.local, e.remote]
+                        .iter()
+                        .flatten()
+                        .map(|a| FieldValue::Uint(a.port().into()))
+                        .collect(),
+                ))
+            }
+            Field::FdL4proto => info.ends().map(|_| FieldValue::str(info.l4proto())),
+            Field::FdSockfamily => match info.kind {
+                super::fds::FdKind::Ipv4 | super::fds::FdKind::Ipv6 => s("ip"),
+                super::fds::FdKind::Unix => s("unix"),
+                _ => None,
+            },
+            Field::FdIsServer => info
+                .ends()
+                .map(|e| FieldValue::Bool(e.role == super::fds::Role::Server)),
+            Field::FdConnected => info.ends().map(|e| FieldValue::Bool(e.remote.is_some())),
+            _ => None,
+        }
+    }
+}
+
+impl StateView for State {
+    fn field<'s>(&'s self, event: &Event<'_>, field: &FieldRef) -> Option<FieldValue<'s>> {
+        let tid = event.tid;
+        let p = self.process(tid)?;
+        let name = field.field.name();
+        if name.starts_with("fd.") {
+            let fd = event_fd(event)?;
+            return State::fd_field(fd, p.fds.get(fd)?, field);
+        }
+        self.proc_field(tid, p, field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use crate::record::{Record, RecordBuilder};
+    use crate::state::fds::FdInfo;
+    use crate::state::{State, StateOptions};
+    use kestrel_abi::EventType as T;
+
+    fn get(s: &State, ev: &Event<'_>, name: &str, bracket: Option<&str>) -> Option<String> {
+        let f = FieldRef::resolve(name, bracket).unwrap();
+        s.field(ev, &f).map(|v| v.render())
+    }
+
+    #[test]
+    fn fields_come_from_the_thread_and_its_fds() {
+        let mut st = State::new(StateOptions {
+            proc_root: None,
+            ..StateOptions::default()
+        });
+        let mut sh = Process {
+            pid: 10,
+            ppid: 1,
+            vpid: 10,
+            sid: 10,
+            comm: "bash".into(),
+            exepath: "/usr/bin/bash".into(),
+            cwd: "/root".into(),
+            ..Process::default()
+        };
+        sh.set_cmdline(&["-bash"]);
+        sh.creds.euid = 0;
+        assert!(st.insert_process(sh, &[(10, 10)]));
+        st.on_fork(10, 10, 11, 11, 5);
+        st.on_exec(
+            11,
+            11,
+            None,
+            crate::state::threads::ExecInfo {
+                exepath: Some("/usr/bin/nc".into()),
+                comm: Some("nc".into()),
+                argv: Some(vec!["nc".into(), "-l".into(), "4444".into()]),
+                ..Default::default()
+            },
+        );
+        st.on_socket(11, 3, libc::AF_INET.into(), libc::SOCK_STREAM.into(), 0);
+        st.on_bind(11, 3, Some("0.0.0.0:4444".parse().unwrap()), None);
+        st.process(11).unwrap();
+        let b = RecordBuilder::new(T::KESTREL_EVT_CLOSE as u16, 9, 11, 11)
+            .i64(0)
+            .i64(3)
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap();
+        assert_eq!(get(&st, &ev, "proc.name", None).as_deref(), Some("nc"));
+        assert_eq!(
+            get(&st, &ev, "proc.cmdline", None).as_deref(),
+            Some("nc -l 4444")
+        );
+        assert_eq!(get(&st, &ev, "proc.pname", None).as_deref(), Some("bash"));
+        assert_eq!(
+            get(&st, &ev, "proc.aname", Some("1")).as_deref(),
+            Some("bash")
+        );
+        assert_eq!(get(&st, &ev, "proc.apid", Some("1")).as_deref(), Some("10"));
+        assert_eq!(get(&st, &ev, "proc.aname", None).as_deref(), Some("(bash)"));
+        assert_eq!(get(&st, &ev, "proc.sname", None).as_deref(), Some("bash"));
+        assert_eq!(get(&st, &ev, "proc.cwd", None).as_deref(), Some("/root"));
+        assert_eq!(get(&st, &ev, "container.id", None).as_deref(), Some("host"));
+        assert_eq!(get(&st, &ev, "k8s.pod.name", None), None);
+        assert_eq!(get(&st, &ev, "fd.num", None).as_deref(), Some("3"));
+        assert_eq!(get(&st, &ev, "fd.typechar", None).as_deref(), Some("4"));
+        assert_eq!(get(&st, &ev, "fd.sport", None).as_deref(), Some("4444"));
+        assert_eq!(get(&st, &ev, "fd.is_server", None).as_deref(), Some("true"));
+        assert_eq!(get(&st, &ev, "fd.l4proto", None).as_deref(), Some("tcp"));
+        assert_eq!(
+            get(&st, &ev, "fd.name", None).as_deref(),
+            Some("0.0.0.0:4444")
+        );
+        // The state answers the fd of the close being evaluated: it goes
+        // only when the next event is applied.
+        st.apply(&ev);
+        assert_eq!(get(&st, &ev, "fd.sport", None).as_deref(), Some("4444"));
+        st.flush_pending();
+        assert_eq!(get(&st, &ev, "fd.sport", None), None);
+        let _ = FdInfo::file("/x", 0, false);
+    }
+}

@@ -1,0 +1,550 @@
+//! State over fake /proc trees and runtime state, driven by events.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use super::apply::fake::{ev, P};
+use super::apply::Endpoint;
+use super::procfs::fixture::{write, FakeProc};
+use super::testutil::TempDir;
+use super::*;
+
+const CID: &str = "5b1c0e2d3f4a5b6c7d8e9f00112233445566778899aabbccddeeff0011223344";
+
+struct World {
+    _tmp: TempDir,
+    state: State,
+}
+
+/// A host with init (1) and sshd (100), and a containerd Kubernetes
+/// container whose shell (500, pid 1 inside) has its own root and passwd.
+fn world() -> World {
+    let tmp = TempDir::new("state-world");
+    let proc_root = tmp.path().join("proc");
+    let host = tmp.path().join("host");
+    let ctr_root = tmp.path().join("ctr-rootfs");
+    fs::create_dir_all(host.join("etc")).unwrap();
+    fs::write(
+        host.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+    )
+    .unwrap();
+    fs::write(host.join("etc/group"), "root:x:0:\nalice:x:1000:\n").unwrap();
+    fs::create_dir_all(ctr_root.join("etc")).unwrap();
+    fs::write(
+        ctr_root.join("etc/passwd"),
+        "appuser:x:0:0:app:/app:/bin/sh\nweb:x:1000:1000::/srv:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(ctr_root.join("etc/group"), "appgroup:x:0:\n").unwrap();
+    let bundle = host
+        .join("run/containerd/io.containerd.runtime.v2.task/k8s.io")
+        .join(CID);
+    fs::create_dir_all(&bundle).unwrap();
+    fs::write(
+        bundle.join("config.json"),
+        serde_json::to_vec(&json!({"annotations": {
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.container-name": "shop",
+            "io.kubernetes.cri.image-name": "registry.local/shop:1.4",
+            "io.kubernetes.cri.sandbox-name": "shop-0",
+            "io.kubernetes.cri.sandbox-namespace": "payments",
+            "io.kubernetes.cri.sandbox-uid": "uid-1"
+        }}))
+        .unwrap(),
+    )
+    .unwrap();
+    write(&proc_root, &FakeProc::default());
+    write(
+        &proc_root,
+        &FakeProc {
+            pid: 100,
+            ppid: 1,
+            name: "sshd",
+            cmdline: &["/usr/sbin/sshd", "-D"],
+            exe: "/usr/sbin/sshd",
+            cgroup: "0::/system.slice/ssh.service\n",
+            fds: &[(3, "socket:[123]"), (4, "/var/log/auth.log")],
+            ..FakeProc::default()
+        },
+    );
+    let cg = format!(
+        "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-poduid_1.slice/cri-containerd-{CID}.scope\n"
+    );
+    write(
+        &proc_root,
+        &FakeProc {
+            pid: 500,
+            ppid: 100,
+            name: "sh",
+            nspid: &[500, 1],
+            cmdline: &["/bin/sh"],
+            exe: "/bin/busybox",
+            cwd: "/app",
+            cgroup: &cg,
+            pidns: 4026532999,
+            ..FakeProc::default()
+        },
+    );
+    symlink(&ctr_root, proc_root.join("500/root")).unwrap();
+    let state = State::new(StateOptions {
+        proc_root: Some(proc_root),
+        host_root: host,
+        max_threads: 1000,
+        user_refresh: Duration::from_secs(30),
+    });
+    World { _tmp: tmp, state }
+}
+
+fn proc_dir(w: &World) -> &Path {
+    w.state.options().proc_root.as_deref().unwrap()
+}
+
+#[test]
+fn scan_fills_processes_fds_and_containers() {
+    let mut w = world();
+    assert_eq!(w.state.scan(), 3);
+    let s = &w.state;
+    assert_eq!(s.table().thread_count(), 3);
+    let sh = s.process(500).unwrap();
+    assert_eq!(sh.vpid, 1);
+    assert_eq!(s.parent(sh).unwrap().name(), "sshd");
+    assert_eq!(s.container_id(500), Some(&CID[..12]));
+    assert_eq!(s.container_id(100), Some("host"));
+    let c = s.container_of(500).unwrap();
+    assert_eq!(c.image.as_deref(), Some("registry.local/shop:1.4"));
+    assert_eq!(c.pod_namespace.as_deref(), Some("payments"));
+    assert_eq!(s.fd(100, 4).unwrap().path.as_ref(), "/var/log/auth.log");
+    assert_eq!(s.user_name(100).as_deref(), Some("root"));
+    assert_eq!(
+        s.user_name(500).as_deref(),
+        Some("appuser"),
+        "the container's own passwd"
+    );
+    assert_eq!(s.group_name(500).as_deref(), Some("appgroup"));
+    assert_eq!(s.containers().disk_lookups, 1);
+}
+
+#[test]
+fn cat_in_the_container_carries_its_context() {
+    let mut w = world();
+    w.state.scan();
+    // The shell forks and the child execs cat; the child is gone from
+    // /proc by the time the consumer looks (it never was in this tree).
+    w.state.apply(&ev(
+        "procfork",
+        500,
+        500,
+        &[("child_tid", P::I(777)), ("child_pid", P::I(777))],
+    ));
+    w.state.apply(&ev(
+        "procexec",
+        777,
+        777,
+        &[("filename", P::S("/bin/cat")), ("old_tid", P::I(777))],
+    ));
+    w.state.apply(&ev(
+        "execve",
+        777,
+        777,
+        &[
+            ("res", P::I(0)),
+            ("exe", P::S("/bin/busybox")),
+            ("args", P::L(vec!["cat", "/etc/shadow"])),
+            ("cwd", P::S("/app")),
+            ("uid", P::I(0)),
+            ("euid", P::I(0)),
+            ("vpid", P::I(7)),
+        ],
+    ));
+    w.state.apply(&ev(
+        "openat",
+        777,
+        777,
+        &[
+            ("res", P::I(3)),
+            ("dirfd", P::I(-100)),
+            ("name", P::S("/etc/shadow")),
+            ("flags", P::I(0)),
+        ],
+    ));
+    let s = &w.state;
+    let cat = s.process(777).unwrap();
+    assert_eq!(cat.name(), "cat");
+    assert_eq!(cat.exepath.as_ref(), "/bin/busybox");
+    assert_eq!(cat.cmdline_line(), "cat /etc/shadow");
+    assert_eq!(cat.vpid, 7);
+    assert_eq!(s.parent(cat).unwrap().name(), "sh");
+    assert_eq!(s.fd(777, 3).unwrap().name(), "/etc/shadow");
+    assert_eq!(s.container_id(777), Some(&CID[..12]));
+    // The root is read through a live ancestor in the same container.
+    assert_eq!(s.user_name(777).as_deref(), Some("appuser"));
+    let ctx = s.context_json(777);
+    assert_eq!(ctx["proc"]["name"], "cat");
+    assert_eq!(ctx["proc"]["pname"], "sh");
+    assert_eq!(ctx["proc"]["anames"], json!(["sh", "sshd", "init"]));
+    assert_eq!(ctx["user"]["name"], "appuser");
+    assert_eq!(ctx["container"]["id"], &CID[..12]);
+    assert_eq!(ctx["container"]["image.repository"], "registry.local/shop");
+    assert_eq!(ctx["container"]["k8s.pod.name"], "shop-0");
+    assert_eq!(ctx["container"]["k8s.ns.name"], "payments");
+    assert_eq!(s.stats().lazy_filled, 0);
+    assert_eq!(s.containers().disk_lookups, 1, "looked up once per id");
+    w.state.apply(&ev("procexit", 777, 777, &[]));
+    assert!(
+        w.state.process(777).is_some(),
+        "kept for the procexit's own rules"
+    );
+    w.state.flush_pending();
+    assert!(w.state.process(777).is_none());
+}
+
+#[test]
+fn unknown_threads_are_filled_lazily_and_counted() {
+    let mut w = world();
+    // No scan: the first event from sshd fills it (and its parent).
+    w.state.apply(&ev(
+        "openat",
+        100,
+        100,
+        &[("res", P::I(5)), ("dirfd", P::I(-100)), ("name", P::S("x"))],
+    ));
+    assert_eq!(w.state.stats().lazy_filled, 1);
+    let sshd = w.state.process(100).unwrap();
+    assert_eq!(w.state.parent(sshd).unwrap().name(), "init");
+    assert_eq!(
+        w.state.fd(100, 5).unwrap().path.as_ref(),
+        "/x",
+        "resolved against the cwd read from /proc"
+    );
+    // A thread /proc does not have: one failed read, then remembered.
+    for _ in 0..3 {
+        w.state.apply(&ev(
+            "close",
+            4242,
+            4242,
+            &[("res", P::I(0)), ("fd", P::I(1))],
+        ));
+    }
+    assert_eq!(w.state.stats().lazy_failed, 1);
+    assert!(w.state.process(4242).is_none());
+}
+
+#[test]
+fn fd_calls_keep_the_table() {
+    let mut w = world();
+    w.state.scan();
+    let s = &mut w.state;
+    let open = |s: &mut State, fd: i64, dirfd: i64, name: &'static str, flags: i64| {
+        s.apply(&ev(
+            "openat",
+            100,
+            100,
+            &[
+                ("res", P::I(fd)),
+                ("dirfd", P::I(dirfd)),
+                ("name", P::S(name)),
+                ("flags", P::I(flags)),
+            ],
+        ))
+    };
+    open(s, 5, -100, "etc/../etc/passwd", 0);
+    assert_eq!(s.fd(100, 5).unwrap().path.as_ref(), "/etc/passwd");
+    open(s, 6, -100, "/var/lib", 0o200000);
+    assert_eq!(s.fd(100, 6).unwrap().type_name(), "directory");
+    open(s, 7, 6, "dpkg/status", 0);
+    assert_eq!(s.fd(100, 7).unwrap().name(), "/var/lib/dpkg/status");
+    assert_eq!(s.fd(100, 7).unwrap().directory(), Some("/var/lib/dpkg"));
+    open(s, 8, 42, "rel", 0);
+    assert_eq!(
+        s.fd(100, 8).unwrap().name(),
+        "<unresolved>/rel",
+        "an unknown dirfd says so"
+    );
+    open(s, -2, -100, "/nope", 0);
+    assert!(s.fd(100, -2).is_none());
+    s.apply(&ev(
+        "openat",
+        100,
+        100,
+        &[
+            ("res", P::I(9)),
+            ("dirfd", P::I(-100)),
+            ("name", P::S("whatever")),
+            ("fullpath", P::S("/real/path")),
+        ],
+    ));
+    assert_eq!(
+        s.fd(100, 9).unwrap().name(),
+        "/real/path",
+        "the kernel's path wins"
+    );
+    // socket + connect
+    s.apply(&ev(
+        "socket",
+        100,
+        100,
+        &[
+            ("res", P::I(10)),
+            ("domain", P::I(libc::AF_INET.into())),
+            ("type", P::I(libc::SOCK_STREAM.into())),
+            ("proto", P::I(0)),
+        ],
+    ));
+    s.apply(&ev(
+        "connect",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("fd", P::I(10)),
+            (
+                "tuple",
+                P::T(
+                    Endpoint::Inet("10.0.0.5:41000".parse().unwrap()),
+                    Endpoint::Inet("93.184.216.34:443".parse().unwrap()),
+                ),
+            ),
+        ],
+    ));
+    let c = s.fd(100, 10).unwrap();
+    assert_eq!(c.name(), "10.0.0.5:41000->93.184.216.34:443");
+    assert_eq!(
+        (c.type_char(), c.l4proto(), c.sport()),
+        ('4', "tcp", Some(443))
+    );
+    // bind of a UDP socket, connect with only the address as passed
+    s.apply(&ev(
+        "socket",
+        100,
+        100,
+        &[
+            ("res", P::I(14)),
+            ("domain", P::I(libc::AF_INET.into())),
+            ("type", P::I(libc::SOCK_DGRAM.into())),
+            ("proto", P::I(0)),
+        ],
+    ));
+    s.apply(&ev(
+        "bind",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("fd", P::I(14)),
+            (
+                "addr",
+                P::A(Endpoint::Inet("0.0.0.0:5353".parse().unwrap())),
+            ),
+        ],
+    ));
+    let b = s.fd(100, 14).unwrap();
+    assert_eq!(
+        (b.lport(), b.sport(), b.l4proto()),
+        (Some(5353), Some(5353), "udp")
+    );
+    s.apply(&ev(
+        "connect",
+        100,
+        100,
+        &[
+            ("res", P::I(-(libc::EINPROGRESS as i64))),
+            ("fd", P::I(14)),
+            ("addr", P::A(Endpoint::Inet("8.8.8.8:53".parse().unwrap()))),
+        ],
+    ));
+    assert_eq!(
+        s.fd(100, 14).unwrap().rip(),
+        Some("8.8.8.8".parse().unwrap())
+    );
+    // accept on a listener
+    s.apply(&ev(
+        "accept4",
+        100,
+        100,
+        &[
+            ("res", P::I(11)),
+            ("fd", P::I(3)),
+            (
+                "tuple",
+                P::T(
+                    Endpoint::Inet("[::1]:22".parse().unwrap()),
+                    Endpoint::Inet("[::1]:50000".parse().unwrap()),
+                ),
+            ),
+            ("flags", P::I(libc::SOCK_CLOEXEC.into())),
+        ],
+    ));
+    let a = s.fd(100, 11).unwrap();
+    assert_eq!(
+        (a.type_name(), a.sport(), a.cport()),
+        ("ipv6", Some(22), Some(50000))
+    );
+    assert!(a.cloexec());
+    // pipe, dup2, fcntl dup, close
+    s.apply(&ev(
+        "pipe2",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("fd1", P::I(12)),
+            ("fd2", P::I(13)),
+            ("flags", P::I(0)),
+        ],
+    ));
+    assert_eq!(s.fd(100, 13).unwrap().type_char(), 'p');
+    s.apply(&ev(
+        "dup2",
+        100,
+        100,
+        &[("res", P::I(1)), ("oldfd", P::I(5)), ("newfd", P::I(1))],
+    ));
+    assert_eq!(s.fd(100, 1).unwrap().name(), "/etc/passwd");
+    s.apply(&ev(
+        "fcntl",
+        100,
+        100,
+        &[("res", P::I(20)), ("fd", P::I(7)), ("cmd", P::I(1030))],
+    ));
+    assert!(s.fd(100, 20).unwrap().cloexec());
+    s.apply(&ev("close", 100, 100, &[("res", P::I(0)), ("fd", P::I(5))]));
+    s.flush_pending();
+    assert!(s.fd(100, 5).is_none());
+    s.apply(&ev(
+        "memfd_create",
+        100,
+        100,
+        &[
+            ("res", P::I(21)),
+            ("name", P::S("payload")),
+            ("flags", P::I(1)),
+        ],
+    ));
+    assert_eq!(s.fd(100, 21).unwrap().name(), "memfd:payload");
+    // A failed close changes nothing.
+    s.apply(&ev(
+        "close",
+        100,
+        100,
+        &[("res", P::I(-9)), ("fd", P::I(21))],
+    ));
+    assert!(s.fd(100, 21).is_some());
+    // exec drops the close-on-exec ones (11, 20, 21) and keeps the rest.
+    s.apply(&ev(
+        "execve",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("exe", P::S("/bin/true")),
+            ("comm", P::S("true")),
+        ],
+    ));
+    assert!(s.fd(100, 11).is_none() && s.fd(100, 20).is_none() && s.fd(100, 21).is_none());
+    assert!(s.fd(100, 13).is_some());
+    assert_eq!(s.process(100).unwrap().name(), "true");
+}
+
+#[test]
+fn clone_threads_share_fds_and_set_ids_update_users() {
+    let mut w = world();
+    w.state.scan();
+    let s = &mut w.state;
+    // clone(CLONE_THREAD) returning in the parent
+    s.apply(&ev(
+        "clone",
+        100,
+        100,
+        &[("res", P::I(101)), ("flags", P::I(0x0001_0000 | 0x100))],
+    ));
+    assert_eq!(s.thread(101).unwrap().pid, 100);
+    assert_eq!(s.fd(101, 4).unwrap().name(), "/var/log/auth.log");
+    s.apply(&ev(
+        "setuid",
+        101,
+        100,
+        &[("res", P::I(0)), ("uid", P::I(1000))],
+    ));
+    assert_eq!(
+        s.user_name(100).as_deref(),
+        Some("alice"),
+        "threads share ids"
+    );
+    s.apply(&ev(
+        "setresuid",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("ruid", P::I(-1)),
+            ("euid", P::I(0)),
+            ("suid", P::I(-1)),
+        ],
+    ));
+    let c = s.process(100).unwrap().creds;
+    assert_eq!((c.uid, c.euid), (1000, 0), "-1 leaves a value unchanged");
+    // fork (a new process) copies the fds; its own later opens are its own
+    s.apply(&ev("fork", 100, 100, &[("res", P::I(300))]));
+    assert_eq!(s.process(300).unwrap().ppid, 100);
+    s.apply(&ev(
+        "open",
+        300,
+        300,
+        &[("res", P::I(9)), ("name", P::S("/tmp/x"))],
+    ));
+    assert!(s.fd(300, 9).is_some() && s.fd(100, 9).is_none());
+    // a non-existent process root is not needed for host users
+    assert!(!proc_dir(&w).join("300").exists());
+}
+
+#[test]
+fn exec_cgroup_moves_a_process_into_a_container() {
+    let mut w = world();
+    w.state.scan();
+    w.state.apply(&ev(
+        "execve",
+        100,
+        100,
+        &[
+            ("res", P::I(0)),
+            ("exe", P::S("/usr/bin/runc")),
+            (
+                "cgroups",
+                P::S("/kubepods.slice/kubepods-poduid_1.slice/cri-containerd-5b1c0e2d3f4a5b6c7d8e9f00112233445566778899aabbccddeeff0011223344.scope"),
+            ),
+        ],
+    ));
+    assert_eq!(w.state.container_id(100), Some(&CID[..12]));
+    assert_eq!(
+        w.state.containers().disk_lookups,
+        2 - 1,
+        "cached from the scan"
+    );
+}
+
+#[test]
+fn scans_the_real_proc() {
+    let file = tempfile_in_tmp();
+    let mut s = State::new(StateOptions::default());
+    assert!(s.scan() > 0);
+    let me = std::process::id();
+    let p = s.process_by_pid(me).expect("this test's own process");
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(Path::new(p.exepath.as_ref()), exe.as_path());
+    assert!(p.creds.euid != threads::UNKNOWN_ID);
+    let fd = {
+        use std::os::fd::AsRawFd;
+        file.0.as_raw_fd()
+    };
+    let info = s.process_by_pid(me).unwrap().fds.get(fd.into()).unwrap();
+    assert_eq!(Path::new(info.path.as_ref()), file.1.as_path());
+    assert_eq!(info.type_name(), "file");
+    let _ = fs::remove_file(&file.1);
+}
+
+fn tempfile_in_tmp() -> (fs::File, std::path::PathBuf) {
+    let p = std::env::temp_dir().join(format!("kestrel-scan-{}", std::process::id()));
+    (fs::File::create(&p).unwrap(), p.canonicalize().unwrap())
+}
