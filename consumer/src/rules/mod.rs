@@ -289,13 +289,13 @@ impl Engine {
         let mut rules = Vec::new();
         let mut warnings = std::mem::take(&mut defs.warnings.clone());
         for def in &defs.rules {
+            let errors_before = compiler.errors.len();
             let condition = match compiler.rule_condition(&def.cond, &def.exceptions) {
                 Ok(n) => n,
                 Err(only_unknown_fields) => {
                     if only_unknown_fields && def.skip_if_unknown_filter {
                         // Falco: such a rule is accepted and never run.
-                        let n = compiler.errors.len();
-                        compiler.errors.truncate(n.saturating_sub(1));
+                        compiler.errors.truncate(errors_before);
                     }
                     continue;
                 }
