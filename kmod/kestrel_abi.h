@@ -276,89 +276,207 @@ struct kestrel_event_hdr {
  * record of the same thread; it is recorded when the mask selects execve or
  * execveat.  Only a failed execveat has an EXECVEAT exit record.
  */
-#define KESTREL_EVENT_TABLE(EV, P)	\
-	EV(PAD, 1, pad, K, _, )	\
-	EV(LOST, 2, lost, K, _, P(U64, seq, 0, 0, NONE) P(U64, ring_full, 0, 0, NONE) P(U64, too_large, 0, 0, NONE) P(U64, fault, 0, 0, NONE))	\
-	EV(GENERIC, 3, generic, K, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE) P(RAWARGS, args, 0, 0, NONE))	\
-	EV(EXECVE, 4, execve, X, execve, P(RES, res, 6, 0, NONE) P(EXE, exe, 0, 0, NONE) P(ARGS, args, 1, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 2, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
-	EV(EXECVEAT, 5, execveat, X, execveat, P(RES, res, 6, 0, NONE) P(EXE, exe, 1, 0, NONE) P(ARGS, args, 2, 0, NONE) P(CWD, cwd, 0, 0, NONE) P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE) P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE) P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE) P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE) P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 3, 0, NONE) P(COMM, comm, 0, 0, NONE))	\
-	EV(OPEN, 6, open, X, open, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, OPEN) P(U32, mode, 2, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
-	EV(OPENAT, 7, openat, X, openat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(U32, flags, 2, 0, OPEN) P(U32, mode, 3, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
-	EV(OPENAT2, 8, openat2, X, openat2, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(OPEN_HOW, flags, 2, 0, OPEN) P(OPEN_HOW, mode, 2, 1, MODE) P(OPEN_HOW, resolve, 2, 2, NONE) P(FULLPATH, fullpath, 6, 0, NONE))	\
-	EV(CONNECT, 9, connect, X, connect, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(SOCKADDR, addr, 1, 2, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
-	EV(CLONE, 10, clone, X, clone, P(RES, res, 6, 0, NONE) P(U64, flags, 0, 0, CLONE))	\
-	EV(FORK, 11, fork, X, fork, P(RES, res, 6, 0, NONE))	\
-	EV(VFORK, 12, vfork, X, vfork, P(RES, res, 6, 0, NONE))	\
-	EV(PROC_EXIT, 13, procexit, K, _, P(U32, status, 0, 0, NONE))	\
-	EV(PROC_FORK, 14, procfork, K, _, P(U32, child_tid, 0, 0, NONE) P(U32, child_pid, 0, 0, NONE))	\
-	EV(PROC_EXEC, 15, procexec, K, _, P(KSTR, filename, 0, 0, NONE) P(U32, old_tid, 0, 0, NONE))	\
-	EV(EXECVE_ENTER, 16, execve, E, execve, P(PATH, filename, 0, 0, NONE) P(ARGV, args, 1, 0, NONE))	\
-	EV(EXECVEAT_ENTER, 17, execveat, E, execveat, P(INT, dirfd, 0, 0, NONE) P(PATH, pathname, 1, 0, NONE) P(ARGV, args, 2, 0, NONE) P(U32, flags, 4, 0, AT))	\
-	EV(CLONE3, 18, clone3, X, clone3, P(RES, res, 6, 0, NONE) P(USER_U64, flags, 0, 0, CLONE))	\
-	EV(KILL, 19, kill, X, kill, P(RES, res, 6, 0, NONE) P(INT, pid, 0, 0, NONE) P(INT, sig, 1, 0, SIGNAL))	\
-	EV(TKILL, 20, tkill, X, tkill, P(RES, res, 6, 0, NONE) P(INT, tid, 0, 0, NONE) P(INT, sig, 1, 0, SIGNAL))	\
-	EV(TGKILL, 21, tgkill, X, tgkill, P(RES, res, 6, 0, NONE) P(INT, pid, 0, 0, NONE) P(INT, tid, 1, 0, NONE) P(INT, sig, 2, 0, SIGNAL))	\
-	EV(PTRACE, 22, ptrace, X, ptrace, P(RES, res, 6, 0, NONE) P(S64, request, 0, 0, PTRACE) P(INT, pid, 1, 0, NONE) P(U64, addr, 2, 0, NONE) P(U64, data, 3, 0, NONE))	\
-	EV(PRCTL, 23, prctl, X, prctl, P(RES, res, 6, 0, NONE) P(INT, option, 0, 0, NONE) P(U64, arg2, 1, 0, NONE) P(U64, arg3, 2, 0, NONE))	\
-	EV(CAPSET, 24, capset, X, capset, P(RES, res, 6, 0, NONE) P(CAP, cap_inheritable, 0, 0, NONE) P(CAP, cap_permitted, 0, 1, NONE) P(CAP, cap_effective, 0, 2, NONE))	\
-	EV(SETUID, 25, setuid, X, setuid, P(RES, res, 6, 0, NONE) P(U32, uid, 0, 0, NONE))	\
-	EV(SETGID, 26, setgid, X, setgid, P(RES, res, 6, 0, NONE) P(U32, gid, 0, 0, NONE))	\
-	EV(SETREUID, 27, setreuid, X, setreuid, P(RES, res, 6, 0, NONE) P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE))	\
-	EV(SETREGID, 28, setregid, X, setregid, P(RES, res, 6, 0, NONE) P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE))	\
-	EV(SETRESUID, 29, setresuid, X, setresuid, P(RES, res, 6, 0, NONE) P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE) P(U32, suid, 2, 0, NONE))	\
-	EV(SETRESGID, 30, setresgid, X, setresgid, P(RES, res, 6, 0, NONE) P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE) P(U32, sgid, 2, 0, NONE))	\
-	EV(SETFSUID, 31, setfsuid, X, setfsuid, P(RES, res, 6, 0, NONE) P(U32, uid, 0, 0, NONE))	\
-	EV(SETFSGID, 32, setfsgid, X, setfsgid, P(RES, res, 6, 0, NONE) P(U32, gid, 0, 0, NONE))	\
-	EV(SETNS, 33, setns, X, setns, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, nstype, 1, 0, NS))	\
-	EV(UNSHARE, 34, unshare, X, unshare, P(RES, res, 6, 0, NONE) P(U64, flags, 0, 0, NS))	\
-	EV(CHROOT, 35, chroot, X, chroot, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
-	EV(PIVOT_ROOT, 36, pivot_root, X, pivot_root, P(RES, res, 6, 0, NONE) P(PATH, new_root, 0, 0, NONE) P(PATH, put_old, 1, 0, NONE))	\
-	EV(CREAT, 37, creat, X, creat, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, mode, 1, 0, MODE) P(FULLPATH, fullpath, 6, 0, NONE))	\
-	EV(CLOSE, 38, close, X, close, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE))	\
-	EV(DUP, 39, dup, X, dup, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE))	\
-	EV(DUP2, 40, dup2, X, dup2, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE) P(INT, newfd, 1, 0, NONE))	\
-	EV(DUP3, 41, dup3, X, dup3, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE) P(INT, newfd, 1, 0, NONE) P(U32, flags, 2, 0, OPEN))	\
-	EV(FCNTL, 42, fcntl, X, fcntl, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(INT, cmd, 1, 0, FCNTL))	\
-	EV(RENAME, 43, rename, X, rename, P(RES, res, 6, 0, NONE) P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))	\
-	EV(RENAMEAT, 44, renameat, X, renameat, P(RES, res, 6, 0, NONE) P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE))	\
-	EV(RENAMEAT2, 45, renameat2, X, renameat2, P(RES, res, 6, 0, NONE) P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE) P(U32, flags, 4, 0, NONE))	\
-	EV(UNLINK, 46, unlink, X, unlink, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
-	EV(UNLINKAT, 47, unlinkat, X, unlinkat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(U32, flags, 2, 0, AT))	\
-	EV(MKDIR, 48, mkdir, X, mkdir, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
-	EV(MKDIRAT, 49, mkdirat, X, mkdirat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, path, 1, 0, NONE) P(U32, mode, 2, 0, MODE))	\
-	EV(RMDIR, 50, rmdir, X, rmdir, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE))	\
-	EV(LINK, 51, link, X, link, P(RES, res, 6, 0, NONE) P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))	\
-	EV(LINKAT, 52, linkat, X, linkat, P(RES, res, 6, 0, NONE) P(INT, olddir, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE) P(INT, newdir, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE) P(U32, flags, 4, 0, AT))	\
-	EV(SYMLINK, 53, symlink, X, symlink, P(RES, res, 6, 0, NONE) P(PATH, target, 0, 0, NONE) P(PATH, linkpath, 1, 0, NONE))	\
-	EV(SYMLINKAT, 54, symlinkat, X, symlinkat, P(RES, res, 6, 0, NONE) P(PATH, target, 0, 0, NONE) P(INT, linkdirfd, 1, 0, NONE) P(PATH, linkpath, 2, 0, NONE))	\
-	EV(CHMOD, 55, chmod, X, chmod, P(RES, res, 6, 0, NONE) P(PATH, filename, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
-	EV(FCHMOD, 56, fchmod, X, fchmod, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, mode, 1, 0, MODE))	\
-	EV(FCHMODAT, 57, fchmodat, X, fchmodat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, filename, 1, 0, NONE) P(U32, mode, 2, 0, MODE))	\
-	EV(CHOWN, 58, chown, X, chown, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
-	EV(LCHOWN, 59, lchown, X, lchown, P(RES, res, 6, 0, NONE) P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
-	EV(FCHOWN, 60, fchown, X, fchown, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))	\
-	EV(FCHOWNAT, 61, fchownat, X, fchownat, P(RES, res, 6, 0, NONE) P(INT, dirfd, 0, 0, NONE) P(PATH, pathname, 1, 0, NONE) P(U32, uid, 2, 0, NONE) P(U32, gid, 3, 0, NONE) P(U32, flags, 4, 0, AT))	\
-	EV(MOUNT, 62, mount, X, mount, P(RES, res, 6, 0, NONE) P(PATH, dev, 0, 0, NONE) P(PATH, dir, 1, 0, NONE) P(PATH, type, 2, 0, NONE) P(U64, flags, 3, 0, NONE))	\
-	EV(UMOUNT2, 63, umount2, X, umount2, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
-	EV(MEMFD_CREATE, 64, memfd_create, X, memfd_create, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
-	EV(PIPE, 65, pipe, X, pipe, P(RES, res, 6, 0, NONE) P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE))	\
-	EV(PIPE2, 66, pipe2, X, pipe2, P(RES, res, 6, 0, NONE) P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE) P(U32, flags, 1, 0, OPEN))	\
-	EV(SOCKET, 67, socket, X, socket, P(RES, res, 6, 0, NONE) P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE) P(INT, proto, 2, 0, NONE))	\
-	EV(ACCEPT, 68, accept, X, accept, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE))	\
-	EV(ACCEPT4, 69, accept4, X, accept4, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE) P(U32, flags, 3, 0, SOCKTYPE))	\
-	EV(BIND, 70, bind, X, bind, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(SOCKADDR, addr, 1, 2, NONE))	\
-	EV(LISTEN, 71, listen, X, listen, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(INT, backlog, 1, 0, NONE))	\
-	EV(SENDTO, 72, sendto, X, sendto, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE) P(SOCKADDR, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
-	EV(RECVFROM, 73, recvfrom, X, recvfrom, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE) P(SOCKADDR_OUT, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))	\
-	EV(SOCKETPAIR, 74, socketpair, X, socketpair, P(RES, res, 6, 0, NONE) P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE) P(INT, proto, 2, 0, NONE) P(USER_INT, fd1, 3, 0, NONE) P(USER_INT, fd2, 3, 1, NONE))	\
-	EV(INIT_MODULE, 75, init_module, X, init_module, P(RES, res, 6, 0, NONE) P(U64, length, 1, 0, NONE) P(PATH, uargs, 2, 0, NONE))	\
-	EV(FINIT_MODULE, 76, finit_module, X, finit_module, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE) P(PATH, uargs, 1, 0, NONE) P(U32, flags, 2, 0, NONE) P(FULLPATH, fullpath, 0, 0, NONE))	\
-	EV(DELETE_MODULE, 77, delete_module, X, delete_module, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))	\
-	EV(BPF, 78, bpf, X, bpf, P(RES, res, 6, 0, NONE) P(INT, cmd, 0, 0, NONE))	\
-	EV(USERFAULTFD, 79, userfaultfd, X, userfaultfd, P(RES, res, 6, 0, NONE) P(U32, flags, 0, 0, OPEN))	\
-	EV(IO_URING_SETUP, 80, io_uring_setup, X, io_uring_setup, P(RES, res, 6, 0, NONE) P(U32, entries, 0, 0, NONE))	\
-	EV(MPROTECT, 81, mprotect, X, mprotect, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE) P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT))	\
-	EV(MMAP, 82, mmap, X, mmap, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE) P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT) P(U32, flags, 3, 0, MMAP) P(INT, fd, 4, 0, NONE) P(U64, offset, 5, 0, NONE))
+#define KESTREL_EVENT_TABLE(EV, P)                                                      \
+	EV(PAD, 1, pad, K, _, )                                                         \
+	EV(LOST, 2, lost, K, _, P(U64, seq, 0, 0, NONE) P(U64, ring_full, 0, 0, NONE)   \
+	   P(U64, too_large, 0, 0, NONE) P(U64, fault, 0, 0, NONE))                     \
+	EV(GENERIC, 3, generic, K, _, P(U32, nr, 0, 0, NONE) P(RES, res, 6, 0, NONE)    \
+	   P(RAWARGS, args, 0, 0, NONE))                                                \
+	EV(EXECVE, 4, execve, X, execve, P(RES, res, 6, 0, NONE)                        \
+	   P(EXE, exe, 0, 0, NONE) P(ARGS, args, 1, 0, NONE) P(CWD, cwd, 0, 0, NONE)    \
+	   P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE)  \
+	   P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE)                      \
+	   P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE)                      \
+	   P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE)                         \
+	   P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 2, 0, NONE)  \
+	   P(COMM, comm, 0, 0, NONE))                                                   \
+	EV(EXECVEAT, 5, execveat, X, execveat, P(RES, res, 6, 0, NONE)                  \
+	   P(EXE, exe, 1, 0, NONE) P(ARGS, args, 2, 0, NONE) P(CWD, cwd, 0, 0, NONE)    \
+	   P(CRED, uid, 0, 0, NONE) P(CRED, gid, 0, 1, NONE) P(CRED, euid, 0, 2, NONE)  \
+	   P(CRED, egid, 0, 3, NONE) P(CRED, loginuid, 0, 4, NONE)                      \
+	   P(TASK, tty, 0, 4, NONE) P(CGROUP, cgroups, 0, 0, NONE)                      \
+	   P(TASK, pidns, 0, 3, NONE) P(TASK, vpid, 0, 0, NONE)                         \
+	   P(TASK, vtid, 0, 1, NONE) P(TASK, ptid, 0, 2, NONE) P(ENV, env, 3, 0, NONE)  \
+	   P(COMM, comm, 0, 0, NONE))                                                   \
+	EV(OPEN, 6, open, X, open, P(RES, res, 6, 0, NONE) P(PATH, name, 0, 0, NONE)    \
+	   P(U32, flags, 1, 0, OPEN) P(U32, mode, 2, 0, MODE)                           \
+	   P(FULLPATH, fullpath, 6, 0, NONE))                                           \
+	EV(OPENAT, 7, openat, X, openat, P(RES, res, 6, 0, NONE)                        \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE)                          \
+	   P(U32, flags, 2, 0, OPEN) P(U32, mode, 3, 0, MODE)                           \
+	   P(FULLPATH, fullpath, 6, 0, NONE))                                           \
+	EV(OPENAT2, 8, openat2, X, openat2, P(RES, res, 6, 0, NONE)                     \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE)                          \
+	   P(OPEN_HOW, flags, 2, 0, OPEN) P(OPEN_HOW, mode, 2, 1, MODE)                 \
+	   P(OPEN_HOW, resolve, 2, 2, NONE) P(FULLPATH, fullpath, 6, 0, NONE))          \
+	EV(CONNECT, 9, connect, X, connect, P(RES, res, 6, 0, NONE)                     \
+	   P(INT, fd, 0, 0, NONE) P(SOCKADDR, addr, 1, 2, NONE)                         \
+	   P(TUPLE, tuple, 0, 0, NONE))                                                 \
+	EV(CLONE, 10, clone, X, clone, P(RES, res, 6, 0, NONE)                          \
+	   P(U64, flags, 0, 0, CLONE))                                                  \
+	EV(FORK, 11, fork, X, fork, P(RES, res, 6, 0, NONE))                            \
+	EV(VFORK, 12, vfork, X, vfork, P(RES, res, 6, 0, NONE))                         \
+	EV(PROC_EXIT, 13, procexit, K, _, P(U32, status, 0, 0, NONE))                   \
+	EV(PROC_FORK, 14, procfork, K, _, P(U32, child_tid, 0, 0, NONE)                 \
+	   P(U32, child_pid, 0, 0, NONE))                                               \
+	EV(PROC_EXEC, 15, procexec, K, _, P(KSTR, filename, 0, 0, NONE)                 \
+	   P(U32, old_tid, 0, 0, NONE))                                                 \
+	EV(EXECVE_ENTER, 16, execve, E, execve, P(PATH, filename, 0, 0, NONE)           \
+	   P(ARGV, args, 1, 0, NONE))                                                   \
+	EV(EXECVEAT_ENTER, 17, execveat, E, execveat, P(INT, dirfd, 0, 0, NONE)         \
+	   P(PATH, pathname, 1, 0, NONE) P(ARGV, args, 2, 0, NONE)                      \
+	   P(U32, flags, 4, 0, AT))                                                     \
+	EV(CLONE3, 18, clone3, X, clone3, P(RES, res, 6, 0, NONE)                       \
+	   P(USER_U64, flags, 0, 0, CLONE))                                             \
+	EV(KILL, 19, kill, X, kill, P(RES, res, 6, 0, NONE) P(INT, pid, 0, 0, NONE)     \
+	   P(INT, sig, 1, 0, SIGNAL))                                                   \
+	EV(TKILL, 20, tkill, X, tkill, P(RES, res, 6, 0, NONE) P(INT, tid, 0, 0, NONE)  \
+	   P(INT, sig, 1, 0, SIGNAL))                                                   \
+	EV(TGKILL, 21, tgkill, X, tgkill, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, pid, 0, 0, NONE) P(INT, tid, 1, 0, NONE) P(INT, sig, 2, 0, SIGNAL))   \
+	EV(PTRACE, 22, ptrace, X, ptrace, P(RES, res, 6, 0, NONE)                       \
+	   P(S64, request, 0, 0, PTRACE) P(INT, pid, 1, 0, NONE)                        \
+	   P(U64, addr, 2, 0, NONE) P(U64, data, 3, 0, NONE))                           \
+	EV(PRCTL, 23, prctl, X, prctl, P(RES, res, 6, 0, NONE)                          \
+	   P(INT, option, 0, 0, NONE) P(U64, arg2, 1, 0, NONE)                          \
+	   P(U64, arg3, 2, 0, NONE))                                                    \
+	EV(CAPSET, 24, capset, X, capset, P(RES, res, 6, 0, NONE)                       \
+	   P(CAP, cap_inheritable, 0, 0, NONE) P(CAP, cap_permitted, 0, 1, NONE)        \
+	   P(CAP, cap_effective, 0, 2, NONE))                                           \
+	EV(SETUID, 25, setuid, X, setuid, P(RES, res, 6, 0, NONE)                       \
+	   P(U32, uid, 0, 0, NONE))                                                     \
+	EV(SETGID, 26, setgid, X, setgid, P(RES, res, 6, 0, NONE)                       \
+	   P(U32, gid, 0, 0, NONE))                                                     \
+	EV(SETREUID, 27, setreuid, X, setreuid, P(RES, res, 6, 0, NONE)                 \
+	   P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE))                           \
+	EV(SETREGID, 28, setregid, X, setregid, P(RES, res, 6, 0, NONE)                 \
+	   P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE))                           \
+	EV(SETRESUID, 29, setresuid, X, setresuid, P(RES, res, 6, 0, NONE)              \
+	   P(U32, ruid, 0, 0, NONE) P(U32, euid, 1, 0, NONE) P(U32, suid, 2, 0, NONE))  \
+	EV(SETRESGID, 30, setresgid, X, setresgid, P(RES, res, 6, 0, NONE)              \
+	   P(U32, rgid, 0, 0, NONE) P(U32, egid, 1, 0, NONE) P(U32, sgid, 2, 0, NONE))  \
+	EV(SETFSUID, 31, setfsuid, X, setfsuid, P(RES, res, 6, 0, NONE)                 \
+	   P(U32, uid, 0, 0, NONE))                                                     \
+	EV(SETFSGID, 32, setfsgid, X, setfsgid, P(RES, res, 6, 0, NONE)                 \
+	   P(U32, gid, 0, 0, NONE))                                                     \
+	EV(SETNS, 33, setns, X, setns, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE)   \
+	   P(U32, nstype, 1, 0, NS))                                                    \
+	EV(UNSHARE, 34, unshare, X, unshare, P(RES, res, 6, 0, NONE)                    \
+	   P(U64, flags, 0, 0, NS))                                                     \
+	EV(CHROOT, 35, chroot, X, chroot, P(RES, res, 6, 0, NONE)                       \
+	   P(PATH, path, 0, 0, NONE))                                                   \
+	EV(PIVOT_ROOT, 36, pivot_root, X, pivot_root, P(RES, res, 6, 0, NONE)           \
+	   P(PATH, new_root, 0, 0, NONE) P(PATH, put_old, 1, 0, NONE))                  \
+	EV(CREAT, 37, creat, X, creat, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, name, 0, 0, NONE) P(U32, mode, 1, 0, MODE)                           \
+	   P(FULLPATH, fullpath, 6, 0, NONE))                                           \
+	EV(CLOSE, 38, close, X, close, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE))  \
+	EV(DUP, 39, dup, X, dup, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE))     \
+	EV(DUP2, 40, dup2, X, dup2, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE)   \
+	   P(INT, newfd, 1, 0, NONE))                                                   \
+	EV(DUP3, 41, dup3, X, dup3, P(RES, res, 6, 0, NONE) P(INT, oldfd, 0, 0, NONE)   \
+	   P(INT, newfd, 1, 0, NONE) P(U32, flags, 2, 0, OPEN))                         \
+	EV(FCNTL, 42, fcntl, X, fcntl, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE)   \
+	   P(INT, cmd, 1, 0, FCNTL))                                                    \
+	EV(RENAME, 43, rename, X, rename, P(RES, res, 6, 0, NONE)                       \
+	   P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))                   \
+	EV(RENAMEAT, 44, renameat, X, renameat, P(RES, res, 6, 0, NONE)                 \
+	   P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE)                    \
+	   P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE))                   \
+	EV(RENAMEAT2, 45, renameat2, X, renameat2, P(RES, res, 6, 0, NONE)              \
+	   P(INT, olddirfd, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE)                    \
+	   P(INT, newdirfd, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE)                    \
+	   P(U32, flags, 4, 0, NONE))                                                   \
+	EV(UNLINK, 46, unlink, X, unlink, P(RES, res, 6, 0, NONE)                       \
+	   P(PATH, path, 0, 0, NONE))                                                   \
+	EV(UNLINKAT, 47, unlinkat, X, unlinkat, P(RES, res, 6, 0, NONE)                 \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, name, 1, 0, NONE) P(U32, flags, 2, 0, AT)) \
+	EV(MKDIR, 48, mkdir, X, mkdir, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, path, 0, 0, NONE) P(U32, mode, 1, 0, MODE))                          \
+	EV(MKDIRAT, 49, mkdirat, X, mkdirat, P(RES, res, 6, 0, NONE)                    \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, path, 1, 0, NONE)                          \
+	   P(U32, mode, 2, 0, MODE))                                                    \
+	EV(RMDIR, 50, rmdir, X, rmdir, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, path, 0, 0, NONE))                                                   \
+	EV(LINK, 51, link, X, link, P(RES, res, 6, 0, NONE)                             \
+	   P(PATH, oldpath, 0, 0, NONE) P(PATH, newpath, 1, 0, NONE))                   \
+	EV(LINKAT, 52, linkat, X, linkat, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, olddir, 0, 0, NONE) P(PATH, oldpath, 1, 0, NONE)                      \
+	   P(INT, newdir, 2, 0, NONE) P(PATH, newpath, 3, 0, NONE)                      \
+	   P(U32, flags, 4, 0, AT))                                                     \
+	EV(SYMLINK, 53, symlink, X, symlink, P(RES, res, 6, 0, NONE)                    \
+	   P(PATH, target, 0, 0, NONE) P(PATH, linkpath, 1, 0, NONE))                   \
+	EV(SYMLINKAT, 54, symlinkat, X, symlinkat, P(RES, res, 6, 0, NONE)              \
+	   P(PATH, target, 0, 0, NONE) P(INT, linkdirfd, 1, 0, NONE)                    \
+	   P(PATH, linkpath, 2, 0, NONE))                                               \
+	EV(CHMOD, 55, chmod, X, chmod, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, filename, 0, 0, NONE) P(U32, mode, 1, 0, MODE))                      \
+	EV(FCHMOD, 56, fchmod, X, fchmod, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE) P(U32, mode, 1, 0, MODE))                             \
+	EV(FCHMODAT, 57, fchmodat, X, fchmodat, P(RES, res, 6, 0, NONE)                 \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, filename, 1, 0, NONE)                      \
+	   P(U32, mode, 2, 0, MODE))                                                    \
+	EV(CHOWN, 58, chown, X, chown, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))   \
+	EV(LCHOWN, 59, lchown, X, lchown, P(RES, res, 6, 0, NONE)                       \
+	   P(PATH, path, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))   \
+	EV(FCHOWN, 60, fchown, X, fchown, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE) P(U32, uid, 1, 0, NONE) P(U32, gid, 2, 0, NONE))      \
+	EV(FCHOWNAT, 61, fchownat, X, fchownat, P(RES, res, 6, 0, NONE)                 \
+	   P(INT, dirfd, 0, 0, NONE) P(PATH, pathname, 1, 0, NONE)                      \
+	   P(U32, uid, 2, 0, NONE) P(U32, gid, 3, 0, NONE) P(U32, flags, 4, 0, AT))     \
+	EV(MOUNT, 62, mount, X, mount, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, dev, 0, 0, NONE) P(PATH, dir, 1, 0, NONE) P(PATH, type, 2, 0, NONE)  \
+	   P(U64, flags, 3, 0, NONE))                                                   \
+	EV(UMOUNT2, 63, umount2, X, umount2, P(RES, res, 6, 0, NONE)                    \
+	   P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))                         \
+	EV(MEMFD_CREATE, 64, memfd_create, X, memfd_create, P(RES, res, 6, 0, NONE)     \
+	   P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))                         \
+	EV(PIPE, 65, pipe, X, pipe, P(RES, res, 6, 0, NONE)                             \
+	   P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE))                   \
+	EV(PIPE2, 66, pipe2, X, pipe2, P(RES, res, 6, 0, NONE)                          \
+	   P(USER_INT, fd1, 0, 0, NONE) P(USER_INT, fd2, 0, 1, NONE)                    \
+	   P(U32, flags, 1, 0, OPEN))                                                   \
+	EV(SOCKET, 67, socket, X, socket, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE)                    \
+	   P(INT, proto, 2, 0, NONE))                                                   \
+	EV(ACCEPT, 68, accept, X, accept, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE))                          \
+	EV(ACCEPT4, 69, accept4, X, accept4, P(RES, res, 6, 0, NONE)                    \
+	   P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE)                           \
+	   P(U32, flags, 3, 0, SOCKTYPE))                                               \
+	EV(BIND, 70, bind, X, bind, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE)      \
+	   P(SOCKADDR, addr, 1, 2, NONE))                                               \
+	EV(LISTEN, 71, listen, X, listen, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE) P(INT, backlog, 1, 0, NONE))                          \
+	EV(SENDTO, 72, sendto, X, sendto, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE)                              \
+	   P(SOCKADDR, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))                   \
+	EV(RECVFROM, 73, recvfrom, X, recvfrom, P(RES, res, 6, 0, NONE)                 \
+	   P(INT, fd, 0, 0, NONE) P(U64, size, 2, 0, NONE)                              \
+	   P(SOCKADDR_OUT, addr, 4, 5, NONE) P(TUPLE, tuple, 0, 0, NONE))               \
+	EV(SOCKETPAIR, 74, socketpair, X, socketpair, P(RES, res, 6, 0, NONE)           \
+	   P(INT, domain, 0, 0, FAMILY) P(INT, type, 1, 0, SOCKTYPE)                    \
+	   P(INT, proto, 2, 0, NONE) P(USER_INT, fd1, 3, 0, NONE)                       \
+	   P(USER_INT, fd2, 3, 1, NONE))                                                \
+	EV(INIT_MODULE, 75, init_module, X, init_module, P(RES, res, 6, 0, NONE)        \
+	   P(U64, length, 1, 0, NONE) P(PATH, uargs, 2, 0, NONE))                       \
+	EV(FINIT_MODULE, 76, finit_module, X, finit_module, P(RES, res, 6, 0, NONE)     \
+	   P(INT, fd, 0, 0, NONE) P(PATH, uargs, 1, 0, NONE) P(U32, flags, 2, 0, NONE)  \
+	   P(FULLPATH, fullpath, 0, 0, NONE))                                           \
+	EV(DELETE_MODULE, 77, delete_module, X, delete_module, P(RES, res, 6, 0, NONE)  \
+	   P(PATH, name, 0, 0, NONE) P(U32, flags, 1, 0, NONE))                         \
+	EV(BPF, 78, bpf, X, bpf, P(RES, res, 6, 0, NONE) P(INT, cmd, 0, 0, NONE))       \
+	EV(USERFAULTFD, 79, userfaultfd, X, userfaultfd, P(RES, res, 6, 0, NONE)        \
+	   P(U32, flags, 0, 0, OPEN))                                                   \
+	EV(IO_URING_SETUP, 80, io_uring_setup, X, io_uring_setup,                       \
+	   P(RES, res, 6, 0, NONE) P(U32, entries, 0, 0, NONE))                         \
+	EV(MPROTECT, 81, mprotect, X, mprotect, P(RES, res, 6, 0, NONE)                 \
+	   P(U64, addr, 0, 0, NONE) P(U64, length, 1, 0, NONE)                          \
+	   P(U32, prot, 2, 0, PROT))                                                    \
+	EV(MMAP, 82, mmap, X, mmap, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE)    \
+	   P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT)                          \
+	   P(U32, flags, 3, 0, MMAP) P(INT, fd, 4, 0, NONE) P(U64, offset, 5, 0, NONE))
 
 /* The argument number a P() entry uses for the syscall's return value. */
 #define KESTREL_ARG_RES			6
