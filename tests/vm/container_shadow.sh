@@ -48,7 +48,7 @@ mkdir -p "$CG"
 
 say "the container: unshare -m -u -n -p -f, chroot, a shell waiting for its cue"
 # shellcheck disable=SC2016
-sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m -u -n -p -f chroot "$2" /bin/sh -c "read cue </tmp/go; /bin/cat /etc/shadow >/dev/null; echo done >/tmp/done"' \
+sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m -u -n -p -f chroot "$2" /bin/sh -c "for i in 1 2; do read cue </tmp/go; /bin/cat /etc/shadow >/dev/null; echo \$i >/tmp/done\$i; done"' \
 	container "$CG" "$ROOTFS" &
 CPID=$!
 # The container's shell: the sh whose root is the rootfs.
@@ -67,8 +67,7 @@ grep -q "cri-containerd-$CID.scope" "/proc/$csh/cgroup" || fail "the shell is no
 kmod_load
 kestrel_start ev --context --host-root "$HOSTROOT"
 echo go >"$ROOTFS/tmp/go"
-wait_for 20 test -f "$ROOTFS/tmp/done" || fail "the container's cat did not run"
-wait "$CPID" || true
+wait_for 20 test -f "$ROOTFS/tmp/done1" || fail "the container's cat did not run"
 kestrel_stop
 
 say "the openat of /etc/shadow, with its context"
@@ -86,4 +85,28 @@ expect_event "$KOUT" openat "$(jstr name /etc/shadow)" \
 	"$(jstr k8s.ns.name payments)" \
 	"$(jstr k8s.pod.uid "$POD_UID")" \
 	'"privileged": *false'
+
+say "and the alert of a rule on those fields (kestrel run, JSON alerts)"
+cat >rules.yaml <<'YAML'
+- rule: Shadow read in a container
+  desc: /etc/shadow opened inside a container
+  condition: evt.type in (open, openat, openat2) and fd.name = /etc/shadow and container.id != host
+  output: >
+    Shadow read in a container (program=%proc.name parent=%proc.pname user=%user.name
+    container=%container.id image=%container.image.repository pod=%k8s.pod.name ns=%k8s.ns.name)
+  priority: WARNING
+YAML
+kestrel_start_cmd alert run -r rules.yaml --json --host-root "$HOSTROOT"
+echo go >"$ROOTFS/tmp/go"
+wait_for 20 test -f "$ROOTFS/tmp/done2" || fail "the container's second cat did not run"
+wait "$CPID" || true
+kestrel_stop
+grep -q . "$KOUT" || { cat "$KERR"; fail "no alert"; }
+cat "$KOUT"
+for want in "$(jstr rule 'Shadow read in a container')" "$(jstr proc.name cat)" "$(jstr proc.pname sh)" \
+	"$(jstr user.name appuser)" "$(jstr container.id $SHORT)" \
+	"$(jstr container.image.repository registry.local/team/shop)" \
+	"$(jstr k8s.pod.name shop-7d4b9c-xz2kq)" "$(jstr k8s.ns.name payments)"; do
+	grep -Eq "$want" "$KOUT" || fail "the alert lacks $want"
+done
 say "ok"
