@@ -186,6 +186,36 @@ fn replay_prints_text_and_json_alerts() {
 }
 
 #[test]
+fn a_directory_loads_its_rules_files_in_name_order() {
+    let dir = temp_path("rules.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("10-base.yaml"), "- list: l\n  items: [a]\n- rule: R\n  desc: d\n  condition: evt.type = open and proc.name in (l)\n  output: o\n  priority: info\n").unwrap();
+    std::fs::write(
+        dir.join("20-more.yml"),
+        "- list: l\n  items: [b]\n  append: true\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not rules").unwrap();
+    let out = kestrel(&["rules", "validate", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 rules"),
+        "{}",
+        text(&out.stdout)
+    );
+    // In the other order the append has nothing to amend.
+    std::fs::rename(dir.join("20-more.yml"), dir.join("05-more.yml")).unwrap();
+    let out = kestrel(&["rules", "validate", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("05-more.yml:1:1: list 'l' amends a list that no earlier item defines"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn later_rules_files_amend_the_default_ones() {
     let local = temp_path("local.yaml");
     std::fs::write(
