@@ -1,1 +1,191 @@
-fn main() {}
+//! How fast one core matches a replayed stream against the default rules:
+//! `cargo bench -p kestrel --bench rules_replay`.
+//!
+//! A synthetic capture holds the mix a busy host sends once the module
+//! records what the rules (and process state) need: mostly opens of
+//! ordinary files, closes, connects, execs, forks and memory calls, with a
+//! few events that alert.  Three figures:
+//!
+//! - `full`: record parse + decode + rule matching (what `replay -r` does
+//!   per event, without printing);
+//! - `match`: rule matching alone, over events decoded beforehand;
+//! - `decode`: record parse + decode alone;
+//! - `state`: the full path with the state module applying each event and
+//!   answering process fields.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use kestrel::decode::{decode, Event};
+use kestrel::record::Record;
+use kestrel::rules::cases::encode_event;
+use kestrel::rules::event::EventFields;
+use kestrel::rules::{Engine, EngineOptions};
+use kestrel::state::{State, StateOptions};
+
+const EVENTS: usize = 200_000;
+
+fn spec(text: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(text).expect("bench event")
+}
+
+/// The synthetic stream: one buffer of back-to-back records.
+fn stream() -> (Vec<u8>, usize) {
+    let exec = "{type: execve, tid: TID, params: {res: 0, exe: /usr/bin/python3, args: [python3, -m, http.server], cwd: /srv, uid: 1000, gid: 1000, euid: 1000, egid: 1000, loginuid: 1000, tty: 0, cgroups: '0::/user.slice', pidns: 4026531836, vpid: TID, vtid: TID, ptid: 1, env: [HOME=/home/u, LANG=C], comm: python3}}";
+    let templates: Vec<(u32, String)> = vec![
+        (30, "{type: openat, tid: TID, params: {res: 5, dirfd: -100, name: /usr/lib/x86_64-linux-gnu/libssl.so.3, flags: 524288, mode: 0, fullpath: /usr/lib/x86_64-linux-gnu/libssl.so.3}}".into()),
+        (10, "{type: openat, tid: TID, params: {res: 6, dirfd: -100, name: /proc/self/stat, flags: 0, mode: 0, fullpath: /proc/self/stat}}".into()),
+        (8, "{type: openat, tid: TID, params: {res: 7, dirfd: 3, name: cache/0001.tmp, flags: 577, mode: 420, fullpath: /var/tmp/app/cache/0001.tmp}}".into()),
+        (2, "{type: openat, tid: TID, params: {res: -2, dirfd: -100, name: /etc/app.conf, flags: 0, mode: 0}}".into()),
+        (20, "{type: close, tid: TID, params: {res: 0, fd: 5}}".into()),
+        (8, "{type: connect, tid: TID, params: {res: 0, fd: 9, addr: '10.0.0.7:443', tuple: '10.0.0.5:41000->10.0.0.7:443'}}".into()),
+        (2, "{type: connect, tid: TID, params: {res: 0, fd: 9, addr: '127.0.0.1:6379', tuple: '127.0.0.1:41001->127.0.0.1:6379'}}".into()),
+        (5, "{type: clone, tid: TID, params: {res: 4242, flags: 0x3d0f00}}".into()),
+        (3, exec.into()),
+        (5, "{type: mmap, tid: TID, params: {res: 140000000000, addr: 0, length: 8192, prot: 5, flags: 2, fd: 5, offset: 0}}".into()),
+        (3, "{type: fcntl, tid: TID, params: {res: 10, fd: 5, cmd: 1030}}".into()),
+        (2, "{type: unlinkat, tid: TID, params: {res: 0, dirfd: -100, name: /var/tmp/app/cache/0001.tmp, flags: 0}}".into()),
+        (1, "{type: socket, tid: TID, params: {res: 9, domain: 2, type: 1, proto: 0}}".into()),
+        (1, "{type: procexit, tid: TID, params: {status: 0}}".into()),
+    ];
+    let total: u32 = templates.iter().map(|(w, _)| w).sum();
+    let mut buf = Vec::new();
+    let mut rng = 0x1234_5678_u64;
+    let mut n = 0;
+    let mut cache = std::collections::HashMap::new();
+    let events = std::env::var("EVENTS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(EVENTS);
+    for i in 0..events {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let tid = 1000 + (rng >> 40) % 64;
+        let text = if i % 1000 == 999 {
+            // One in a thousand alerts.
+            "{type: openat, tid: TID, params: {res: 3, dirfd: -100, name: /etc/shadow, flags: 0, mode: 0, fullpath: /etc/shadow}}".to_string()
+        } else {
+            let mut pick = ((rng >> 33) % u64::from(total)) as u32;
+            let mut chosen = &templates[0].1;
+            for (w, t) in &templates {
+                if pick < *w {
+                    chosen = t;
+                    break;
+                }
+                pick -= w;
+            }
+            chosen.clone()
+        };
+        let rec = cache.entry((text.clone(), tid)).or_insert_with(|| {
+            encode_event(&spec(&text.replace("TID", &tid.to_string())), 1).unwrap()
+        });
+        buf.extend_from_slice(rec);
+        n += 1;
+    }
+    (buf, n)
+}
+
+fn records(buf: &[u8]) -> impl Iterator<Item = Record<'_>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rec = Record::parse(buf.get(at..)?).ok()?;
+        at += rec.len();
+        Some(rec)
+    })
+}
+
+fn main() {
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/kestrel_rules.yaml");
+    let engine = Engine::load_files(&[rules], EngineOptions::default()).expect("default rules");
+    let (buf, n) = stream();
+    eprintln!(
+        "stream: {n} events, {:.1} MB, {} rules",
+        buf.len() as f64 / 1e6,
+        engine.rules().len()
+    );
+    let rounds = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+
+    // Full path.
+    let mut best_full = 0f64;
+    let mut alerts = 0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        alerts = 0;
+        for rec in records(&buf) {
+            let ev = decode(&rec).expect("decodes");
+            let src = EventFields::new(&ev);
+            alerts += engine.matches(black_box(&src), |r| {
+                black_box(r);
+            });
+        }
+        best_full = best_full.max(n as f64 / t.elapsed().as_secs_f64());
+    }
+    assert_eq!(alerts, n / 1000, "one alert per thousand events");
+
+    // Matching alone.
+    let decoded: Vec<Event<'_>> = records(&buf).map(|r| decode(&r).unwrap()).collect();
+    let mut best_match = 0f64;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for ev in &decoded {
+            let src = EventFields::new(ev);
+            black_box(engine.matches(black_box(&src), |r| {
+                black_box(r);
+            }));
+        }
+        best_match = best_match.max(n as f64 / t.elapsed().as_secs_f64());
+    }
+
+    // Full path with process state kept from the events (no /proc: every
+    // thread is unknown to it, as in a replay from another machine).
+    let mut best_state = 0f64;
+    for _ in 0..rounds {
+        let mut state = State::new(StateOptions {
+            proc_root: None,
+            ..StateOptions::default()
+        });
+        let t = Instant::now();
+        for rec in records(&buf) {
+            let ev = decode(&rec).expect("decodes");
+            state.apply(&ev);
+            let mut src = EventFields::new(&ev);
+            src.state = Some(&state);
+            black_box(engine.matches(black_box(&src), |r| {
+                black_box(r);
+            }));
+        }
+        best_state = best_state.max(n as f64 / t.elapsed().as_secs_f64());
+    }
+
+    // Decoding alone.
+    let mut best_decode = 0f64;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for rec in records(&buf) {
+            black_box(decode(&rec).unwrap());
+        }
+        best_decode = best_decode.max(n as f64 / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "rules_replay full   (parse+decode+match): {:.2} M events/s",
+        best_full / 1e6
+    );
+    println!(
+        "rules_replay match  (engine only):        {:.2} M events/s",
+        best_match / 1e6
+    );
+    println!(
+        "rules_replay decode (parse+decode only):  {:.2} M events/s",
+        best_decode / 1e6
+    );
+    println!(
+        "rules_replay state  (full + state apply): {:.2} M events/s",
+        best_state / 1e6
+    );
+    println!("alerts per pass: {alerts}");
+}

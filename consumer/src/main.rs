@@ -452,6 +452,49 @@ impl<W: Write> AlertSink<'_, W> {
     }
 }
 
+/// Events the state module learns from (process life cycle, ids, fds).
+const STATE_EVENTS: &[&str] = &[
+    "execve",
+    "execveat",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "socket",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "pipe",
+    "pipe2",
+    "socketpair",
+    "memfd_create",
+    "chdir",
+    "fchdir",
+];
+
+/// The syscalls behind [`STATE_EVENTS`] that the event table has.
+fn state_syscalls() -> SyscallMask {
+    let known = kestrel::rules::known_event_names();
+    kestrel_abi::syscalls_for_events(STATE_EVENTS.iter().copied().filter(|n| known.contains(*n)))
+        .unwrap_or_default()
+}
+
 fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(), String> {
     let engine = load_rules(rules, alerts)?;
     // A capture may come from another machine: state only from its events.
@@ -510,7 +553,13 @@ fn run(
     state.scan();
     let mut opts = session_options(args)?;
     if args.syscalls.is_none() {
-        opts.syscalls = engine.needed_syscalls();
+        // What the rules test, plus what keeps the process, fd and user
+        // state current (so proc.*, fd.* and container.* stay answerable).
+        let mut mask = engine.needed_syscalls();
+        for nr in state_syscalls().iter() {
+            mask.insert(nr);
+        }
+        opts.syscalls = mask;
     }
     let dev = open_for_capture(device)?;
     let offset = wall_clock_offset_ns();

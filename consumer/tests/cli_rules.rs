@@ -186,6 +186,36 @@ fn replay_prints_text_and_json_alerts() {
 }
 
 #[test]
+fn a_directory_loads_its_rules_files_in_name_order() {
+    let dir = temp_path("rules.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("10-base.yaml"), "- list: l\n  items: [a]\n- rule: R\n  desc: d\n  condition: evt.type = open and proc.name in (l)\n  output: o\n  priority: info\n").unwrap();
+    std::fs::write(
+        dir.join("20-more.yml"),
+        "- list: l\n  items: [b]\n  append: true\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not rules").unwrap();
+    let out = kestrel(&["rules", "validate", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 rules"),
+        "{}",
+        text(&out.stdout)
+    );
+    // In the other order the append has nothing to amend.
+    std::fs::rename(dir.join("20-more.yml"), dir.join("05-more.yml")).unwrap();
+    let out = kestrel(&["rules", "validate", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("05-more.yml:1:1: list 'l' amends a list that no earlier item defines"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn later_rules_files_amend_the_default_ones() {
     let local = temp_path("local.yaml");
     std::fs::write(
@@ -208,4 +238,38 @@ fn later_rules_files_amend_the_default_ones() {
     let s = text(&out.stdout);
     assert_eq!(s.lines().count(), 1, "{s}");
     assert!(s.contains("Sensitive file"));
+}
+
+#[test]
+#[ignore = "state drops an exec by a thread its table does not know when there is no /proc to fill it from (issue 5): replay of a capture then never learns process names"]
+fn replay_keeps_state_from_the_capture_for_process_fields() {
+    // The shell execs cat, which opens /etc/shadow: the open itself names
+    // no program, the state learned it from the exec.
+    let exec = "{type: execve, tid: 301, params: {res: 0, exe: /usr/bin/cat, args: [cat, /etc/shadow], cwd: /root, uid: 0, gid: 0, euid: 0, egid: 0, loginuid: 0, tty: 34816, cgroups: '0::/user.slice', pidns: 4026531836, vpid: 301, vtid: 301, ptid: 300, env: [HOME=/root], comm: cat}}";
+    let cap = capture_of("state.kcap", &[exec, SHADOW]);
+    let out = kestrel(&[
+        "replay",
+        cap.to_str().unwrap(),
+        "-r",
+        "rules/kestrel_rules.yaml",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let alert: serde_json::Value =
+        serde_json::from_str(s.lines().next().expect("one alert")).unwrap();
+    assert_eq!(alert["rule"], "Sensitive file read by unexpected program");
+    assert_eq!(alert["output_fields"]["proc.name"], "cat");
+    assert_eq!(alert["output_fields"]["proc.cmdline"], "cat /etc/shadow");
+    // The same exec by sshd's name is a checker of passwords: no alert.
+    let exec_sshd = exec.replace("comm: cat", "comm: sshd");
+    let cap = capture_of("state2.kcap", &[&exec_sshd, SHADOW]);
+    let out = kestrel(&[
+        "replay",
+        cap.to_str().unwrap(),
+        "-r",
+        "rules/kestrel_rules.yaml",
+    ]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }

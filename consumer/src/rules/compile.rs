@@ -54,7 +54,7 @@ impl EventTypes {
                 names: Some(BTreeSet::new()),
                 exact: true,
             },
-            Node::EvtType { names, negate } => {
+            Node::EvtType { names, negate, .. } => {
                 let set: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
                 EventTypes {
                     names: Some(if *negate {
@@ -109,6 +109,33 @@ impl EventTypes {
                 }
                 acc
             }
+        }
+    }
+}
+
+/// A rough cost of evaluating a node, to order the operands of `and` and
+/// `or`: event type tests cost nothing, fields the event carries little,
+/// fields from process state more, regular expressions and globs most.
+pub fn cost(node: &Node) -> u32 {
+    match node {
+        Node::Const(_) | Node::EvtType { .. } => 0,
+        Node::Not(inner) => cost(inner),
+        Node::And(items) | Node::Or(items) => items.iter().map(cost).sum(),
+        Node::Check(c) => {
+            let name = c.field.field.name();
+            let source = if name.starts_with("evt.") || name.starts_with("fs.path.") {
+                1
+            } else if name.starts_with("fd.") {
+                2
+            } else {
+                4
+            };
+            let test = match c.test {
+                Test::Regex(_) => 4,
+                Test::Glob(_) | Test::PMatch(_) => 1,
+                _ => 0,
+            };
+            source + test
         }
     }
 }
@@ -254,20 +281,26 @@ impl<'d> Compiler<'d> {
 
     fn expr(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
         Ok(match e {
-            Expr::And(items) => Node::And(
-                items
+            Expr::And(items) => {
+                let mut nodes = items
                     .iter()
                     .map(|i| self.expr(i, loc))
-                    .collect::<Res<Vec<_>>>()?
-                    .into(),
-            ),
-            Expr::Or(items) => Node::Or(
-                items
+                    .collect::<Res<Vec<_>>>()?;
+                // Conditions have no side effects, so the order of tests is
+                // free: cheap ones (event type, the event's own fields)
+                // first, state lookups and regexes last; ties keep the
+                // author's order.
+                nodes.sort_by_key(cost);
+                Node::And(nodes.into())
+            }
+            Expr::Or(items) => {
+                let mut nodes = items
                     .iter()
                     .map(|i| self.expr(i, loc))
-                    .collect::<Res<Vec<_>>>()?
-                    .into(),
-            ),
+                    .collect::<Res<Vec<_>>>()?;
+                nodes.sort_by_key(cost);
+                Node::Or(nodes.into())
+            }
             Expr::Not(inner) => Node::Not(Box::new(self.expr(inner, loc)?)),
             Expr::Macro { name, span } => {
                 let Some(&i) = self.macro_ix.get(name.as_str()) else {
@@ -452,8 +485,10 @@ impl<'d> Compiler<'d> {
                     });
                 }
             }
+            let names: Box<[Box<str>]> = values.iter().map(|v| v.as_str().into()).collect();
             return Ok(Node::EvtType {
-                names: values.iter().map(|v| v.as_str().into()).collect(),
+                types: super::eval::event_type_bits(&names),
+                names,
                 negate: op == Op::Ne,
             });
         }
@@ -773,6 +808,17 @@ mod tests {
             let (_, t) = compile(cond).unwrap();
             assert_eq!(names(&t).as_deref(), *want, "{cond}");
         }
+    }
+
+    #[test]
+    fn cheap_tests_run_first() {
+        let (node, _) =
+            compile("proc.name = x and fd.name = /y and evt.type = open and evt.rawres = 0")
+                .unwrap();
+        let Node::And(items) = node else { panic!() };
+        let costs: Vec<u32> = items.iter().map(cost).collect();
+        assert_eq!(costs, [0, 1, 2, 4]);
+        assert!(matches!(&items[0], Node::EvtType { .. }));
     }
 
     #[test]

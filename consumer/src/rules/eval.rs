@@ -32,6 +32,9 @@ pub enum Node {
         names: Box<[Box<str>]>,
         /// `!=`.
         negate: bool,
+        /// The same names as a bitmap over the ABI's event type numbers;
+        /// a type number beyond it is matched by name.
+        types: Box<[u64]>,
     },
     /// A field test.
     Check(Box<Check>),
@@ -44,6 +47,25 @@ pub struct Check {
     pub field: FieldRef,
     /// The test.
     pub test: Test,
+}
+
+/// The bitmap of event type numbers whose `evt.type` is one of `names`,
+/// covering every type of the ABI's event table.
+pub fn event_type_bits(names: &[Box<str>]) -> Box<[u64]> {
+    let schemas = kestrel_abi::schemas();
+    let max = schemas
+        .iter()
+        .map(|s| usize::from(s.event_type))
+        .max()
+        .unwrap_or(0);
+    let mut bits = vec![0u64; max / 64 + 1];
+    for s in schemas {
+        if names.iter().any(|n| **n == *s.name) {
+            let t = usize::from(s.event_type);
+            bits[t / 64] |= 1 << (t % 64);
+        }
+    }
+    bits.into()
 }
 
 /// An ordering comparison.
@@ -162,35 +184,62 @@ pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     }
 }
 
-/// FNV-1a: a fast hasher for the short strings of `in` sets.  The keys come
-/// from rules files; a collision costs time, never correctness.
+/// A fast hasher for the short strings of `in` sets and path trees, eight
+/// bytes at a time (the multiply-rotate mix of rustc's FxHasher).  The keys
+/// come from rules files; a collision costs time, never correctness.
 #[derive(Default, Clone, Copy)]
 pub struct Fnv(u64);
+
+const MIX: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Fnv {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(MIX);
+    }
+}
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
+
+/// Sets at most this large are scanned rather than hashed.
+const SMALL_SET: usize = 8;
 
 /// A set of constants for `in` and `intersects`.
 #[derive(Debug, Clone)]
 pub struct ValueSet {
-    /// Texts.
+    /// Texts, hashed (large sets).
     pub strs: HashSet<Box<[u8]>, BuildHasherDefault<Fnv>>,
+    /// Texts, scanned (small sets: comparing lengths first is cheaper than
+    /// hashing).
+    pub small: Vec<Box<[u8]>>,
     /// The same constants for non-text values.
     pub consts: Vec<Const>,
 }
@@ -198,14 +247,27 @@ pub struct ValueSet {
 impl ValueSet {
     /// Builds a set.
     pub fn new(items: &[String]) -> ValueSet {
+        let mut uniq: Vec<Box<[u8]>> = items.iter().map(|s| s.as_bytes().into()).collect();
+        uniq.sort();
+        uniq.dedup();
+        let (small, strs) = if uniq.len() <= SMALL_SET {
+            (uniq, HashSet::default())
+        } else {
+            (Vec::new(), uniq.into_iter().collect())
+        };
         ValueSet {
-            strs: items.iter().map(|s| s.as_bytes().into()).collect(),
+            strs,
+            small,
             consts: items.iter().map(|s| Const::new(s)).collect(),
         }
     }
 
     fn contains(&self, v: &FieldValue<'_>) -> bool {
         match v {
+            FieldValue::Str(s) if self.strs.is_empty() => {
+                let s: &[u8] = s;
+                self.small.iter().any(|c| c.len() == s.len() && **c == *s)
+            }
             FieldValue::Str(s) => self.strs.contains(s.as_ref()),
             other => self.consts.iter().any(|c| c.equals(other)),
         }
@@ -378,12 +440,34 @@ impl PathTrie {
 
     /// Whether `path` is one of the paths or below one.
     pub fn matches(&self, path: &[u8]) -> bool {
-        self.walk(
-            path.split(|&b| b == b'/')
-                .filter(|c| !c.is_empty())
-                .collect::<SmallPath>()
-                .as_slice(),
-        )
+        // Plain components are followed without collecting the path; a
+        // node with glob children switches to the general walk.
+        let mut node = self;
+        let mut rest = path;
+        loop {
+            if node.end {
+                return true;
+            }
+            if !node.globs.is_empty() {
+                let comps: SmallPath<'_> = rest
+                    .split(|&b| b == b'/')
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                return node.walk(comps.as_slice());
+            }
+            while let [b'/', tail @ ..] = rest {
+                rest = tail;
+            }
+            if rest.is_empty() {
+                return false;
+            }
+            let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+            match node.children.get(&rest[..end]) {
+                Some(child) => node = child,
+                None => return false,
+            }
+            rest = &rest[end..];
+        }
     }
 
     fn walk(&self, comps: &[&[u8]]) -> bool {
@@ -524,9 +608,20 @@ impl Node {
             Node::And(items) => items.iter().all(|n| n.eval(src)),
             Node::Or(items) => items.iter().any(|n| n.eval(src)),
             Node::Not(n) => !n.eval(src),
-            Node::EvtType { names, negate } => {
-                let name = src.event_name();
-                names.iter().any(|n| **n == *name) != *negate
+            Node::EvtType {
+                names,
+                negate,
+                types,
+            } => {
+                let t = usize::from(src.event_type());
+                let hit = match types.get(t / 64) {
+                    Some(word) => word >> (t % 64) & 1 == 1,
+                    None => {
+                        let name = src.event_name();
+                        names.iter().any(|n| **n == *name)
+                    }
+                };
+                hit != *negate
             }
             Node::Check(c) => match src.field(&c.field) {
                 Some(v) => c.test.test(&v),

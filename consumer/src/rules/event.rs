@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 
 use kestrel_abi::ParamFormat;
 
@@ -60,22 +61,40 @@ impl<'e, 'a> EventFields<'e, 'a> {
         i128::from(self.event.ts_ns) + i128::from(self.wall_offset_ns)
     }
 
-    fn param(&self, name: &str) -> Option<&'e Value<'a>> {
-        self.event.param(name).filter(|v| !v.is_fault())
+    fn info(&self) -> &'static TypeInfo {
+        type_info(self.event.event_type())
     }
 
-    fn text(&self, name: &str) -> Option<&'e [u8]> {
-        self.param(name)?.as_bytes().map(|b| b.bytes)
+    fn param(&self, key: K) -> Option<&'e Value<'a>> {
+        let i = self.info().slots[key as usize];
+        if i == NO_SLOT {
+            return None;
+        }
+        self.event
+            .param_at(usize::from(i))
+            .filter(|v| !v.is_fault())
     }
 
-    fn int(&self, name: &str) -> Option<i64> {
-        self.param(name)?.as_i64()
+    fn text(&self, key: K) -> Option<&'e [u8]> {
+        self.param(key)?.as_bytes().map(|b| b.bytes)
+    }
+
+    fn int(&self, key: K) -> Option<i64> {
+        self.param(key)?.as_i64()
+    }
+
+    fn res(&self) -> Option<i64> {
+        match self.param(K::Res)? {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
     }
 
     /// The event's own answer, if it has one.
     fn event_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
         let ev = self.event;
         let name = ev.name();
+        let info = self.info();
         Some(match f.field {
             Field::EvtNum => FieldValue::Uint(self.num),
             Field::EvtTime => FieldValue::owned(super::format::clock_time(self.wall_ns())),
@@ -117,27 +136,27 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 )?
             }
             Field::EvtRes => {
-                let r = ev.res()?;
+                let r = self.res()?;
                 if r >= 0 {
                     FieldValue::str("SUCCESS")
                 } else {
                     FieldValue::owned(errno_name(r))
                 }
             }
-            Field::EvtRawres => FieldValue::Int(ev.res()?),
-            Field::EvtFailed => FieldValue::Bool(ev.res()? < 0),
+            Field::EvtRawres => FieldValue::Int(self.res()?),
+            Field::EvtFailed => FieldValue::Bool(self.res()? < 0),
             Field::EvtIsOpenRead
             | Field::EvtIsOpenWrite
             | Field::EvtIsOpenCreate
             | Field::EvtIsOpenExec => {
-                let (flags, mode) = match name {
-                    "creat" => (
+                let (flags, mode) = match info.class {
+                    Class::Creat => (
                         (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64,
-                        self.param("mode")?.as_u64()?,
+                        self.param(K::Mode)?.as_u64()?,
                     ),
-                    "open" | "openat" | "openat2" => (
-                        self.param("flags")?.as_u64()?,
-                        self.param("mode").and_then(|m| m.as_u64()).unwrap_or(0),
+                    Class::Open => (
+                        self.param(K::Flags)?.as_u64()?,
+                        self.param(K::Mode).and_then(|m| m.as_u64()).unwrap_or(0),
                     ),
                     _ => return None,
                 };
@@ -160,11 +179,10 @@ impl<'e, 'a> EventFields<'e, 'a> {
             Field::ThreadTid => FieldValue::Int(ev.tid.into()),
             Field::ThreadIsmain => FieldValue::Bool(ev.pid == ev.tid),
             Field::FdNum => {
-                let fd = match name {
-                    "open" | "openat" | "openat2" | "creat" | "socket" | "accept" | "accept4"
-                    | "memfd_create" | "dup" | "dup2" | "dup3" | "userfaultfd"
-                    | "io_uring_setup" => ev.res().filter(|r| *r >= 0)?,
-                    _ => self.int("fd")?,
+                let fd = if info.fd_from_res {
+                    self.res().filter(|r| *r >= 0)?
+                } else {
+                    self.int(K::Fd)?
                 };
                 FieldValue::Int(fd)
             }
@@ -182,11 +200,11 @@ impl<'e, 'a> EventFields<'e, 'a> {
             },
             Field::FdIsServer => {
                 self.tuple()?;
-                FieldValue::Bool(matches!(name, "accept" | "accept4"))
+                FieldValue::Bool(info.class == Class::Accept)
             }
             Field::FdConnected => {
                 self.tuple()?;
-                FieldValue::Bool(matches!(name, "accept" | "accept4" | "connect"))
+                FieldValue::Bool(matches!(info.class, Class::Accept | Class::Connect))
             }
             Field::FdIp
             | Field::FdCip
@@ -200,7 +218,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             | Field::FdRnet => {
                 let (local, remote) = self.ends()?;
                 let pick = |a: SocketAddr| FieldValue::Ip(a.ip());
-                let server_local = matches!(name, "accept" | "accept4" | "bind" | "listen");
+                let server_local = info.server_side;
                 match f.field {
                     Field::FdIp | Field::FdNet => FieldValue::List(vec![pick(local), pick(remote)]),
                     Field::FdLip | Field::FdLnet => pick(local),
@@ -212,7 +230,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             Field::FdPort | Field::FdCport | Field::FdSport | Field::FdLport | Field::FdRport => {
                 let (local, remote) = self.ends()?;
                 let p = |a: SocketAddr| FieldValue::Uint(a.port().into());
-                let server_local = matches!(name, "accept" | "accept4" | "bind" | "listen");
+                let server_local = info.server_side;
                 match f.field {
                     Field::FdPort => FieldValue::List(vec![p(local), p(remote)]),
                     Field::FdLport => p(local),
@@ -222,16 +240,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 }
             }
             Field::FsPathName | Field::FsPathNameraw => {
-                let key = match name {
-                    "unlink" | "mkdir" | "mkdirat" | "rmdir" | "chown" | "lchown" | "chroot" => {
-                        "path"
-                    }
-                    "unlinkat" | "umount2" => "name",
-                    "chmod" | "fchmodat" => "filename",
-                    "fchownat" => "pathname",
-                    "mount" => "dir",
-                    _ => return None,
-                };
+                let key = info.path_key?;
                 let p = self.text(key)?;
                 if f.field == Field::FsPathName && !p.starts_with(b"/") {
                     return None; // relative: the state resolves it
@@ -242,24 +251,22 @@ impl<'e, 'a> EventFields<'e, 'a> {
             | Field::FsPathSourceraw
             | Field::FsPathTarget
             | Field::FsPathTargetraw => {
-                let (src, dst) = match name {
-                    "rename" | "renameat" | "renameat2" | "link" | "linkat" => {
-                        ("oldpath", "newpath")
-                    }
-                    "symlink" | "symlinkat" => ("target", "linkpath"),
+                let (src, dst) = match info.class {
+                    Class::RenameOrLink => (K::Oldpath, K::Newpath),
+                    Class::Symlink => (K::Target, K::Linkpath),
                     _ => return None,
                 };
                 let source = matches!(f.field, Field::FsPathSource | Field::FsPathSourceraw);
                 let p = self.text(if source { src } else { dst })?;
                 let raw = matches!(f.field, Field::FsPathSourceraw | Field::FsPathTargetraw);
                 // A symlink's content is never resolved: it is kept as written.
-                let keep = raw || (source && name.starts_with("symlink"));
+                let keep = raw || (source && info.class == Class::Symlink);
                 if !keep && !p.starts_with(b"/") {
                     return None;
                 }
                 FieldValue::str(p)
             }
-            _ if matches!(name, "execve" | "execveat") && !ev.is_enter() && ev.res() == Some(0) => {
+            _ if info.class == Class::ExecExit && self.res() == Some(0) => {
                 return self.exec_value(f)
             }
             _ => return None,
@@ -269,7 +276,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
     /// proc.*/user.*/group.* from a successful execve's exit, which
     /// describes the new image.
     fn exec_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
-        let args = || self.param("args").and_then(|v| v.as_bytes());
+        let args = || self.param(K::Args).and_then(|v| v.as_bytes());
         let argv_tail = || -> Option<String> {
             let a = args()?;
             let parts: Vec<String> = a
@@ -280,15 +287,15 @@ impl<'e, 'a> EventFields<'e, 'a> {
             Some(parts.join(" "))
         };
         let comm = || -> Option<&'e [u8]> {
-            self.text("comm").filter(|c| !c.is_empty()).or_else(|| {
-                let exe = self.text("exe")?;
+            self.text(K::Comm).filter(|c| !c.is_empty()).or_else(|| {
+                let exe = self.text(K::Exe)?;
                 Some(exe.rsplit(|&b| b == b'/').next().unwrap_or(exe))
             })
         };
         Some(match f.field {
             Field::ProcName => FieldValue::str(comm()?),
             Field::ProcExe => FieldValue::str(args()?.split_nul().next()?),
-            Field::ProcExepath => FieldValue::str(self.text("exe")?),
+            Field::ProcExepath => FieldValue::str(self.text(K::Exe)?),
             Field::ProcArgs => FieldValue::owned(argv_tail()?),
             Field::ProcCmdline | Field::ProcExeline => {
                 let head = if f.field == Field::ProcCmdline {
@@ -304,12 +311,12 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 }
                 FieldValue::owned(s)
             }
-            Field::ProcCwd => FieldValue::str(self.text("cwd")?),
-            Field::ProcTty => FieldValue::Int(self.int("tty")?),
-            Field::ProcVpid => FieldValue::Int(self.int("vpid")?),
-            Field::ThreadVtid => FieldValue::Int(self.int("vtid")?),
+            Field::ProcCwd => FieldValue::str(self.text(K::Cwd)?),
+            Field::ProcTty => FieldValue::Int(self.int(K::Tty)?),
+            Field::ProcVpid => FieldValue::Int(self.int(K::Vpid)?),
+            Field::ThreadVtid => FieldValue::Int(self.int(K::Vtid)?),
             Field::ProcEnv => {
-                let env = self.param("env")?.as_bytes()?;
+                let env = self.param(K::Env)?.as_bytes()?;
                 match &f.arg {
                     FieldArg::Key(k) => {
                         let prefix = format!("{k}=");
@@ -324,22 +331,22 @@ impl<'e, 'a> EventFields<'e, 'a> {
                     ),
                 }
             }
-            Field::UserUid => FieldValue::Uint(self.param("euid")?.as_u64()?),
+            Field::UserUid => FieldValue::Uint(self.param(K::Euid)?.as_u64()?),
             Field::UserLoginuid => FieldValue::Int(
-                self.param("loginuid")?
+                self.param(K::Loginuid)?
                     .as_u64()
                     .map(|u| u as u32 as i32 as i64)?,
             ),
-            Field::GroupGid => FieldValue::Uint(self.param("egid")?.as_u64()?),
+            Field::GroupGid => FieldValue::Uint(self.param(K::Egid)?.as_u64()?),
             Field::ProcIsExeFromMemfd => {
-                FieldValue::Bool(self.text("exe")?.starts_with(b"/memfd:"))
+                FieldValue::Bool(self.text(K::Exe)?.starts_with(b"/memfd:"))
             }
             _ => return None,
         })
     }
 
     fn tuple(&self) -> Option<SockTuple<'a>> {
-        match self.param("tuple")? {
+        match self.param(K::Tuple)? {
             Value::Tuple(t) => Some(*t),
             _ => None,
         }
@@ -357,22 +364,23 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(0u128.into()), 0),
             }
         };
-        let addr = match self.param("addr")? {
+        let addr = match self.param(K::Addr)? {
             Value::SockAddr(SockAddr::Inet(ip, port)) => SocketAddr::new((*ip).into(), *port),
             Value::SockAddr(SockAddr::Inet6(ip, port)) => SocketAddr::new((*ip).into(), *port),
             _ => return None,
         };
-        match self.event.name() {
-            "bind" => Some((addr, unspecified(&addr))),
-            _ => Some((unspecified(&addr), addr)),
+        if self.info().class == Class::Bind {
+            Some((addr, unspecified(&addr)))
+        } else {
+            Some((unspecified(&addr), addr))
         }
     }
 
     fn fd_type(&self) -> Option<(&'static str, &'static str)> {
-        match self.event.name() {
-            "open" | "openat" | "openat2" | "creat" => {
+        match self.info().class {
+            Class::Open | Class::Creat => {
                 let dir = self
-                    .param("flags")
+                    .param(K::Flags)
                     .and_then(|f| f.as_u64())
                     .is_some_and(|f| f & libc::O_DIRECTORY as u64 != 0);
                 Some(if dir {
@@ -381,8 +389,8 @@ impl<'e, 'a> EventFields<'e, 'a> {
                     ("file", "f")
                 })
             }
-            "memfd_create" => Some(("memfd", "m")),
-            "pipe" | "pipe2" => Some(("pipe", "p")),
+            Class::Memfd => Some(("memfd", "m")),
+            Class::Pipe => Some(("pipe", "p")),
             _ => match self.tuple()? {
                 SockTuple::Inet { local, .. } if local.is_ipv4() => Some(("ipv4", "4")),
                 SockTuple::Inet { .. } => Some(("ipv6", "6")),
@@ -393,23 +401,22 @@ impl<'e, 'a> EventFields<'e, 'a> {
     }
 
     fn fd_name(&self, which: Field) -> Option<FieldValue<'e>> {
-        let name = self.event.name();
-        let path: Cow<'e, [u8]> = match name {
-            "open" | "openat" | "openat2" | "creat" => {
+        let path: Cow<'e, [u8]> = match self.info().class {
+            Class::Open | Class::Creat => {
                 if which == Field::FdNameraw {
-                    return Some(FieldValue::str(self.text("name")?));
+                    return Some(FieldValue::str(self.text(K::Name)?));
                 }
-                match self.text("fullpath").filter(|p| p.starts_with(b"/")) {
+                match self.text(K::Fullpath).filter(|p| p.starts_with(b"/")) {
                     Some(p) => Cow::Borrowed(p),
-                    None => Cow::Borrowed(self.text("name").filter(|p| p.starts_with(b"/"))?),
+                    None => Cow::Borrowed(self.text(K::Name).filter(|p| p.starts_with(b"/"))?),
                 }
             }
-            "memfd_create" => {
+            Class::Memfd => {
                 let mut n = b"memfd:".to_vec();
-                n.extend_from_slice(self.text("name")?);
+                n.extend_from_slice(self.text(K::Name)?);
                 Cow::Owned(n)
             }
-            "finit_module" => Cow::Borrowed(self.text("fullpath").filter(|p| p.starts_with(b"/"))?),
+            Class::Finit => Cow::Borrowed(self.text(K::Fullpath).filter(|p| p.starts_with(b"/"))?),
             _ => {
                 if !matches!(which, Field::FdName | Field::FdNameraw) {
                     return None;
@@ -434,6 +441,148 @@ impl<'e, 'a> EventFields<'e, 'a> {
             _ => None,
         }
     }
+}
+
+/// Parameters the field code reads, by name in the ABI's event table.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+enum K {
+    Res,
+    Flags,
+    Mode,
+    Fullpath,
+    Name,
+    Fd,
+    Tuple,
+    Addr,
+    Path,
+    Filename,
+    Pathname,
+    Dir,
+    Oldpath,
+    Newpath,
+    Target,
+    Linkpath,
+    Comm,
+    Exe,
+    Args,
+    Cwd,
+    Tty,
+    Vpid,
+    Vtid,
+    Env,
+    Euid,
+    Loginuid,
+    Egid,
+}
+
+const KEY_NAMES: [&str; 27] = [
+    "res", "flags", "mode", "fullpath", "name", "fd", "tuple", "addr", "path", "filename",
+    "pathname", "dir", "oldpath", "newpath", "target", "linkpath", "comm", "exe", "args", "cwd",
+    "tty", "vpid", "vtid", "env", "euid", "loginuid", "egid",
+];
+
+const NO_SLOT: u8 = u8::MAX;
+
+/// What the field code needs to know about an event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Other,
+    Open,
+    Creat,
+    ExecExit,
+    Connect,
+    Accept,
+    Bind,
+    Memfd,
+    Pipe,
+    Finit,
+    RenameOrLink,
+    Symlink,
+}
+
+/// Per event type, worked out once from the ABI's event table so that
+/// matching compares no names: where each parameter is, and the kind of
+/// call.
+#[derive(Debug, Clone, Copy)]
+struct TypeInfo {
+    slots: [u8; KEY_NAMES.len()],
+    class: Class,
+    /// `res` is the new fd (open*, socket, accept, dup*, ...).
+    fd_from_res: bool,
+    /// The local end is the server's (accept, bind, listen).
+    server_side: bool,
+    /// The parameter `fs.path.name` reads.
+    path_key: Option<K>,
+}
+
+const UNKNOWN_TYPE: TypeInfo = TypeInfo {
+    slots: [NO_SLOT; KEY_NAMES.len()],
+    class: Class::Other,
+    fd_from_res: false,
+    server_side: false,
+    path_key: None,
+};
+
+fn type_info(event_type: u16) -> &'static TypeInfo {
+    static TABLE: OnceLock<Vec<TypeInfo>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let schemas = kestrel_abi::schemas();
+        let max = schemas.iter().map(|s| s.event_type).max().unwrap_or(0);
+        let mut t = vec![UNKNOWN_TYPE; usize::from(max) + 1];
+        for s in schemas {
+            let mut info = UNKNOWN_TYPE;
+            for (k, name) in KEY_NAMES.iter().enumerate() {
+                if let Some(i) = s.param_index(name) {
+                    info.slots[k] = u8::try_from(i).unwrap_or(NO_SLOT);
+                }
+            }
+            info.class = match (s.name, s.enter) {
+                ("open" | "openat" | "openat2", false) => Class::Open,
+                ("creat", false) => Class::Creat,
+                ("execve" | "execveat", false) => Class::ExecExit,
+                ("connect", _) => Class::Connect,
+                ("accept" | "accept4", _) => Class::Accept,
+                ("bind", _) => Class::Bind,
+                ("memfd_create", _) => Class::Memfd,
+                ("pipe" | "pipe2", _) => Class::Pipe,
+                ("finit_module", _) => Class::Finit,
+                ("rename" | "renameat" | "renameat2" | "link" | "linkat", _) => Class::RenameOrLink,
+                ("symlink" | "symlinkat", _) => Class::Symlink,
+                _ => Class::Other,
+            };
+            info.fd_from_res = matches!(
+                s.name,
+                "open"
+                    | "openat"
+                    | "openat2"
+                    | "creat"
+                    | "socket"
+                    | "accept"
+                    | "accept4"
+                    | "memfd_create"
+                    | "dup"
+                    | "dup2"
+                    | "dup3"
+                    | "userfaultfd"
+                    | "io_uring_setup"
+            );
+            info.server_side = matches!(s.name, "accept" | "accept4" | "bind" | "listen");
+            info.path_key = match s.name {
+                "unlink" | "mkdir" | "mkdirat" | "rmdir" | "chown" | "lchown" | "chroot" => {
+                    Some(K::Path)
+                }
+                "unlinkat" | "umount2" => Some(K::Name),
+                "chmod" | "fchmodat" => Some(K::Filename),
+                "fchownat" => Some(K::Pathname),
+                "mount" => Some(K::Dir),
+                _ => None,
+            };
+            t[usize::from(s.event_type)] = info;
+        }
+        t
+    });
+    table.get(usize::from(event_type)).unwrap_or(&UNKNOWN_TYPE)
 }
 
 /// The directory (`dir`) or file name part of an absolute path.

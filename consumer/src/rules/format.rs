@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::{FieldRef, FieldSource};
+use super::fields::{Field, FieldRef, FieldSource};
 use super::Priority;
 
 /// A parsed output format.
@@ -126,8 +126,13 @@ impl OutputFormat {
         self.fields()
             .into_iter()
             .map(|f| {
-                let v = src.field(f).map_or(Json::Null, |v| v.to_json());
-                (f.to_string(), v)
+                // Falco's JSON gives evt.time as ns since the epoch.
+                let v = if f.field == Field::EvtTime {
+                    src.field(&FieldRef::plain(Field::EvtRawtime))
+                } else {
+                    src.field(f)
+                };
+                (f.to_string(), v.map_or(Json::Null, |v| v.to_json()))
             })
             .collect()
     }
@@ -213,7 +218,7 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::fields::{Field, FieldArg, FieldValue};
+    use crate::rules::fields::{FieldArg, FieldValue};
 
     struct Fake;
     impl FieldSource for Fake {
@@ -229,6 +234,8 @@ mod tests {
                 (Field::ProcAname, FieldArg::Index(2)) => Some(FieldValue::str("sshd")),
                 (Field::EvtArg, FieldArg::Key(k)) if &**k == "flags" => Some(FieldValue::Uint(0)),
                 (Field::ProcPid, _) => Some(FieldValue::Int(42)),
+                (Field::EvtTime, _) => Some(FieldValue::str("12:00:00.000000001")),
+                (Field::EvtRawtime, _) => Some(FieldValue::Uint(43_200_000_000_001)),
                 _ => None,
             }
         }
@@ -237,18 +244,19 @@ mod tests {
     #[test]
     fn substitutes_fields_with_arguments() {
         let f = OutputFormat::parse(
-            "100%% sure: %proc.name (%proc.pid) gp=%proc.aname[2] flags=%evt.arg.flags file=%fd.name. %(proc.name)x % end",
+            "%evt.time 100%% sure: %proc.name (%proc.pid) gp=%proc.aname[2] flags=%evt.arg.flags file=%fd.name. %(proc.name)x % end",
         )
         .unwrap();
         assert_eq!(
             f.render(&Fake),
-            "100% sure: cat (42) gp=sshd flags=0 file=<NA>. catx % end"
+            "12:00:00.000000001 100% sure: cat (42) gp=sshd flags=0 file=<NA>. catx % end"
         );
         let v = f.values(&Fake);
         assert_eq!(v["proc.pid"], 42);
         assert_eq!(v["proc.aname[2]"], "sshd");
         assert_eq!(v["fd.name"], Json::Null);
-        assert_eq!(v.len(), 5);
+        assert_eq!(v["evt.time"], 43_200_000_000_001u64);
+        assert_eq!(v.len(), 6);
     }
 
     #[test]

@@ -225,14 +225,39 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads rules files in order (later ones amend earlier ones).
+    /// Loads rules files in order (later ones amend earlier ones); a
+    /// directory stands for its `.yaml`/`.yml` files in name order, as
+    /// Falco's `rules.d`.
     pub fn load_files<P: AsRef<Path>>(
         paths: &[P],
         options: EngineOptions,
     ) -> Result<Engine, LoadError> {
-        let mut texts = Vec::new();
+        let mut files = Vec::new();
         for p in paths {
             let p = p.as_ref();
+            if p.is_dir() {
+                let mut inside: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+                    .map_err(|e| LoadError {
+                        errors: vec![RuleError {
+                            pos: Pos {
+                                file: p.display().to_string().into(),
+                                line: 0,
+                                col: 0,
+                            },
+                            message: format!("cannot read the directory: {e}"),
+                        }],
+                    })?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                    .collect();
+                inside.sort();
+                files.extend(inside);
+            } else {
+                files.push(p.to_path_buf());
+            }
+        }
+        let mut texts = Vec::new();
+        for p in &files {
             let name = p.display().to_string();
             match std::fs::read(p) {
                 Ok(bytes) => match String::from_utf8(bytes) {
@@ -289,13 +314,13 @@ impl Engine {
         let mut rules = Vec::new();
         let mut warnings = std::mem::take(&mut defs.warnings.clone());
         for def in &defs.rules {
+            let errors_before = compiler.errors.len();
             let condition = match compiler.rule_condition(&def.cond, &def.exceptions) {
                 Ok(n) => n,
                 Err(only_unknown_fields) => {
                     if only_unknown_fields && def.skip_if_unknown_filter {
                         // Falco: such a rule is accepted and never run.
-                        let n = compiler.errors.len();
-                        compiler.errors.truncate(n.saturating_sub(1));
+                        compiler.errors.truncate(errors_before);
                     }
                     continue;
                 }

@@ -353,10 +353,75 @@ fn garbage_never_panics() {
         b"- macro: m\n  condition: m\n- rule: r\n  desc: d\n  condition: m\n  output: '%'\n  priority: info\n",
         b"&a [*a]",
         b"- rule: r\n  desc: d\n  condition: proc.name = '\\\n  output: o\n  priority: 1\n",
+        // An alias bomb: expansion must be bounded.
+        b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+        b"- rule: r\n  desc: d\n  condition: evt.type = open and proc.future = 1 and proc.other = 2\n  output: o\n  priority: info\n  skip-if-unknown-filter: true\n",
     ];
     for s in seeds {
         let text = String::from_utf8_lossy(s);
         let _ = Engine::load_texts(&[("g", &text)], EngineOptions::default());
+    }
+}
+
+#[test]
+fn random_conditions_never_panic() {
+    let alphabet: &[&str] = &[
+        " ",
+        "(",
+        ")",
+        ",",
+        "'",
+        "\"",
+        "\\",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "and",
+        "or",
+        "not",
+        "in",
+        "pmatch",
+        "glob",
+        "regex",
+        "exists",
+        "contains",
+        "proc.name",
+        "proc.aname[",
+        "]",
+        "evt.arg.",
+        "fd.name",
+        "/etc",
+        "x",
+        "0x1",
+        "-",
+        "[",
+        "evt.type",
+        "m",
+        "l",
+        "é",
+        "\n",
+    ];
+    let mut rng = Lcg(7);
+    for _ in 0..3000 {
+        let n = 1 + rng.next() % 12;
+        let cond: String = (0..n)
+            .map(|_| alphabet[(rng.next() as usize) % alphabet.len()])
+            .collect::<Vec<_>>()
+            .join(if rng.next() % 2 == 0 { " " } else { "" });
+        let _ = condition::parse(&cond);
+        let yaml = format!(
+            "- list: l\n  items: [a]\n- macro: m\n  condition: proc.name in (l)\n- rule: R\n  desc: d\n  condition: {}\n  output: o\n  priority: info\n",
+            serde_json::to_string(&cond).unwrap()
+        );
+        if let Ok(e) = Engine::load_texts(&[("c", &yaml)], EngineOptions::default()) {
+            let ev = Fake::new("openat")
+                .s("proc.name", "a")
+                .s("fd.name", "/etc/x");
+            e.matches(&ev, |r| {
+                let _ = r.alert(&ev, 0, "h");
+            });
+        }
     }
 }
 
