@@ -125,6 +125,8 @@ for a in $("$BUSYBOX" --list); do
 done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
 cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
+mkdir -p "$R/rules"
+cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"
 cp "$ROOT/scripts/vm-init" "$R/init"
 chmod 0755 "$R/init" "$R/bin/kestrel"

@@ -279,3 +279,76 @@ expect_lines() {
 	EL_FIELDS=$(echo "$_el_out" | sed -n 's/.* \([0-9]*\) field checks.*/\1/p')
 	return $_el_rc
 }
+
+# make_container CUES: a container made by hand, as a Kubernetes node's
+# containerd would run one.  Its root ($ROOTFS) has busybox and its own
+# passwd (uid 0 is "appuser"), group and shadow; containerd's bundle
+# config.json with the CRI annotations (container shop, image
+# registry.local/team/shop:1.4, pod shop-7d4b9c-xz2kq in namespace payments)
+# lies under $HOSTROOT; the container's shell runs in a cgroup v2 named as
+# containerd's systemd driver names a pod's container, in new mount, uts,
+# net and pid namespaces, chrooted.  For each of CUES cues written to
+# $ROOTFS/tmp/go it runs `cat /etc/shadow` and then creates
+# $ROOTFS/tmp/doneN (N = 1, 2, ...).
+# Sets CID, SHORT (12-char id), POD_UID, ROOTFS, HOSTROOT, CG, CONTAINER_PID
+# (the unshare's parent on the host) and CSH (the container shell's host pid).
+make_container() {
+	CID=5b1c0e2d3f4a5b6c7d8e9f00112233445566778899aabbccddeeff0011223344
+	SHORT=5b1c0e2d3f4a
+	POD_UID=8f2d7c1e-4b3a-4e5f-9a0b-1c2d3e4f5a6b
+	ROOTFS=$PWD/rootfs
+	HOSTROOT=$PWD/hostroot
+	mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/proc" "$ROOTFS/tmp" "$ROOTFS/dev"
+	mknod -m 0666 "$ROOTFS/dev/null" c 1 3
+	cp /bin/busybox "$ROOTFS/bin/busybox"
+	for _mc_a in sh cat echo sleep; do ln -s busybox "$ROOTFS/bin/$_mc_a"; done
+	echo 'appuser:x:0:0:app:/:/bin/sh' >"$ROOTFS/etc/passwd"
+	echo 'appgroup:x:0:' >"$ROOTFS/etc/group"
+	echo 'appuser:$6$x$notarealhash:20000:0:99999:7:::' >"$ROOTFS/etc/shadow"
+	mkfifo "$ROOTFS/tmp/go"
+
+	_mc_b=$HOSTROOT/run/containerd/io.containerd.runtime.v2.task/k8s.io/$CID
+	mkdir -p "$_mc_b"
+	cat >"$_mc_b/config.json" <<JSON
+{"ociVersion": "1.1.0",
+ "process": {"args": ["/bin/sh"], "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"]}},
+ "linux": {"maskedPaths": ["/proc/kcore"]},
+ "annotations": {
+  "io.kubernetes.cri.container-type": "container",
+  "io.kubernetes.cri.container-name": "shop",
+  "io.kubernetes.cri.image-name": "registry.local/team/shop:1.4",
+  "io.kubernetes.cri.sandbox-id": "0000000000000000000000000000000000000000000000000000000000000001",
+  "io.kubernetes.cri.sandbox-name": "shop-7d4b9c-xz2kq",
+  "io.kubernetes.cri.sandbox-namespace": "payments",
+  "io.kubernetes.cri.sandbox-uid": "$POD_UID"}}
+JSON
+
+	mkdir -p /sys/fs/cgroup
+	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+	CG=/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod$(echo "$POD_UID" | tr - _).slice/cri-containerd-$CID.scope
+	mkdir -p "$CG"
+
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m -u -n -p -f chroot "$2" /bin/sh -c "i=0; while [ \$i -lt $3 ]; do i=\$((i + 1)); read cue </tmp/go; /bin/cat /etc/shadow >/dev/null; echo \$i >/tmp/done\$i; done"' \
+		container "$CG" "$ROOTFS" "$1" &
+	CONTAINER_PID=$!
+	wait_for 10 container_shell >/dev/null || fail "no shell runs in $ROOTFS"
+	CSH=$(container_shell)
+	grep -q "cri-containerd-$CID.scope" "/proc/$CSH/cgroup" || fail "the container's shell is not in its cgroup"
+}
+
+# container_shell: the host pid of the sh whose root is $ROOTFS.
+container_shell() {
+	for _cs_d in /proc/[0-9]*; do
+		[ "$(readlink "$_cs_d/root" 2>/dev/null)" = "$ROOTFS" ] || continue
+		[ "$(cat "$_cs_d/comm" 2>/dev/null)" = sh ] && { echo "${_cs_d#/proc/}"; return 0; }
+	done
+	return 1
+}
+
+# container_cue N: let the container's shell run its Nth `cat /etc/shadow`
+# and wait until it has.
+container_cue() {
+	echo go >"$ROOTFS/tmp/go"
+	wait_for 20 test -f "$ROOTFS/tmp/done$1" || fail "the container's cat number $1 did not run"
+}

@@ -173,6 +173,9 @@ impl State {
         };
         let mut p = snap.process;
         p.container = self.container_for(&snap.cgroup_text);
+        if let Some(c) = &p.container {
+            self.learn_container_users(c, pid);
+        }
         for (fd, info) in procfs::read_fds(root, pid, sockets) {
             p.fds.insert(fd.into(), info);
         }
@@ -341,23 +344,55 @@ impl State {
             }
             Some(c) => {
                 let key = c.full_id.as_str();
-                let root = self.opts.proc_root.as_ref()?;
-                let candidates = self
+                // A live process of the container whose root is the
+                // container's (not one that joined its cgroup before
+                // changing root, as a runtime's setup process does).
+                let dirs: Vec<PathBuf> = self
                     .lineage(p)
                     .filter(|a| {
                         !a.exited && a.container.as_ref().is_some_and(|ac| ac.full_id == key)
                     })
-                    .map(|a| root.join(format!("{}/root", a.pid)));
-                let mut last = None;
-                for dir in candidates.take(LAZY_ANCESTRY_DEPTH) {
+                    .take(LAZY_ANCESTRY_DEPTH)
+                    .filter_map(|a| self.own_root_dir(a.pid))
+                    .collect();
+                for dir in dirs {
                     let db = users.db(key, &dir);
                     if users.cached(key).is_some() {
                         return Some(db);
                     }
-                    last = Some(db);
                 }
-                last.or_else(|| users.cached(key))
+                // All gone (short-lived processes, read after they
+                // exited): what was learned while the container's
+                // processes were alive.
+                users.cached(key)
             }
+        }
+    }
+
+    /// `<proc>/<pid>/root` when process `pid` is alive and its root is not
+    /// the host's (`<proc>/1/root`): the directory to read a container's
+    /// passwd and group files from.
+    fn own_root_dir(&self, pid: u32) -> Option<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        let proc_root = self.opts.proc_root.as_ref()?;
+        let dir = proc_root.join(format!("{pid}/root"));
+        let own = std::fs::metadata(&dir).ok()?;
+        match std::fs::metadata(proc_root.join("1/root")) {
+            Ok(host) if (host.dev(), host.ino()) == (own.dev(), own.ino()) => None,
+            _ => Some(dir),
+        }
+    }
+
+    /// Reads container `c`'s users through process `pid` while it is alive
+    /// (at the /proc scan and at exec), so names are known even when the
+    /// process that needs them has exited by the time its event is matched.
+    fn learn_container_users(&self, c: &ContainerInfo, pid: u32) {
+        let mut users = self.users.borrow_mut();
+        if users.cached(&c.full_id).is_some() {
+            return;
+        }
+        if let Some(dir) = self.own_root_dir(pid) {
+            users.db(&c.full_id, &dir);
         }
     }
 
@@ -441,6 +476,9 @@ impl State {
         }
         if let Some(cg) = new_cgroup {
             let c = self.container_for(&cg);
+            if let Some(c) = &c {
+                self.learn_container_users(c, pid);
+            }
             if let Some(p) = self.table.process_of_mut(tid) {
                 p.cgroup = container::main_cgroup_path(&cg).into();
                 p.container = c;

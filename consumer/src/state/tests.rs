@@ -127,6 +127,42 @@ fn scan_fills_processes_fds_and_containers() {
 }
 
 #[test]
+fn container_users_are_learned_while_its_processes_live() {
+    let mut w = world();
+    let proc_root = proc_dir(&w).to_path_buf();
+    // pid 1's root is the host's; a runtime's setup process (600) joined
+    // the container's cgroup but still has the host's root.
+    let host = w.state.options().host_root.clone();
+    symlink(&host, proc_root.join("1/root")).unwrap();
+    let cg = fs::read_to_string(proc_root.join("500/cgroup")).unwrap();
+    write(
+        &proc_root,
+        &FakeProc {
+            pid: 600,
+            ppid: 100,
+            name: "runc",
+            cmdline: &["runc", "init"],
+            exe: "/usr/bin/runc",
+            cgroup: &cg,
+            ..FakeProc::default()
+        },
+    );
+    symlink(&host, proc_root.join("600/root")).unwrap();
+    w.state.scan();
+    assert_eq!(
+        w.state.user_name(600).as_deref(),
+        Some("appuser"),
+        "the container's passwd, not the host's read through the setup process"
+    );
+    // The container's shell is gone from /proc by the time its events are
+    // matched: the names learned at the scan still answer.
+    fs::remove_file(proc_root.join("500/root")).unwrap();
+    fs::remove_file(proc_root.join("600/root")).unwrap();
+    assert_eq!(w.state.user_name(500).as_deref(), Some("appuser"));
+    assert_eq!(w.state.group_name(500).as_deref(), Some("appgroup"));
+}
+
+#[test]
 fn cat_in_the_container_carries_its_context() {
     let mut w = world();
     w.state.scan();
