@@ -624,12 +624,18 @@ fn run(
     Ok(())
 }
 
-fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
+/// Loads rules files as `run` would and prints their warnings.
+fn load_rules_with_warnings(files: &[PathBuf]) -> Result<Engine, String> {
     let engine = Engine::load_files(files, EngineOptions::default())
         .map_err(|e| format!("rules refused:\n{e}"))?;
     for w in engine.warnings() {
         eprintln!("{w}");
     }
+    Ok(engine)
+}
+
+fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
+    let engine = load_rules_with_warnings(files)?;
     let rules = engine.rules();
     let (lists, macros) = engine.list_and_macro_counts();
     let events = match engine.needed_events() {
@@ -650,11 +656,7 @@ fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
 }
 
 fn rules_list(files: &[PathBuf]) -> Result<(), String> {
-    let engine = Engine::load_files(files, EngineOptions::default())
-        .map_err(|e| format!("rules refused:\n{e}"))?;
-    for w in engine.warnings() {
-        eprintln!("{w}");
-    }
+    let engine = load_rules_with_warnings(files)?;
     println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
     for r in engine.rules() {
         let events = match &r.event_types {

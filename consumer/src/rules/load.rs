@@ -569,6 +569,26 @@ impl ItemCtx<'_> {
 
     /// `override:` as key → append/replace, checked against what the item
     /// defines and what each kind allows.
+    /// How a list or macro item with the one amendable key `key` amends an
+    /// earlier one: `(append, amends)`, from `append: true` or an
+    /// `override:` of `key`.  `None` (with an error) when both are given.
+    fn amend_mode(&mut self, key: &str, kind: &str) -> Option<(bool, bool)> {
+        let append = self.boolean("append").unwrap_or(false);
+        let overrides = self.overrides(&[key], &[key], kind);
+        if append && overrides.is_some() {
+            self.error(
+                self.key_pos("append"),
+                "'append' and 'override' cannot be used together",
+            );
+            return None;
+        }
+        let append = append
+            || overrides
+                .as_ref()
+                .is_some_and(|o| o.iter().any(|(_, a)| *a));
+        Some((append, append || overrides.is_some()))
+    }
+
     fn overrides(
         &mut self,
         appendable: &[&str],
@@ -851,20 +871,9 @@ impl Definitions {
         } else {
             None
         };
-        let append = ctx.boolean("append").unwrap_or(false);
-        let overrides = ctx.overrides(&["items"], &["items"], "list");
-        if append && overrides.is_some() {
-            ctx.error(
-                ctx.key_pos("append"),
-                "'append' and 'override' cannot be used together",
-            );
+        let Some((append, is_amend)) = ctx.amend_mode("items", "list") else {
             return;
-        }
-        let append = append
-            || overrides
-                .as_ref()
-                .is_some_and(|o| o.iter().any(|(_, a)| *a));
-        let is_amend = append || overrides.is_some();
+        };
         let Some(items) = items else {
             if !ctx.has("items") {
                 ctx.error(ctx.item_pos(), format!("list '{name}' needs 'items'"));
@@ -908,20 +917,9 @@ impl Definitions {
             );
             None
         };
-        let append = ctx.boolean("append").unwrap_or(false);
-        let overrides = ctx.overrides(&["condition"], &["condition"], "macro");
-        if append && overrides.is_some() {
-            ctx.error(
-                ctx.key_pos("append"),
-                "'append' and 'override' cannot be used together",
-            );
+        let Some((append, is_amend)) = ctx.amend_mode("condition", "macro") else {
             return;
-        }
-        let append = append
-            || overrides
-                .as_ref()
-                .is_some_and(|o| o.iter().any(|(_, a)| *a));
-        let is_amend = append || overrides.is_some();
+        };
         let Some(cond) = cond else { return };
         match self.macro_ix.get(&name) {
             Some(&i) if append => self.macros[i].cond.append(&cond),
