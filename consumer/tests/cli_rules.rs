@@ -130,7 +130,7 @@ fn replay_prints_text_and_json_alerts() {
     let s = text(&out.stdout);
     let lines: Vec<&str> = s.lines().collect();
     assert_eq!(lines.len(), 2, "{s}");
-    assert!(lines[0].ends_with(": Warning Sensitive file opened for reading (file=/etc/shadow program=<NA> cmdline=<NA> parent=<NA> pid=301 user=<NA> container=<NA> image=<NA>)"), "{}", lines[0]);
+    assert!(lines[0].ends_with(": Warning Sensitive file opened for reading (file=/etc/shadow program=<NA> cmdline=<NA> parent=<NA> pid=301 user=<NA> container=<NA> image=<NA> pod=<NA> ns=<NA>)"), "{}", lines[0]);
     assert!(
         lines[1].contains("Warning ptrace attach (request=PTRACE_ATTACH target=1"),
         "{}",
