@@ -25,7 +25,9 @@ const ALL_DECODED: &str = "all";
 /// Kestrel: runtime security monitoring for Linux hosts and Kubernetes nodes.
 ///
 /// Reads system call events from the kestrel kernel module (/dev/kestrel),
-/// prints them, captures them to files and replays captures.
+/// keeps the state of processes, files, users and containers, and matches
+/// the events against rules in Falco's rule language (`run`); it also
+/// prints events, captures them to files and replays captures.
 #[derive(Parser, Debug)]
 #[command(name = "kestrel", version, about, long_about)]
 struct Cli {
