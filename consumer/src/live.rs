@@ -268,3 +268,129 @@ fn drain(
         }
     }
 }
+
+/// Reports the gaps the module marks with LOST records without flooding
+/// the log in a drop storm: the first gap of a ring is reported at once,
+/// then at most one line per ring per [`GapLog::INTERVAL`], summing what
+/// was lost since the last line.
+#[derive(Debug, Default)]
+pub struct GapLog {
+    rings: std::collections::HashMap<u32, RingGaps>,
+}
+
+#[derive(Debug, Default)]
+struct RingGaps {
+    last_line: Option<Instant>,
+    gaps: u64,
+    first_seq: u64,
+    /// Lost for ring full, too large, fault.
+    lost: [u64; 3],
+}
+
+impl GapLog {
+    /// Least time between two lines about one ring.
+    pub const INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Notes LOST record `rec` of ring `ring`, seen at `now`; returns the
+    /// line to log when one is due.
+    pub fn record(&mut self, ring: u32, rec: &Record<'_>, now: Instant) -> Option<String> {
+        let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
+        let g = self.rings.entry(ring).or_default();
+        if g.gaps == 0 {
+            g.first_seq = p(0);
+        }
+        g.gaps += 1;
+        for (i, n) in g.lost.iter_mut().enumerate() {
+            *n += p(i + 1);
+        }
+        if g.last_line
+            .is_none_or(|t| now.duration_since(t) >= Self::INTERVAL)
+        {
+            Self::line(ring, g, now)
+        } else {
+            None
+        }
+    }
+
+    fn line(ring: u32, g: &mut RingGaps, now: Instant) -> Option<String> {
+        if g.gaps == 0 {
+            return None;
+        }
+        let [full, large, fault] = g.lost;
+        let line = format!(
+            "ring {ring}: gap of {} events from sequence {} in {} LOST record(s) (ring full {full}, too large {large}, fault {fault})",
+            full + large + fault,
+            g.first_seq,
+            g.gaps
+        );
+        *g = RingGaps {
+            last_line: Some(now),
+            ..RingGaps::default()
+        };
+        Some(line)
+    }
+
+    /// The lines for what is not reported yet, by ring number.
+    pub fn flush(&mut self) -> Vec<String> {
+        let now = Instant::now();
+        let mut rings: Vec<_> = self.rings.iter_mut().collect();
+        rings.sort_by_key(|(r, _)| **r);
+        rings
+            .into_iter()
+            .filter_map(|(ring, g)| Self::line(*ring, g, now))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod gap_log_tests {
+    use super::*;
+    use crate::record::RecordBuilder;
+
+    fn rec(b: &[u8]) -> Record<'_> {
+        Record::parse(b).unwrap()
+    }
+
+    fn lost(seq: u64, full: u64, large: u64, fault: u64) -> Vec<u8> {
+        let mut b = RecordBuilder::new(TYPE_LOST, 0, 0, 0);
+        for v in [seq, full, large, fault] {
+            b = b.u64(v);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn first_gap_at_once_then_one_line_per_interval_with_the_sums() {
+        let mut log = GapLog::default();
+        let t0 = Instant::now();
+        let (a, b, c) = (lost(10, 5, 0, 0), lost(20, 3, 1, 0), lost(40, 0, 0, 2));
+        let first = log
+            .record(0, &rec(&a), t0)
+            .expect("first gap logged at once");
+        assert!(
+            first.contains("gap of 5 events from sequence 10 in 1 LOST"),
+            "{first}"
+        );
+        assert_eq!(
+            log.record(0, &rec(&b), t0 + Duration::from_millis(10)),
+            None
+        );
+        // Another ring has its own budget.
+        assert!(log.record(1, &rec(&c), t0).is_some());
+        let later = log
+            .record(0, &rec(&c), t0 + GapLog::INTERVAL)
+            .expect("a line once the interval passed");
+        assert!(
+            later.contains("gap of 6 events from sequence 20 in 2 LOST record(s) (ring full 3, too large 1, fault 2)"),
+            "{later}"
+        );
+        assert!(log.flush().is_empty(), "nothing left unreported");
+        assert_eq!(log.record(0, &rec(&a), t0 + GapLog::INTERVAL), None);
+        let rest = log.flush();
+        assert_eq!(rest.len(), 1);
+        assert!(
+            rest[0].starts_with("ring 0: gap of 5 events from sequence 10"),
+            "{rest:?}"
+        );
+    }
+}

@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
 use kestrel::decode::decode;
 use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
-use kestrel::live::{run_session, start_session, SessionOptions, SessionSummary};
+use kestrel::live::{run_session, start_session, GapLog, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
-use kestrel::record::{Record, TYPE_LOST};
+use kestrel::record::TYPE_LOST;
 use kestrel::rules::event::EventFields;
 use kestrel::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
 use kestrel::state::cli::{write_event_with_context, StateArgs};
@@ -68,6 +68,10 @@ enum Command {
         /// Rules files (Falco's rule language), loaded in order.
         #[arg(short = 'r', long = "rules", value_name = "FILE")]
         rules: Vec<PathBuf>,
+        /// Instead of the events, print per event type how many records
+        /// there are and their sizes in bytes (count, average, max).
+        #[arg(long, conflicts_with = "rules")]
+        sizes: bool,
         #[command(flatten)]
         alerts: AlertArgs,
     },
@@ -232,18 +236,6 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
     })
 }
 
-fn report_lost(ring: u32, rec: &Record<'_>) {
-    let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
-    log::warn!(
-        "ring {ring}: gap of {} events from sequence {} (ring full {}, too large {}, fault {})",
-        p(1) + p(2) + p(3),
-        p(0),
-        p(1),
-        p(2),
-        p(3)
-    );
-}
-
 fn print_summary(summary: &SessionSummary) {
     eprintln!(
         "kestrel: {} events delivered, {} lost, from {} rings in {:.1}s",
@@ -302,13 +294,16 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                report_lost(ring, rec);
+                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
+                    log::warn!("{line}");
+                }
             }
             match decode(rec) {
                 Ok(ev) => {
@@ -336,6 +331,9 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
         }
         other => other.to_string(),
     })?;
+    for line in gaps.flush() {
+        log::warn!("{line}");
+    }
     print_summary(&summary);
     if let Some(s) = &state {
         print_state_summary(s);
@@ -359,13 +357,16 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
+    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                report_lost(ring, rec);
+                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
+                    log::warn!("{line}");
+                }
             }
             writer.write(ring, rec)?;
             Ok(true)
@@ -377,6 +378,9 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     writer
         .finish()
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    for line in gaps.flush() {
+        log::warn!("{line}");
+    }
     print_summary(&summary);
     eprintln!("kestrel: wrote {records} records to {}", file.display());
     Ok(())
@@ -581,13 +585,16 @@ fn run(
         dev.info().nr_rings,
         engine.rules().iter().filter(|r| r.active).count()
     );
+    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                report_lost(ring, rec);
+                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
+                    log::warn!("{line}");
+                }
                 return Ok(true);
             }
             match decode(rec) {
@@ -616,6 +623,9 @@ fn run(
         }
         other => other.to_string(),
     })?;
+    for line in gaps.flush() {
+        log::warn!("{line}");
+    }
     print_summary(&summary);
     print_state_summary(&state);
     let sink = sink.borrow();
@@ -634,6 +644,35 @@ fn load_rules_with_warnings(files: &[PathBuf]) -> Result<Engine, String> {
         eprintln!("{w}");
     }
     Ok(engine)
+}
+
+fn replay_sizes(file: &Path) -> Result<(), String> {
+    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    // (count, total bytes, max) per event type number.
+    let mut sizes = std::collections::BTreeMap::<u16, (u64, u64, usize)>::new();
+    for frame in capture.records() {
+        let (_, _, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
+        let s = sizes.entry(rec.event_type()).or_default();
+        s.0 += 1;
+        s.1 += rec.len() as u64;
+        s.2 = s.2.max(rec.len());
+    }
+    println!(
+        "{:<16} {:>3} {:>8} {:>8} {:>6}",
+        "type", "dir", "records", "avg_len", "max"
+    );
+    for (ty, (count, total, max)) in sizes {
+        let (name, dir) = match kestrel_abi::event_schema(ty) {
+            Some(s) if s.syscall.is_some() => (s.name, if s.enter { ">" } else { "<" }),
+            Some(s) => (s.name, "-"),
+            None => ("unknown", "-"),
+        };
+        println!(
+            "{name:<16} {dir:>3} {count:>8} {:>8} {max:>6}",
+            total / count
+        );
+    }
+    Ok(())
 }
 
 fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
@@ -762,9 +801,12 @@ fn main() -> ExitCode {
         Command::Replay {
             file,
             rules,
+            sizes,
             alerts,
         } => {
-            if rules.is_empty() {
+            if *sizes {
+                replay_sizes(file)
+            } else if rules.is_empty() {
                 replay(file)
             } else {
                 replay_alerts(file, rules, alerts)
