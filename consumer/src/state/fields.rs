@@ -9,11 +9,12 @@
 use std::borrow::Cow;
 
 use super::container::HOST;
-use super::fds::FdInfo;
+use super::fds::{FdInfo, AT_FDCWD};
 use super::threads::{Process, UNKNOWN_ID};
 use super::State;
 use crate::decode::Event;
-use crate::rules::event::StateView;
+use crate::decode::Value;
+use crate::rules::event::{fs_path_param, StateView};
 use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
 
 /// Calls whose result is a new fd (the event's fd is then `res`).
@@ -60,6 +61,10 @@ fn owned<'a>(v: String) -> Option<FieldValue<'a>> {
     Some(FieldValue::Str(Cow::Owned(v.into_bytes())))
 }
 
+fn nonempty(v: &str) -> Option<FieldValue<'_>> {
+    (!v.is_empty()).then(|| FieldValue::str(v))
+}
+
 fn opt_s(v: Option<&str>) -> Option<FieldValue<'_>> {
     v.map(FieldValue::str)
 }
@@ -82,12 +87,25 @@ fn index(f: &FieldRef) -> Option<usize> {
 impl State {
     fn proc_field<'s>(&'s self, tid: u32, p: &'s Process, f: &FieldRef) -> Option<FieldValue<'s>> {
         let parent = || self.parent(p);
+        if p.cgroup_unknown && matches!(f.field.name().split('.').next(), Some("container" | "k8s"))
+        {
+            return None;
+        }
         match f.field {
             Field::ProcPid => Some(FieldValue::Int(p.pid.into())),
-            Field::ProcExe => s(p.exe()),
-            Field::ProcName => s(p.name()),
+            // An entry made from events alone knows no name or command line
+            // until an exec record names them: those fields are unknown.
+            Field::ProcExe => nonempty(p.exe()),
+            Field::ProcName => nonempty(p.name()),
+            Field::ProcArgs if p.comm.is_empty() && p.cmdline.is_empty() => None,
             Field::ProcArgs => owned(p.args_line()),
+            Field::ProcCmdline if p.comm.is_empty() => None,
             Field::ProcCmdline => owned(p.cmdline_line()),
+            Field::ProcEnv => match &f.arg {
+                FieldArg::Key(k) => opt_s(p.env_var(k)),
+                _ => owned(p.env_vars().collect::<Vec<_>>().join(" ")),
+            },
+            Field::ProcExeline if p.cmdline.is_empty() => None,
             Field::ProcExeline => {
                 let mut line = p.exe().to_string();
                 for a in p.args() {
@@ -101,9 +119,11 @@ impl State {
                 self.table.threads().filter(|t| t.pid == p.pid).count() as u64,
             )),
             Field::ProcPpid => Some(FieldValue::Int(p.ppid.into())),
-            Field::ProcPname => parent().map(|pp| FieldValue::str(pp.name())),
-            Field::ProcPcmdline => parent().map(|pp| FieldValue::owned(pp.cmdline_line())),
-            Field::ProcPexe => parent().map(|pp| FieldValue::str(pp.exe())),
+            Field::ProcPname => parent().and_then(|pp| nonempty(pp.name())),
+            Field::ProcPcmdline => parent()
+                .filter(|pp| !pp.comm.is_empty())
+                .map(|pp| FieldValue::owned(pp.cmdline_line())),
+            Field::ProcPexe => parent().and_then(|pp| nonempty(pp.exe())),
             Field::ProcPexepath => parent().map(|pp| FieldValue::str(&*pp.exepath)),
             Field::ProcPvpid => parent().and_then(|pp| nz(pp.vpid)),
             Field::ProcApid => {
@@ -113,16 +133,16 @@ impl State {
             Field::ProcAname | Field::ProcAexepath => {
                 let value = |a: &'s Process| {
                     if f.field == Field::ProcAname {
-                        FieldValue::str(a.name())
+                        nonempty(a.name())
                     } else {
-                        FieldValue::str(&*a.exepath)
+                        nonempty(&a.exepath)
                     }
                 };
                 match index(f) {
-                    Some(n) => self.ancestor(p, n).map(value),
+                    Some(n) => self.ancestor(p, n).and_then(value),
                     // Without an index: any ancestor (not the process).
                     None => Some(FieldValue::List(
-                        self.lineage(p).skip(1).map(value).collect(),
+                        self.lineage(p).skip(1).filter_map(value).collect(),
                     )),
                 }
             }
@@ -132,7 +152,7 @@ impl State {
                 .filter(|a| a.name().ends_with("sh"))
                 .last()
                 .map(|a| FieldValue::Int(a.pid.into())),
-            Field::ProcSname => self.session_leader(p).map(|l| FieldValue::str(l.name())),
+            Field::ProcSname => self.session_leader(p).and_then(|l| nonempty(l.name())),
             Field::ProcSid => Some(FieldValue::Int(p.sid.into())),
             Field::ProcVpgid => nz(p.vpgid),
             Field::ProcPgid => Some(FieldValue::Int(p.pgid.into())),
@@ -264,9 +284,36 @@ impl State {
     }
 }
 
+impl State {
+    /// `fs.path.name`/`.source`/`.target` of a relative path (the event
+    /// answers absolute ones): resolved against the call's directory fd
+    /// or the working directory, `<unresolved>/...` when that is unknown.
+    fn fs_path<'s>(&'s self, event: &Event<'_>, field: Field) -> Option<FieldValue<'s>> {
+        if event.is_enter() {
+            return None;
+        }
+        let pp = fs_path_param(event.name(), field).filter(|pp| pp.resolve)?;
+        let raw = match event.param(pp.path)? {
+            Value::Str(b) | Value::Bytes(b) if !b.fault => b.lossy(),
+            _ => return None,
+        };
+        let dirfd = pp
+            .dirfd
+            .and_then(|d| event.param(d)?.as_i64())
+            .unwrap_or(AT_FDCWD);
+        owned(self.resolve_path(event.tid, dirfd, &raw))
+    }
+}
+
 impl StateView for State {
     fn field<'s>(&'s self, event: &Event<'_>, field: &FieldRef) -> Option<FieldValue<'s>> {
         let tid = event.tid;
+        if matches!(
+            field.field,
+            Field::FsPathName | Field::FsPathSource | Field::FsPathTarget
+        ) {
+            return self.fs_path(event, field.field);
+        }
         let p = self.process(tid)?;
         let name = field.field.name();
         if name.starts_with("fd.") {
@@ -314,6 +361,7 @@ mod tests {
         st.on_exec(
             11,
             11,
+            None,
             None,
             crate::state::threads::ExecInfo {
                 exepath: Some("/usr/bin/nc".into()),

@@ -228,7 +228,13 @@ fn unknown_threads_are_filled_lazily_and_counted() {
         ));
     }
     assert_eq!(w.state.stats().lazy_failed, 1);
-    assert!(w.state.process(4242).is_none());
+    // It is still entered, with only its ids, and counted.
+    let p = w
+        .state
+        .process(4242)
+        .expect("an entry from the events alone");
+    assert_eq!((p.pid, p.ppid, p.name()), (4242, 0, ""));
+    assert_eq!(w.state.table().stats.from_events, 1);
 }
 
 #[test]
