@@ -412,4 +412,124 @@ mod tests {
         assert_eq!(get(&st, &ev, "fd.sport", None), None);
         let _ = FdInfo::file("/x", 0, false);
     }
+
+    #[test]
+    fn fs_path_fields_are_made_absolute_by_the_state() {
+        use crate::rules::event::EventFields;
+        use crate::rules::fields::FieldSource;
+        let mut st = State::new(StateOptions::for_replay(None));
+        let sh = Process {
+            pid: 10,
+            comm: "sh".into(),
+            cwd: "/root".into(),
+            env: "HOME=/root\0TERM=xterm".into(),
+            ..Process::default()
+        };
+        assert!(st.insert_process(sh, &[(10, 10)]));
+        st.on_open(10, 5, AT_FDCWD, "/etc", None, 0o200000);
+        // Through the engine: the event answers absolute paths, the state
+        // relative ones.
+        let field = |b: &[u8], st: &State, name: &str| -> Option<String> {
+            let rec = Record::parse(b).unwrap();
+            let ev = decode(&rec).unwrap();
+            let src = EventFields {
+                state: Some(st),
+                ..EventFields::new(&ev)
+            };
+            src.field(&FieldRef::resolve(name, None).unwrap())
+                .map(|v| v.render())
+        };
+        let unlinkat = RecordBuilder::new(T::KESTREL_EVT_UNLINKAT as u16, 1, 10, 10)
+            .i64(0)
+            .i64(5)
+            .param(b"shadow")
+            .u32(0)
+            .build();
+        assert_eq!(
+            field(&unlinkat, &st, "fs.path.name").as_deref(),
+            Some("/etc/shadow")
+        );
+        assert_eq!(
+            field(&unlinkat, &st, "fs.path.nameraw").as_deref(),
+            Some("shadow")
+        );
+        let mkdir = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 10, 10)
+            .i64(0)
+            .param(b"tmp/../work/x")
+            .u32(0o755)
+            .build();
+        assert_eq!(
+            field(&mkdir, &st, "fs.path.name").as_deref(),
+            Some("/root/work/x")
+        );
+        let abs = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 10, 10)
+            .i64(0)
+            .param(b"/srv/y")
+            .u32(0o755)
+            .build();
+        assert_eq!(field(&abs, &st, "fs.path.name").as_deref(), Some("/srv/y"));
+        let renameat = RecordBuilder::new(T::KESTREL_EVT_RENAMEAT as u16, 3, 10, 10)
+            .i64(0)
+            .i64(AT_FDCWD)
+            .param(b"a")
+            .i64(5)
+            .param(b"b")
+            .build();
+        assert_eq!(
+            field(&renameat, &st, "fs.path.source").as_deref(),
+            Some("/root/a")
+        );
+        assert_eq!(
+            field(&renameat, &st, "fs.path.target").as_deref(),
+            Some("/etc/b")
+        );
+        assert_eq!(
+            field(&renameat, &st, "fs.path.targetraw").as_deref(),
+            Some("b")
+        );
+        // A symlink's content is kept as written; its link is resolved.
+        let symlink = RecordBuilder::new(T::KESTREL_EVT_SYMLINK as u16, 4, 10, 10)
+            .i64(0)
+            .param(b"../lib/x")
+            .param(b"l")
+            .build();
+        assert_eq!(
+            field(&symlink, &st, "fs.path.source").as_deref(),
+            Some("../lib/x")
+        );
+        assert_eq!(
+            field(&symlink, &st, "fs.path.target").as_deref(),
+            Some("/root/l")
+        );
+        // After a chdir, relative paths follow it.
+        st.on_chdir(10, "/var");
+        assert_eq!(
+            field(&mkdir, &st, "fs.path.name").as_deref(),
+            Some("/var/work/x")
+        );
+        // An unknown thread's relative path says it is unresolved.
+        let other = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 99, 99)
+            .i64(0)
+            .param(b"z")
+            .u32(0o755)
+            .build();
+        assert_eq!(
+            field(&other, &st, "fs.path.name").as_deref(),
+            Some("<unresolved>/z")
+        );
+        // proc.env from the state.
+        assert_eq!(
+            field(&mkdir, &st, "proc.env").as_deref(),
+            Some("HOME=/root TERM=xterm")
+        );
+        let term = FieldRef::resolve("proc.env", Some("TERM")).unwrap();
+        let rec = Record::parse(&mkdir).unwrap();
+        let ev = decode(&rec).unwrap();
+        assert_eq!(
+            st.field(&ev, &term).map(|v| v.render()).as_deref(),
+            Some("xterm")
+        );
+        let missing = FieldRef::resolve("proc.env", Some("NOPE")).unwrap();
+        assert!(st.field(&ev, &missing).is_none());
+    }
 }

@@ -8,6 +8,23 @@
 //! ([`State::apply`]); an event from a thread it does not know (missed in
 //! a drop) fills that thread lazily from `/proc` and is counted.
 //!
+//! Without /proc (a replayed capture: its pids are another machine's, so
+//! replay has no proc root unless `--proc-root` names one), or when /proc
+//! no longer has a thread, the state learns from the events alone: an
+//! execve exit record builds the process (exe, args, cwd, ids, tty,
+//! cgroup, pid namespace, vpid/vtid, env, comm, and its parent from
+//! `ptid`), procfork/clone link a child to its parent, and a thread seen
+//! only in other events gets an entry with its tid and pid (counted in
+//! [`threads::TableStats::from_events`]); what such an entry does not know
+//! (name, command line, container, user) is unknown to the rules, not
+//! empty or `host`.
+//!
+//! Ancestry keeps each process's original parent: when a parent exits,
+//! the kernel re-parents its children to a reaper (init or a subreaper),
+//! but the table keeps the exited parent's entry while a descendant lives,
+//! so `proc.ppid`, `proc.pname` and `proc.aname[N]` name who started a
+//! daemon rather than the reaper that adopted it.
+//!
 //! The rule engine reads it through [`State::process`], [`State::thread`],
 //! [`State::parent`], [`State::ancestor`], [`State::session_leader`],
 //! [`State::fd`], [`State::container_of`], [`State::user`],
