@@ -278,11 +278,12 @@ fn print_summary(summary: &SessionSummary) {
 fn print_state_summary(s: &State) {
     let st = s.stats();
     eprintln!(
-        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} containers looked up",
+        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} learned from events alone, {} containers looked up",
         s.table().thread_count(),
         s.table().process_count(),
         st.lazy_filled,
         st.lazy_failed,
+        s.table().stats.from_events,
         s.containers().disk_lookups
     );
 }
