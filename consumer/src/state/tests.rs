@@ -821,3 +821,12 @@ fn orphans_keep_their_original_parent() {
     assert_eq!(s.parent(p).unwrap().name(), "sshd");
     assert!(s.parent(p).unwrap().exited);
 }
+
+#[test]
+fn container_users_are_read_at_start_while_the_container_is_there() {
+    let mut w = world();
+    w.state.scan();
+    // The container's processes leave /proc before the consumer asks.
+    fs::remove_file(proc_dir(&w).join("500/root")).unwrap();
+    assert_eq!(w.state.user_name(500).as_deref(), Some("appuser"));
+}
