@@ -268,6 +268,11 @@ struct kestrel_event_hdr {
  *   procfork  sched_process_fork: header tid/pid are the parent's
  *   procexec  sched_process_exec: a new image replaced the process; filename
  *             as the kernel opened it, old_tid the thread id before exec
+ * chdir/fchdir: path as passed / the fd (the consumer resolves them).
+ * setsid: res is the new session id as the caller's pid namespace sees it.
+ * setpgid: pid and pgid as passed, in the caller's pid namespace (0 means
+ * the caller / the target's own pid); setpgrp() is setpgid(0, 0) on x86_64,
+ * which has no setpgrp syscall.
  * execve/execveat exit: on success exe, args and env describe the new image;
  * on failure exe, args and env are the caller's arguments.  The ENTER
  * records are written before the image is replaced.  A successful execveat
@@ -476,7 +481,14 @@ struct kestrel_event_hdr {
 	   P(U32, prot, 2, 0, PROT))                                                    \
 	EV(MMAP, 82, mmap, X, mmap, P(RES, res, 6, 0, NONE) P(U64, addr, 0, 0, NONE)    \
 	   P(U64, length, 1, 0, NONE) P(U32, prot, 2, 0, PROT)                          \
-	   P(U32, flags, 3, 0, MMAP) P(INT, fd, 4, 0, NONE) P(U64, offset, 5, 0, NONE))
+	   P(U32, flags, 3, 0, MMAP) P(INT, fd, 4, 0, NONE) P(U64, offset, 5, 0, NONE)) \
+	EV(CHDIR, 83, chdir, X, chdir, P(RES, res, 6, 0, NONE)                          \
+	   P(PATH, path, 0, 0, NONE))                                                   \
+	EV(FCHDIR, 84, fchdir, X, fchdir, P(RES, res, 6, 0, NONE)                       \
+	   P(INT, fd, 0, 0, NONE))                                                      \
+	EV(SETSID, 85, setsid, X, setsid, P(RES, res, 6, 0, NONE))                      \
+	EV(SETPGID, 86, setpgid, X, setpgid, P(RES, res, 6, 0, NONE)                    \
+	   P(INT, pid, 0, 0, NONE) P(INT, pgid, 1, 0, NONE))
 
 /* The argument number a P() entry uses for the syscall's return value. */
 #define KESTREL_ARG_RES			6

@@ -74,6 +74,12 @@ enum Command {
         sizes: bool,
         #[command(flatten)]
         alerts: AlertArgs,
+        /// With -r: a /proc tree to fill unknown threads from (only for a
+        /// capture made on this machine whose processes still run).  By
+        /// default replay learns processes from the capture's events
+        /// alone: its pids are another machine's.
+        #[arg(long, value_name = "DIR")]
+        proc_root: Option<PathBuf>,
     },
     /// Capture live and print an alert for each event that matches a rule.
     ///
@@ -266,11 +272,12 @@ fn print_summary(summary: &SessionSummary) {
 fn print_state_summary(s: &State) {
     let st = s.stats();
     eprintln!(
-        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} containers looked up",
+        "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} learned from events alone, {} containers looked up",
         s.table().thread_count(),
         s.table().process_count(),
         st.lazy_filled,
         st.lazy_failed,
+        s.table().stats.from_events,
         s.containers().disk_lookups
     );
 }
@@ -458,56 +465,15 @@ impl<W: Write> AlertSink<'_, W> {
     }
 }
 
-/// Events the state module learns from (process life cycle, ids, fds).
-const STATE_EVENTS: &[&str] = &[
-    "execve",
-    "execveat",
-    "clone",
-    "clone3",
-    "fork",
-    "vfork",
-    "setuid",
-    "setgid",
-    "setreuid",
-    "setregid",
-    "setresuid",
-    "setresgid",
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "close",
-    "dup",
-    "dup2",
-    "dup3",
-    "fcntl",
-    "socket",
-    "connect",
-    "accept",
-    "accept4",
-    "bind",
-    "pipe",
-    "pipe2",
-    "socketpair",
-    "memfd_create",
-    "chdir",
-    "fchdir",
-];
-
-/// The syscalls behind [`STATE_EVENTS`] that the event table has.
-fn state_syscalls() -> SyscallMask {
-    let known = kestrel::rules::known_event_names();
-    kestrel_abi::syscalls_for_events(STATE_EVENTS.iter().copied().filter(|n| known.contains(*n)))
-        .unwrap_or_default()
-}
-
-fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(), String> {
+fn replay_alerts(
+    file: &Path,
+    rules: &[PathBuf],
+    alerts: &AlertArgs,
+    proc_root: Option<&Path>,
+) -> Result<(), String> {
     let engine = load_rules(rules, alerts)?;
-    // A capture may come from another machine: state only from its events.
-    let mut state = State::new(StateOptions {
-        proc_root: None,
-        ..StateOptions::default()
-    });
+    let mut state = State::new(StateOptions::for_replay(proc_root.map(Path::to_path_buf)));
+    state.scan();
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let offset = capture.header().wall_offset_ns;
     let stdout = io::stdout();
@@ -562,7 +528,7 @@ fn run(
         // What the rules test, plus what keeps the process, fd and user
         // state current (so proc.*, fd.* and container.* stay answerable).
         let mut mask = engine.needed_syscalls();
-        for nr in state_syscalls().iter() {
+        for nr in kestrel::state::needed_syscalls().iter() {
             mask.insert(nr);
         }
         opts.syscalls = mask;
@@ -803,13 +769,14 @@ fn main() -> ExitCode {
             rules,
             sizes,
             alerts,
+            proc_root,
         } => {
             if *sizes {
                 replay_sizes(file)
             } else if rules.is_empty() {
                 replay(file)
             } else {
-                replay_alerts(file, rules, alerts)
+                replay_alerts(file, rules, alerts, proc_root.as_deref())
             }
         }
         Command::Run {

@@ -241,7 +241,6 @@ fn later_rules_files_amend_the_default_ones() {
 }
 
 #[test]
-#[ignore = "state drops an exec by a thread its table does not know when there is no /proc to fill it from (issue 5): replay of a capture then never learns process names"]
 fn replay_keeps_state_from_the_capture_for_process_fields() {
     // The shell execs cat, which opens /etc/shadow: the open itself names
     // no program, the state learned it from the exec.

@@ -1229,9 +1229,69 @@ static void root_child(void)
 	EXPECT("chroot", "chroot", "res=0" T "path=" Q, workdir);
 }
 
+/* chdir/fchdir, in a child so the rest of the matrix keeps its cwd. */
+static void cwd_child(void)
+{
+	long r, dfd;
+
+	r = SC(SYS_chdir, workdir);
+	need(r == 0, "chdir to the work dir");
+	EXPECT("chdir", "chdir", "res=0" T "path=" Q, workdir);
+	r = SC(SYS_chdir, "/nonexistent/kestrel-dir");
+	need(r == -ENOENT, "chdir to a missing dir fails with ENOENT");
+	EXPECT("chdir missing", "chdir",
+	       "res=%ld" T "path=\"/nonexistent/kestrel-dir\"", r);
+	dfd = SC(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY, 0);
+	need(dfd >= 0, "open /");
+	r = SC(SYS_fchdir, dfd);
+	need(r == 0, "fchdir to /");
+	EXPECT("fchdir", "fchdir", "res=0" T "fd=%ld", dfd);
+	r = SC(SYS_fchdir, -1);
+	need(r == -EBADF, "fchdir(-1) fails with EBADF");
+	EXPECT("fchdir bad fd", "fchdir", "res=%ld" T "fd=-1", r);
+}
+
+/* setsid in a child that is not a group leader: it becomes one. */
+static void setsid_child(void)
+{
+	long r;
+
+	r = SC(SYS_setsid);
+	need(r == getpid(), "setsid returns the new session id");
+	EXPECT("setsid", "setsid", "res=%ld", r);
+	r = SC(SYS_setsid);
+	need(r == -EPERM, "a second setsid fails with EPERM");
+	EXPECT("setsid again", "setsid", "res=%ld", r);
+}
+
+/* setpgid(0, 0) (what setpgrp() is on x86_64), then failing calls. */
+static void setpgid_child(void)
+{
+	long r;
+
+	r = SC(SYS_setpgid, 0, 0);
+	need(r == 0, "setpgid(0, 0)");
+	EXPECT("setpgid", "setpgid", "res=0" T "pid=0" T "pgid=0");
+	r = SC(SYS_setpgid, 0, 0x3ffffff0);
+	need(r == -EPERM, "setpgid to a group not in the session fails with EPERM");
+	EXPECT("setpgid foreign group", "setpgid",
+	       "res=%ld" T "pid=0" T "pgid=%d", r, 0x3ffffff0);
+	r = SC(SYS_setpgid, 0x3ffffff0, 0);
+	need(r == -ESRCH, "setpgid of a missing pid fails with ESRCH");
+	EXPECT("setpgid missing pid", "setpgid",
+	       "res=%ld" T "pid=%d" T "pgid=0", r, 0x3ffffff0);
+}
+
 static void test_process_misc(void)
 {
 	int st;
+
+	st = in_child(cwd_child);
+	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chdir child");
+	st = in_child(setsid_child);
+	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "setsid child");
+	st = in_child(setpgid_child);
+	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "setpgid child");
 
 	st = in_child(prctl_child);
 	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "prctl child");

@@ -14,7 +14,7 @@ SYSCALLS=$SYSCALLS,link,linkat,symlink,symlinkat,chmod,fchmod,fchmodat
 SYSCALLS=$SYSCALLS,chown,lchown,fchown,fchownat,mount,umount2,memfd_create,pipe,pipe2
 SYSCALLS=$SYSCALLS,socket,connect,accept,accept4,bind,listen,sendto,recvfrom,socketpair
 SYSCALLS=$SYSCALLS,init_module,finit_module,delete_module,bpf,userfaultfd,mprotect,mmap
-SYSCALLS=$SYSCALLS,io_uring_setup
+SYSCALLS=$SYSCALLS,io_uring_setup,chdir,fchdir,setsid,setpgid
 
 TEST=/bin/kestrel-syscall-test
 [ -x "$TEST" ] || fail "$TEST is not in the guest (scripts/vmtest.sh builds it)"

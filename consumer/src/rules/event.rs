@@ -239,30 +239,35 @@ impl<'e, 'a> EventFields<'e, 'a> {
                     _ => p(if server_local { remote } else { local }),
                 }
             }
-            Field::FsPathName | Field::FsPathNameraw => {
-                let key = info.path_key?;
-                let p = self.text(key)?;
-                if f.field == Field::FsPathName && !p.starts_with(b"/") {
-                    return None; // relative: the state resolves it
-                }
-                FieldValue::str(p)
-            }
-            Field::FsPathSource
+            Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
             | Field::FsPathSourceraw
             | Field::FsPathTarget
             | Field::FsPathTargetraw => {
-                let (src, dst) = match info.class {
-                    Class::RenameOrLink => (K::Oldpath, K::Newpath),
-                    Class::Symlink => (K::Target, K::Linkpath),
-                    _ => return None,
+                let which = match f.field {
+                    Field::FsPathName | Field::FsPathNameraw => 0,
+                    Field::FsPathSource | Field::FsPathSourceraw => 1,
+                    _ => 2,
                 };
-                let source = matches!(f.field, Field::FsPathSource | Field::FsPathSourceraw);
-                let p = self.text(if source { src } else { dst })?;
-                let raw = matches!(f.field, Field::FsPathSourceraw | Field::FsPathTargetraw);
-                // A symlink's content is never resolved: it is kept as written.
-                let keep = raw || (source && info.class == Class::Symlink);
-                if !keep && !p.starts_with(b"/") {
-                    return None;
+                let raw = matches!(
+                    f.field,
+                    Field::FsPathNameraw | Field::FsPathSourceraw | Field::FsPathTargetraw
+                );
+                if which == 0 && !raw {
+                    // The kernel's resolution wins when the event has one.
+                    if let Some(full) = self.text(K::Fullpath).filter(|p| p.starts_with(b"/")) {
+                        return Some(FieldValue::str(full));
+                    }
+                }
+                let (slot, resolve) = info.fs_paths[which]?;
+                let p = ev
+                    .param_at(usize::from(slot))
+                    .filter(|v| !v.is_fault())?
+                    .as_bytes()?
+                    .bytes;
+                if !raw && resolve && !p.starts_with(b"/") {
+                    return None; // relative: the state resolves it
                 }
                 FieldValue::str(p)
             }
@@ -455,14 +460,6 @@ enum K {
     Fd,
     Tuple,
     Addr,
-    Path,
-    Filename,
-    Pathname,
-    Dir,
-    Oldpath,
-    Newpath,
-    Target,
-    Linkpath,
     Comm,
     Exe,
     Args,
@@ -476,10 +473,9 @@ enum K {
     Egid,
 }
 
-const KEY_NAMES: [&str; 27] = [
-    "res", "flags", "mode", "fullpath", "name", "fd", "tuple", "addr", "path", "filename",
-    "pathname", "dir", "oldpath", "newpath", "target", "linkpath", "comm", "exe", "args", "cwd",
-    "tty", "vpid", "vtid", "env", "euid", "loginuid", "egid",
+const KEY_NAMES: [&str; 19] = [
+    "res", "flags", "mode", "fullpath", "name", "fd", "tuple", "addr", "comm", "exe", "args",
+    "cwd", "tty", "vpid", "vtid", "env", "euid", "loginuid", "egid",
 ];
 
 const NO_SLOT: u8 = u8::MAX;
@@ -497,8 +493,6 @@ enum Class {
     Memfd,
     Pipe,
     Finit,
-    RenameOrLink,
-    Symlink,
 }
 
 /// Per event type, worked out once from the ABI's event table so that
@@ -512,8 +506,9 @@ struct TypeInfo {
     fd_from_res: bool,
     /// The local end is the server's (accept, bind, listen).
     server_side: bool,
-    /// The parameter `fs.path.name` reads.
-    path_key: Option<K>,
+    /// Where `fs.path.name`, `.source` and `.target` read their path, and
+    /// whether it is made absolute (see [`fs_path_param`]).
+    fs_paths: [Option<(u8, bool)>; 3],
 }
 
 const UNKNOWN_TYPE: TypeInfo = TypeInfo {
@@ -521,7 +516,7 @@ const UNKNOWN_TYPE: TypeInfo = TypeInfo {
     class: Class::Other,
     fd_from_res: false,
     server_side: false,
-    path_key: None,
+    fs_paths: [None; 3],
 };
 
 fn type_info(event_type: u16) -> &'static TypeInfo {
@@ -547,8 +542,6 @@ fn type_info(event_type: u16) -> &'static TypeInfo {
                 ("memfd_create", _) => Class::Memfd,
                 ("pipe" | "pipe2", _) => Class::Pipe,
                 ("finit_module", _) => Class::Finit,
-                ("rename" | "renameat" | "renameat2" | "link" | "linkat", _) => Class::RenameOrLink,
-                ("symlink" | "symlinkat", _) => Class::Symlink,
                 _ => Class::Other,
             };
             info.fd_from_res = matches!(
@@ -568,21 +561,81 @@ fn type_info(event_type: u16) -> &'static TypeInfo {
                     | "io_uring_setup"
             );
             info.server_side = matches!(s.name, "accept" | "accept4" | "bind" | "listen");
-            info.path_key = match s.name {
-                "unlink" | "mkdir" | "mkdirat" | "rmdir" | "chown" | "lchown" | "chroot" => {
-                    Some(K::Path)
-                }
-                "unlinkat" | "umount2" => Some(K::Name),
-                "chmod" | "fchmodat" => Some(K::Filename),
-                "fchownat" => Some(K::Pathname),
-                "mount" => Some(K::Dir),
-                _ => None,
-            };
+            for (n, field) in [Field::FsPathName, Field::FsPathSource, Field::FsPathTarget]
+                .into_iter()
+                .enumerate()
+            {
+                info.fs_paths[n] = fs_path_param(s.name, field).and_then(|pp| {
+                    let slot = u8::try_from(s.param_index(pp.path)?).ok()?;
+                    Some((slot, pp.resolve))
+                });
+            }
             t[usize::from(s.event_type)] = info;
         }
         t
     });
     table.get(usize::from(event_type)).unwrap_or(&UNKNOWN_TYPE)
+}
+
+/// One path of a path-taking call, as `fs.path.*` read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathParam {
+    /// The parameter with the path as passed.
+    pub path: &'static str,
+    /// The parameter with the directory fd a relative path starts from
+    /// (`None`: the working directory).
+    pub dirfd: Option<&'static str>,
+    /// False for a path kept as written (a symlink's content).
+    pub resolve: bool,
+}
+
+/// The path that `field` (`fs.path.name`, `fs.path.source`,
+/// `fs.path.target`, or their `raw` forms) reads for event type `event`
+/// (exit events of path-taking calls); `None` when the event has none.
+/// The one table of these, for the rule engine and for the state, which
+/// makes relative ones absolute.
+pub fn fs_path_param(event: &str, field: Field) -> Option<PathParam> {
+    let pp = |path, dirfd| {
+        Some(PathParam {
+            path,
+            dirfd,
+            resolve: true,
+        })
+    };
+    match field {
+        Field::FsPathName | Field::FsPathNameraw => match event {
+            "unlink" | "mkdir" | "rmdir" | "chown" | "lchown" | "chroot" => pp("path", None),
+            "mkdirat" => pp("path", Some("dirfd")),
+            "unlinkat" => pp("name", Some("dirfd")),
+            "umount2" => pp("name", None),
+            "chmod" => pp("filename", None),
+            "fchmodat" => pp("filename", Some("dirfd")),
+            "fchownat" => pp("pathname", Some("dirfd")),
+            "mount" => pp("dir", None),
+            _ => None,
+        },
+        Field::FsPathSource | Field::FsPathSourceraw => match event {
+            "rename" | "link" => pp("oldpath", None),
+            "renameat" | "renameat2" => pp("oldpath", Some("olddirfd")),
+            "linkat" => pp("oldpath", Some("olddir")),
+            // A symlink's content is never resolved: it is kept as written.
+            "symlink" | "symlinkat" => Some(PathParam {
+                path: "target",
+                dirfd: None,
+                resolve: false,
+            }),
+            _ => None,
+        },
+        Field::FsPathTarget | Field::FsPathTargetraw => match event {
+            "rename" | "link" => pp("newpath", None),
+            "renameat" | "renameat2" => pp("newpath", Some("newdirfd")),
+            "linkat" => pp("newpath", Some("newdir")),
+            "symlink" => pp("linkpath", None),
+            "symlinkat" => pp("linkpath", Some("linkdirfd")),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The directory (`dir`) or file name part of an absolute path.

@@ -101,8 +101,8 @@ mod tests {
             proc_root: None,
             ..StateOptions::default()
         });
-        // Nothing known: a fork from an unknown parent cannot be applied
-        // (and there is no /proc to fill it from).
+        // Nothing known and no /proc: the fork itself enters the parent
+        // (its ids only) and links the child to it.
         apply(
             &mut s,
             RecordBuilder::new(T::KESTREL_EVT_PROC_FORK as u16, 1, 10, 10)
@@ -110,8 +110,12 @@ mod tests {
                 .u32(11)
                 .build(),
         );
-        assert!(s.process(11).is_none());
+        let child = s.process(11).expect("the child of a fork");
+        assert_eq!((child.pid, child.ppid), (11, 10));
+        assert_eq!(s.parent(child).unwrap().pid, 10);
+        assert_eq!(s.container_id(11), None, "its cgroup is unknown");
         assert!(s.stats().lazy_failed >= 1);
+        assert_eq!(s.table().stats.from_events, 1);
         // execve exit with every parameter the header lists, in its order.
         let exec = |tid: u32, exe: &[u8], args: &[u8], comm: &[u8], cg: &[u8]| {
             RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 2, tid, tid)
@@ -170,6 +174,7 @@ mod tests {
         assert_eq!(p.exepath.as_ref(), "/usr/bin/sudo");
         assert_eq!(p.cmdline_line(), "sudo -i");
         assert_eq!(p.cwd.as_ref(), "/work");
+        assert_eq!(p.env_var("HOME"), Some("/root"));
         assert_eq!(
             (p.creds.uid, p.creds.euid, p.creds.loginuid),
             (1000, 0, 1000)
@@ -213,5 +218,37 @@ mod tests {
         st.flush_pending();
         assert!(st.process(11).is_none());
         assert_eq!(st.stats().events, 5);
+
+        // A replayed capture: an exec by a thread nobody knows builds the
+        // process from the record, its parent from `ptid`; a later event
+        // of another unknown thread gets its ids only.
+        let mut r = State::new(StateOptions::for_replay(None));
+        apply(
+            &mut r,
+            exec(301, b"/usr/bin/cat", b"cat\0/etc/shadow\0", b"cat", b"/"),
+        );
+        let p = r.process(301).expect("built from the exec record");
+        assert_eq!(
+            (p.name(), p.cmdline_line().as_str()),
+            ("cat", "cat /etc/shadow")
+        );
+        assert_eq!((p.ppid, p.vpid, p.creds.euid), (1, 301, 0));
+        assert_eq!(p.env_var("HOME"), Some("/root"));
+        assert_eq!(
+            r.container_id(301),
+            Some("host"),
+            "the record named its cgroup"
+        );
+        assert_eq!(r.thread(301).unwrap().vtid, 301);
+        apply(
+            &mut r,
+            RecordBuilder::new(T::KESTREL_EVT_CLOSE as u16, 4, 402, 400)
+                .i64(0)
+                .i64(4)
+                .build(),
+        );
+        let q = r.process(402).expect("a minimal entry");
+        assert_eq!((q.pid, q.name()), (400, ""));
+        assert_eq!(r.table().stats.from_events, 2);
     }
 }

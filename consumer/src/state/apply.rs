@@ -121,7 +121,7 @@ impl State {
                     ..ExecInfo::default()
                 };
                 let old = ev.int("old_tid").map(|t| t as u32).filter(|&t| t != tid);
-                self.on_exec(tid, pid, old, info);
+                self.on_exec(tid, pid, old, None, info);
             }
             "execve" | "execveat" if ok => {
                 let info = ExecInfo {
@@ -129,6 +129,7 @@ impl State {
                     comm: ev.text("comm").map(Cow::into_owned),
                     argv: ev.list("args"),
                     cwd: ev.text("cwd").map(Cow::into_owned),
+                    env: ev.list("env"),
                     uid: u32_of(ev.int("uid")),
                     gid: u32_of(ev.int("gid")),
                     euid: u32_of(ev.int("euid")),
@@ -141,7 +142,8 @@ impl State {
                     vtid: ev.int("vtid").map(|v| v as u32).filter(|&v| v != 0),
                     ..ExecInfo::default()
                 };
-                self.on_exec(tid, pid, None, info);
+                let parent_tid = ev.int("ptid").and_then(|t| u32::try_from(t).ok());
+                self.on_exec(tid, pid, None, parent_tid, info);
             }
             "open" | "openat" | "openat2" | "creat" if ok => {
                 let fd = res.unwrap_or(-1);
@@ -308,13 +310,11 @@ impl State {
                     self.on_chdir(tid, &p);
                 }
             }
-            "fchdir" if ok => {
-                let dir = self
-                    .fd(tid, ev.int("fd").unwrap_or(-1))
-                    .filter(|f| f.kind == FdKind::Directory)
-                    .map(|f| f.path.to_string());
-                if let Some(d) = dir {
-                    self.on_chdir(tid, &d);
+            "fchdir" if ok => self.on_fchdir(tid, ev.int("fd").unwrap_or(-1)),
+            "setsid" if ok => self.on_setsid(tid, u32_of(res).unwrap_or(0)),
+            "setpgid" if ok => {
+                if let (Some(p), Some(g)) = (ev.int("pid"), ev.int("pgid")) {
+                    self.on_setpgid(tid, p, g);
                 }
             }
             _ => {}

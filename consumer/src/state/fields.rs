@@ -9,11 +9,12 @@
 use std::borrow::Cow;
 
 use super::container::HOST;
-use super::fds::FdInfo;
+use super::fds::{FdInfo, AT_FDCWD};
 use super::threads::{Process, UNKNOWN_ID};
 use super::State;
 use crate::decode::Event;
-use crate::rules::event::StateView;
+use crate::decode::Value;
+use crate::rules::event::{fs_path_param, StateView};
 use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
 
 /// Calls whose result is a new fd (the event's fd is then `res`).
@@ -60,6 +61,10 @@ fn owned<'a>(v: String) -> Option<FieldValue<'a>> {
     Some(FieldValue::Str(Cow::Owned(v.into_bytes())))
 }
 
+fn nonempty(v: &str) -> Option<FieldValue<'_>> {
+    (!v.is_empty()).then(|| FieldValue::str(v))
+}
+
 fn opt_s(v: Option<&str>) -> Option<FieldValue<'_>> {
     v.map(FieldValue::str)
 }
@@ -82,12 +87,25 @@ fn index(f: &FieldRef) -> Option<usize> {
 impl State {
     fn proc_field<'s>(&'s self, tid: u32, p: &'s Process, f: &FieldRef) -> Option<FieldValue<'s>> {
         let parent = || self.parent(p);
+        if p.cgroup_unknown && matches!(f.field.name().split('.').next(), Some("container" | "k8s"))
+        {
+            return None;
+        }
         match f.field {
             Field::ProcPid => Some(FieldValue::Int(p.pid.into())),
-            Field::ProcExe => s(p.exe()),
-            Field::ProcName => s(p.name()),
+            // An entry made from events alone knows no name or command line
+            // until an exec record names them: those fields are unknown.
+            Field::ProcExe => nonempty(p.exe()),
+            Field::ProcName => nonempty(p.name()),
+            Field::ProcArgs if p.comm.is_empty() && p.cmdline.is_empty() => None,
             Field::ProcArgs => owned(p.args_line()),
+            Field::ProcCmdline if p.comm.is_empty() => None,
             Field::ProcCmdline => owned(p.cmdline_line()),
+            Field::ProcEnv => match &f.arg {
+                FieldArg::Key(k) => opt_s(p.env_var(k)),
+                _ => owned(p.env_vars().collect::<Vec<_>>().join(" ")),
+            },
+            Field::ProcExeline if p.cmdline.is_empty() => None,
             Field::ProcExeline => {
                 let mut line = p.exe().to_string();
                 for a in p.args() {
@@ -101,9 +119,11 @@ impl State {
                 self.table.threads().filter(|t| t.pid == p.pid).count() as u64,
             )),
             Field::ProcPpid => Some(FieldValue::Int(p.ppid.into())),
-            Field::ProcPname => parent().map(|pp| FieldValue::str(pp.name())),
-            Field::ProcPcmdline => parent().map(|pp| FieldValue::owned(pp.cmdline_line())),
-            Field::ProcPexe => parent().map(|pp| FieldValue::str(pp.exe())),
+            Field::ProcPname => parent().and_then(|pp| nonempty(pp.name())),
+            Field::ProcPcmdline => parent()
+                .filter(|pp| !pp.comm.is_empty())
+                .map(|pp| FieldValue::owned(pp.cmdline_line())),
+            Field::ProcPexe => parent().and_then(|pp| nonempty(pp.exe())),
             Field::ProcPexepath => parent().map(|pp| FieldValue::str(&*pp.exepath)),
             Field::ProcPvpid => parent().and_then(|pp| nz(pp.vpid)),
             Field::ProcApid => {
@@ -113,16 +133,16 @@ impl State {
             Field::ProcAname | Field::ProcAexepath => {
                 let value = |a: &'s Process| {
                     if f.field == Field::ProcAname {
-                        FieldValue::str(a.name())
+                        nonempty(a.name())
                     } else {
-                        FieldValue::str(&*a.exepath)
+                        nonempty(&a.exepath)
                     }
                 };
                 match index(f) {
-                    Some(n) => self.ancestor(p, n).map(value),
+                    Some(n) => self.ancestor(p, n).and_then(value),
                     // Without an index: any ancestor (not the process).
                     None => Some(FieldValue::List(
-                        self.lineage(p).skip(1).map(value).collect(),
+                        self.lineage(p).skip(1).filter_map(value).collect(),
                     )),
                 }
             }
@@ -132,7 +152,7 @@ impl State {
                 .filter(|a| a.name().ends_with("sh"))
                 .last()
                 .map(|a| FieldValue::Int(a.pid.into())),
-            Field::ProcSname => self.session_leader(p).map(|l| FieldValue::str(l.name())),
+            Field::ProcSname => self.session_leader(p).and_then(|l| nonempty(l.name())),
             Field::ProcSid => Some(FieldValue::Int(p.sid.into())),
             Field::ProcVpgid => nz(p.vpgid),
             Field::ProcPgid => Some(FieldValue::Int(p.pgid.into())),
@@ -264,9 +284,36 @@ impl State {
     }
 }
 
+impl State {
+    /// `fs.path.name`/`.source`/`.target` of a relative path (the event
+    /// answers absolute ones): resolved against the call's directory fd
+    /// or the working directory, `<unresolved>/...` when that is unknown.
+    fn fs_path<'s>(&'s self, event: &Event<'_>, field: Field) -> Option<FieldValue<'s>> {
+        if event.is_enter() {
+            return None;
+        }
+        let pp = fs_path_param(event.name(), field).filter(|pp| pp.resolve)?;
+        let raw = match event.param(pp.path)? {
+            Value::Str(b) | Value::Bytes(b) if !b.fault => b.lossy(),
+            _ => return None,
+        };
+        let dirfd = pp
+            .dirfd
+            .and_then(|d| event.param(d)?.as_i64())
+            .unwrap_or(AT_FDCWD);
+        owned(self.resolve_path(event.tid, dirfd, &raw))
+    }
+}
+
 impl StateView for State {
     fn field<'s>(&'s self, event: &Event<'_>, field: &FieldRef) -> Option<FieldValue<'s>> {
         let tid = event.tid;
+        if matches!(
+            field.field,
+            Field::FsPathName | Field::FsPathSource | Field::FsPathTarget
+        ) {
+            return self.fs_path(event, field.field);
+        }
         let p = self.process(tid)?;
         let name = field.field.name();
         if name.starts_with("fd.") {
@@ -314,6 +361,7 @@ mod tests {
         st.on_exec(
             11,
             11,
+            None,
             None,
             crate::state::threads::ExecInfo {
                 exepath: Some("/usr/bin/nc".into()),
@@ -363,5 +411,125 @@ mod tests {
         st.flush_pending();
         assert_eq!(get(&st, &ev, "fd.sport", None), None);
         let _ = FdInfo::file("/x", 0, false);
+    }
+
+    #[test]
+    fn fs_path_fields_are_made_absolute_by_the_state() {
+        use crate::rules::event::EventFields;
+        use crate::rules::fields::FieldSource;
+        let mut st = State::new(StateOptions::for_replay(None));
+        let sh = Process {
+            pid: 10,
+            comm: "sh".into(),
+            cwd: "/root".into(),
+            env: "HOME=/root\0TERM=xterm".into(),
+            ..Process::default()
+        };
+        assert!(st.insert_process(sh, &[(10, 10)]));
+        st.on_open(10, 5, AT_FDCWD, "/etc", None, 0o200000);
+        // Through the engine: the event answers absolute paths, the state
+        // relative ones.
+        let field = |b: &[u8], st: &State, name: &str| -> Option<String> {
+            let rec = Record::parse(b).unwrap();
+            let ev = decode(&rec).unwrap();
+            let src = EventFields {
+                state: Some(st),
+                ..EventFields::new(&ev)
+            };
+            src.field(&FieldRef::resolve(name, None).unwrap())
+                .map(|v| v.render())
+        };
+        let unlinkat = RecordBuilder::new(T::KESTREL_EVT_UNLINKAT as u16, 1, 10, 10)
+            .i64(0)
+            .i64(5)
+            .param(b"shadow")
+            .u32(0)
+            .build();
+        assert_eq!(
+            field(&unlinkat, &st, "fs.path.name").as_deref(),
+            Some("/etc/shadow")
+        );
+        assert_eq!(
+            field(&unlinkat, &st, "fs.path.nameraw").as_deref(),
+            Some("shadow")
+        );
+        let mkdir = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 10, 10)
+            .i64(0)
+            .param(b"tmp/../work/x")
+            .u32(0o755)
+            .build();
+        assert_eq!(
+            field(&mkdir, &st, "fs.path.name").as_deref(),
+            Some("/root/work/x")
+        );
+        let abs = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 10, 10)
+            .i64(0)
+            .param(b"/srv/y")
+            .u32(0o755)
+            .build();
+        assert_eq!(field(&abs, &st, "fs.path.name").as_deref(), Some("/srv/y"));
+        let renameat = RecordBuilder::new(T::KESTREL_EVT_RENAMEAT as u16, 3, 10, 10)
+            .i64(0)
+            .i64(AT_FDCWD)
+            .param(b"a")
+            .i64(5)
+            .param(b"b")
+            .build();
+        assert_eq!(
+            field(&renameat, &st, "fs.path.source").as_deref(),
+            Some("/root/a")
+        );
+        assert_eq!(
+            field(&renameat, &st, "fs.path.target").as_deref(),
+            Some("/etc/b")
+        );
+        assert_eq!(
+            field(&renameat, &st, "fs.path.targetraw").as_deref(),
+            Some("b")
+        );
+        // A symlink's content is kept as written; its link is resolved.
+        let symlink = RecordBuilder::new(T::KESTREL_EVT_SYMLINK as u16, 4, 10, 10)
+            .i64(0)
+            .param(b"../lib/x")
+            .param(b"l")
+            .build();
+        assert_eq!(
+            field(&symlink, &st, "fs.path.source").as_deref(),
+            Some("../lib/x")
+        );
+        assert_eq!(
+            field(&symlink, &st, "fs.path.target").as_deref(),
+            Some("/root/l")
+        );
+        // After a chdir, relative paths follow it.
+        st.on_chdir(10, "/var");
+        assert_eq!(
+            field(&mkdir, &st, "fs.path.name").as_deref(),
+            Some("/var/work/x")
+        );
+        // An unknown thread's relative path says it is unresolved.
+        let other = RecordBuilder::new(T::KESTREL_EVT_MKDIR as u16, 2, 99, 99)
+            .i64(0)
+            .param(b"z")
+            .u32(0o755)
+            .build();
+        assert_eq!(
+            field(&other, &st, "fs.path.name").as_deref(),
+            Some("<unresolved>/z")
+        );
+        // proc.env from the state.
+        assert_eq!(
+            field(&mkdir, &st, "proc.env").as_deref(),
+            Some("HOME=/root TERM=xterm")
+        );
+        let term = FieldRef::resolve("proc.env", Some("TERM")).unwrap();
+        let rec = Record::parse(&mkdir).unwrap();
+        let ev = decode(&rec).unwrap();
+        assert_eq!(
+            st.field(&ev, &term).map(|v| v.render()).as_deref(),
+            Some("xterm")
+        );
+        let missing = FieldRef::resolve("proc.env", Some("NOPE")).unwrap();
+        assert!(st.field(&ev, &missing).is_none());
     }
 }

@@ -8,6 +8,23 @@
 //! ([`State::apply`]); an event from a thread it does not know (missed in
 //! a drop) fills that thread lazily from `/proc` and is counted.
 //!
+//! Without /proc (a replayed capture: its pids are another machine's, so
+//! replay has no proc root unless `--proc-root` names one), or when /proc
+//! no longer has a thread, the state learns from the events alone: an
+//! execve exit record builds the process (exe, args, cwd, ids, tty,
+//! cgroup, pid namespace, vpid/vtid, env, comm, and its parent from
+//! `ptid`), procfork/clone link a child to its parent, and a thread seen
+//! only in other events gets an entry with its tid and pid (counted in
+//! [`threads::TableStats::from_events`]); what such an entry does not know
+//! (name, command line, container, user) is unknown to the rules, not
+//! empty or `host`.
+//!
+//! Ancestry keeps each process's original parent: when a parent exits,
+//! the kernel re-parents its children to a reaper (init or a subreaper),
+//! but the table keeps the exited parent's entry while a descendant lives,
+//! so `proc.ppid`, `proc.pname` and `proc.aname[N]` name who started a
+//! daemon rather than the reaper that adopted it.
+//!
 //! The rule engine reads it through [`State::process`], [`State::thread`],
 //! [`State::parent`], [`State::ancestor`], [`State::session_leader`],
 //! [`State::fd`], [`State::container_of`], [`State::user`],
@@ -57,6 +74,69 @@ pub struct StateOptions {
     pub max_threads: usize,
     /// Time between checks of one root's passwd/group files.
     pub user_refresh: Duration,
+}
+
+impl StateOptions {
+    /// Options for replaying a capture: no `/proc` unless one is given
+    /// (a capture's pids are those of the machine it was made on, so the
+    /// state learns processes from its events alone).
+    pub fn for_replay(proc_root: Option<PathBuf>) -> StateOptions {
+        StateOptions {
+            proc_root,
+            ..StateOptions::default()
+        }
+    }
+}
+
+/// Events the state learns from: the process life cycle (fork, clone,
+/// exec; procfork/procexec/procexit need no syscall), ids (set*id,
+/// setsid, setpgid), the working directory (chdir, fchdir) and the fd
+/// table (every fd-creating call, dup*, fcntl, close).  A live session
+/// asks the module for these besides what its rules need, so `proc.*`,
+/// `fd.*`, `user.*` and `container.*` stay answerable.
+pub const STATE_EVENTS: &[&str] = &[
+    "execve",
+    "execveat",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setsid",
+    "setpgid",
+    "chdir",
+    "fchdir",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "socket",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "pipe",
+    "pipe2",
+    "socketpair",
+    "memfd_create",
+];
+
+/// The syscalls behind [`STATE_EVENTS`] that the module's event table
+/// has (names it lacks are skipped, so an older table still works).
+pub fn needed_syscalls() -> kestrel_abi::SyscallMask {
+    let known: HashSet<&str> = kestrel_abi::schemas().iter().map(|s| s.name).collect();
+    kestrel_abi::syscalls_for_events(STATE_EVENTS.iter().copied().filter(|n| known.contains(n)))
+        .unwrap_or_default()
 }
 
 impl Default for StateOptions {
@@ -159,7 +239,27 @@ impl State {
         }
         self.table.link_orphans();
         self.stats.scanned_processes += n as u64;
+        self.warm_container_users();
         n
+    }
+
+    /// Reads each container's passwd/group once at start, through a leaf
+    /// process of the container (the nearest process first, as
+    /// [`State::user_db`] looks): a short-lived container may be gone from
+    /// /proc by the time an alert about it asks for `user.name`, as the
+    /// consumer lags the kernel.
+    fn warm_container_users(&self) {
+        let leaves: Vec<(u32, String)> = self
+            .table
+            .processes()
+            .filter(|p| p.children == 0)
+            .filter_map(|p| Some((p.pid, p.container.as_ref()?.full_id.clone())))
+            .collect();
+        for (pid, key) in leaves {
+            if self.users.borrow().cached(&key).is_none() {
+                self.user_db(pid);
+            }
+        }
     }
 
     fn fill_process(
@@ -186,12 +286,26 @@ impl State {
         container::from_cgroup_text(cgroup_text).map(|c| self.containers.get(&c))
     }
 
-    /// Makes sure thread `tid` of process `pid` is known, filling it (and
-    /// missing ancestors) from /proc if not.  True when it is known after.
+    /// Makes sure thread `tid` of process `pid` is known: filled (with
+    /// missing ancestors) from /proc if not, else entered with only its
+    /// ids (see [`ThreadTable::add_from_event`]).  True when it is known
+    /// after (false for tid 0 or a full table).
     pub fn ensure_thread(&mut self, tid: u32, pid: u32) -> bool {
+        self.ensure_thread_with_parent(tid, pid, 0)
+    }
+
+    /// [`State::ensure_thread`], with the parent's pid when the event
+    /// names it (0 when not).
+    fn ensure_thread_with_parent(&mut self, tid: u32, pid: u32, ppid: u32) -> bool {
         if tid == 0 || self.table.thread(tid).is_some() {
             return tid != 0;
         }
+        self.fill_thread_from_proc(tid, pid) || self.table.add_from_event(tid, pid, ppid)
+    }
+
+    /// Fills unknown thread `tid` of process `pid` (and missing ancestors)
+    /// from /proc.  True when it is known after.
+    fn fill_thread_from_proc(&mut self, tid: u32, pid: u32) -> bool {
         let Some(root) = self.opts.proc_root.clone() else {
             self.stats.lazy_failed += 1;
             return false;
@@ -315,7 +429,7 @@ impl State {
 
     /// `container.id` of thread `tid`: the short id, or `host`.
     pub fn container_id(&self, tid: u32) -> Option<&str> {
-        let p = self.process(tid)?;
+        let p = self.process(tid).filter(|p| !p.cgroup_unknown)?;
         Some(p.container.as_ref().map_or(HOST, |c| c.id.as_str()))
     }
 
@@ -326,9 +440,10 @@ impl State {
 
     /// The passwd/group database of thread `tid`'s root: the host's
     /// (`<proc>/1/root`, else the host root) or its container's (through `<proc>/<pid>/root` of
-    /// the process, or of a live ancestor in the same container).
+    /// the process, or of a live ancestor in the same container).  `None`
+    /// for a process whose root is unknown (entered from events alone).
     pub fn user_db(&self, tid: u32) -> Option<Arc<UserDb>> {
-        let p = self.process(tid)?;
+        let p = self.process(tid).filter(|p| !p.cgroup_unknown)?;
         let mut users = self.users.borrow_mut();
         match &p.container {
             None => {
@@ -430,8 +545,10 @@ impl State {
         let base: Option<&str> = if dirfd == AT_FDCWD {
             p.map(|p| p.cwd.as_ref()).filter(|c| !c.is_empty())
         } else {
+            // A successful *at call shows the fd is a directory even when
+            // it was opened without O_DIRECTORY.
             p.and_then(|p| p.fds.get(dirfd))
-                .filter(|f| f.kind == FdKind::Directory)
+                .filter(|f| matches!(f.kind, FdKind::Directory | FdKind::File))
                 .map(|f| f.path.as_ref())
         };
         fds::resolve(base, raw)
@@ -463,16 +580,35 @@ impl State {
 
     /// A thread exec'd (`old_tid` when a non-leader thread did).  Its
     /// container is re-resolved when the cgroup changed.
-    pub fn on_exec(&mut self, tid: u32, pid: u32, old_tid: Option<u32>, info: ExecInfo) {
+    ///
+    /// A thread the table does not know is filled from /proc (which already
+    /// shows the new image; the event's fields still apply on top), or,
+    /// without /proc (a replayed capture) or when /proc no longer has it,
+    /// built from the event itself: `parent_tid` (the exec record's `ptid`)
+    /// names its parent.
+    pub fn on_exec(
+        &mut self,
+        tid: u32,
+        pid: u32,
+        old_tid: Option<u32>,
+        parent_tid: Option<u32>,
+        info: ExecInfo,
+    ) {
         let probe = old_tid.unwrap_or(tid);
+        // The parent's pid: its thread's process when known, else the tid
+        // (a process is mostly forked by its parent's main thread).
+        let ppid = parent_tid
+            .filter(|&t| t != 0)
+            .map_or(0, |t| self.table.thread(t).map_or(t, |th| th.pid));
         if self.table.thread(tid).is_none() && self.table.thread(probe).is_none() {
-            // Filled from /proc, which already shows the new image; the
-            // event's fields still apply on top.
-            self.ensure_thread(tid, pid);
+            self.ensure_thread_with_parent(tid, pid, ppid);
         }
         let new_cgroup = info.cgroup.clone();
         if !self.table.exec(tid, old_tid, info) {
             return;
+        }
+        if ppid != 0 {
+            self.table.adopt_parent(tid, ppid);
         }
         if let Some(cg) = new_cgroup {
             let c = self.container_for(&cg);
@@ -509,11 +645,95 @@ impl State {
         });
     }
 
-    /// The working directory changed (chdir/fchdir, when captured).
+    /// The working directory changed (chdir, or fchdir with the fd's
+    /// path): a relative path is resolved against the old working
+    /// directory; when that is unknown, so is the new one.
     pub fn on_chdir(&mut self, tid: u32, path: &str) {
         let abs = self.resolve_path(tid, AT_FDCWD, path);
         if let Some(p) = self.table.process_of_mut(tid) {
-            p.cwd = abs.into();
+            p.cwd = if abs.starts_with('/') {
+                abs.into()
+            } else {
+                "".into()
+            };
+        }
+    }
+
+    /// fchdir(fd) succeeded: the working directory is the fd's path.
+    pub fn on_fchdir(&mut self, tid: u32, fd: i64) {
+        let dir = self
+            .fd(tid, fd)
+            .filter(|f| matches!(f.kind, FdKind::Directory | FdKind::File))
+            .map(|f| f.path.to_string())
+            .filter(|p| p.starts_with('/'));
+        match dir {
+            Some(d) => self.on_chdir(tid, &d),
+            None => {
+                if let Some(p) = self.table.process_of_mut(tid) {
+                    p.cwd = "".into();
+                }
+            }
+        }
+    }
+
+    /// setsid() succeeded and returned `vsid` (the session id in the
+    /// caller's pid namespace): the process leads a new session and a new
+    /// process group, without a controlling terminal.
+    pub fn on_setsid(&mut self, tid: u32, vsid: u32) {
+        if let Some(p) = self.table.process_of_mut(tid) {
+            p.sid = p.pid;
+            p.pgid = p.pid;
+            if p.vpid == 0 {
+                p.vpid = vsid;
+            }
+            p.vpgid = if vsid != 0 { vsid } else { p.vpid };
+            p.tty = 0;
+        }
+    }
+
+    /// setpgid(`pid`, `pgid`) succeeded (both as the caller's pid namespace
+    /// sees them; 0 means the caller, and the target's own pid).  The
+    /// target is the caller or a process of its namespace (its child).  A
+    /// group id that cannot be mapped to the initial namespace leaves
+    /// `proc.pgid` unknown (0); `proc.vpgid` is what was asked.
+    pub fn on_setpgid(&mut self, tid: u32, pid: i64, pgid: i64) {
+        let Some(caller) = self.process(tid) else {
+            return;
+        };
+        let (Ok(vpid_arg), Ok(vpgid_arg)) = (u32::try_from(pid), u32::try_from(pgid)) else {
+            return;
+        };
+        let (caller_pid, caller_vpid, pidns) = (caller.pid, caller.vpid, caller.pidns);
+        let init_ns = caller.in_initial_pidns();
+        // Namespace id -> initial-namespace pid, for processes of the
+        // caller's namespace.
+        let to_global = |s: &State, v: u32| -> Option<u32> {
+            if v == caller_vpid && caller_vpid != 0 {
+                return Some(caller_pid);
+            }
+            if init_ns {
+                return Some(v);
+            }
+            s.table
+                .processes()
+                .find(|p| p.vpid == v && p.pidns == pidns && pidns != 0)
+                .map(|p| p.pid)
+        };
+        let target = if vpid_arg == 0 {
+            Some(caller_pid)
+        } else {
+            to_global(self, vpid_arg)
+        };
+        let Some(target) = target else { return };
+        let target_vpid = if vpid_arg == 0 { caller_vpid } else { vpid_arg };
+        let (vpgid, pgid) = if vpgid_arg == 0 {
+            (target_vpid, Some(target))
+        } else {
+            (vpgid_arg, to_global(self, vpgid_arg))
+        };
+        if let Some(p) = self.table.process_mut(target) {
+            p.vpgid = vpgid;
+            p.pgid = pgid.unwrap_or(0);
         }
     }
 
@@ -836,6 +1056,7 @@ impl State {
             json!({"gid": id(p.creds.egid), "name": self.group_name(tid).as_deref()}),
         );
         let c = match &p.container {
+            None if p.cgroup_unknown => json!({"id": null}),
             None => json!({"id": HOST}),
             Some(c) => json!({
                 "id": c.id,

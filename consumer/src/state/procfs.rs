@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::container::main_cgroup_path;
 use super::fds::{classify_proc_link, FdInfo, FdKind, InetEnds, L4Proto, Role};
-use super::threads::{Credentials, Process, UNKNOWN_ID};
+use super::threads::{Credentials, Process, MAX_ENV_BYTES, UNKNOWN_ID};
 
 /// Most fds read per process in a scan.
 pub const MAX_FDS_PER_PROCESS: usize = 4096;
@@ -144,6 +144,29 @@ fn read_link_text(p: &Path) -> Option<String> {
         .map(|t| t.to_string_lossy().into_owned())
 }
 
+/// `environ`: NUL-separated entries, at most [`MAX_ENV_BYTES`] (an entry
+/// cut there is dropped); empty when unreadable (another user's process).
+fn read_environ(p: &Path) -> String {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let Ok(f) = fs::File::open(p) else {
+        return String::new();
+    };
+    if f.take(MAX_ENV_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .is_err()
+    {
+        return String::new();
+    }
+    if buf.len() > MAX_ENV_BYTES {
+        buf.truncate(MAX_ENV_BYTES);
+        let keep = buf.iter().rposition(|&b| b == 0).unwrap_or(0);
+        buf.truncate(keep);
+    }
+    let text = String::from_utf8_lossy(buf.strip_suffix(b"\0").unwrap_or(&buf));
+    text.into_owned()
+}
+
 /// Numeric entries of a directory (pids in /proc, tids in task/).
 pub fn numeric_entries(dir: &Path, limit: usize) -> io::Result<Vec<u32>> {
     let mut out: Vec<u32> = fs::read_dir(dir)?
@@ -173,6 +196,7 @@ pub fn read_process(proc_root: &Path, pid: u32) -> io::Result<ProcSnapshot> {
         .unwrap_or(&exepath)
         .to_string();
     let cwd = read_link_text(&dir.join("cwd")).unwrap_or_default();
+    let env = read_environ(&dir.join("environ"));
     let loginuid = read_text(&dir.join("loginuid"))
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok())
@@ -212,6 +236,7 @@ pub fn read_process(proc_root: &Path, pid: u32) -> io::Result<ProcSnapshot> {
         exepath: exepath.into(),
         cmdline: cmdline.into_owned().into(),
         cwd: cwd.into(),
+        env: env.into(),
         creds: Credentials {
             uid: status.uid.0,
             euid: status.uid.1,

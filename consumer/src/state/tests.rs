@@ -264,7 +264,13 @@ fn unknown_threads_are_filled_lazily_and_counted() {
         ));
     }
     assert_eq!(w.state.stats().lazy_failed, 1);
-    assert!(w.state.process(4242).is_none());
+    // It is still entered, with only its ids, and counted.
+    let p = w
+        .state
+        .process(4242)
+        .expect("an entry from the events alone");
+    assert_eq!((p.pid, p.ppid, p.name()), (4242, 0, ""));
+    assert_eq!(w.state.table().stats.from_events, 1);
 }
 
 #[test]
@@ -583,4 +589,280 @@ fn scans_the_real_proc() {
 fn tempfile_in_tmp() -> (fs::File, std::path::PathBuf) {
     let p = std::env::temp_dir().join(format!("kestrel-scan-{}", std::process::id()));
     (fs::File::create(&p).unwrap(), p.canonicalize().unwrap())
+}
+
+#[test]
+fn the_environment_comes_from_proc_and_from_exec_records() {
+    let mut w = world();
+    // A 4 KiB cap: the entry cut there is dropped.
+    let long = format!("BIG={}", "x".repeat(super::threads::MAX_ENV_BYTES));
+    fs::write(
+        proc_dir(&w).join("100/environ"),
+        format!("LANG=C.UTF-8\0PATH=/usr/sbin:/usr/bin\0{long}\0"),
+    )
+    .unwrap();
+    w.state.scan();
+    let sshd = w.state.process(100).unwrap();
+    assert_eq!(sshd.env_var("LANG"), Some("C.UTF-8"));
+    assert_eq!(sshd.env_var("PATH"), Some("/usr/sbin:/usr/bin"));
+    assert_eq!(sshd.env_var("BIG"), None, "cut at MAX_ENV_BYTES");
+    assert_eq!(w.state.process(1).unwrap().env_var("LANG"), None);
+    // A fork inherits it; an exec replaces it with the record's.
+    w.state.apply(&ev(
+        "procfork",
+        100,
+        100,
+        &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
+    ));
+    assert_eq!(
+        w.state.process(600).unwrap().env_var("LANG"),
+        Some("C.UTF-8")
+    );
+    w.state.apply(&ev(
+        "execve",
+        600,
+        600,
+        &[
+            ("res", P::I(0)),
+            ("exe", P::S("/usr/bin/env")),
+            ("args", P::L(vec!["env"])),
+            ("env", P::L(vec!["TERM=xterm", "EMPTY="])),
+        ],
+    ));
+    let p = w.state.process(600).unwrap();
+    assert_eq!(p.env_var("TERM"), Some("xterm"));
+    assert_eq!(p.env_var("EMPTY"), Some(""));
+    assert_eq!(p.env_var("LANG"), None);
+    assert_eq!(p.env_vars().collect::<Vec<_>>(), ["TERM=xterm", "EMPTY="]);
+}
+
+#[test]
+fn chdir_and_fchdir_move_the_working_directory() {
+    let mut w = world();
+    w.state.scan();
+    let s = &mut w.state;
+    let cwd = |s: &State| s.process(100).unwrap().cwd.to_string();
+    assert_eq!(cwd(s), "/");
+    s.apply(&ev(
+        "chdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("path", P::S("/srv"))],
+    ));
+    assert_eq!(cwd(s), "/srv");
+    s.apply(&ev(
+        "chdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("path", P::S("data/../logs/"))],
+    ));
+    assert_eq!(cwd(s), "/srv/logs", "relative to the old cwd, normalized");
+    s.apply(&ev(
+        "chdir",
+        100,
+        100,
+        &[("res", P::I(-2)), ("path", P::S("/nonexistent"))],
+    ));
+    assert_eq!(cwd(s), "/srv/logs", "a failed chdir changes nothing");
+    // Relative opens follow the new cwd.
+    s.apply(&ev(
+        "openat",
+        100,
+        100,
+        &[
+            ("res", P::I(7)),
+            ("dirfd", P::I(-100)),
+            ("name", P::S("app.log")),
+        ],
+    ));
+    assert_eq!(s.fd(100, 7).unwrap().path.as_ref(), "/srv/logs/app.log");
+    // fchdir to a directory fd (opened without O_DIRECTORY: the call's
+    // success says it is one).
+    s.apply(&ev(
+        "openat",
+        100,
+        100,
+        &[
+            ("res", P::I(8)),
+            ("dirfd", P::I(-100)),
+            ("name", P::S("/var/lib")),
+        ],
+    ));
+    s.apply(&ev(
+        "fchdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("fd", P::I(8))],
+    ));
+    assert_eq!(cwd(s), "/var/lib");
+    s.apply(&ev(
+        "fchdir",
+        100,
+        100,
+        &[("res", P::I(-9)), ("fd", P::I(99))],
+    ));
+    assert_eq!(cwd(s), "/var/lib", "a failed fchdir changes nothing");
+    // fchdir to an fd the table does not know: the cwd is unknown now, and
+    // a relative chdir from there stays unknown.
+    s.apply(&ev(
+        "fchdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("fd", P::I(42))],
+    ));
+    assert_eq!(cwd(s), "");
+    s.apply(&ev(
+        "chdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("path", P::S("x"))],
+    ));
+    assert_eq!(cwd(s), "");
+    assert!(s
+        .resolve_path(100, fds::AT_FDCWD, "y")
+        .starts_with(fds::UNRESOLVED));
+    // Threads share the cwd of their process.
+    s.apply(&ev(
+        "chdir",
+        100,
+        100,
+        &[("res", P::I(0)), ("path", P::S("/tmp"))],
+    ));
+    s.apply(&ev(
+        "clone",
+        100,
+        100,
+        &[("res", P::I(101)), ("flags", P::I(0x0001_0000))],
+    ));
+    assert_eq!(s.process(101).unwrap().cwd.as_ref(), "/tmp");
+}
+
+#[test]
+fn setsid_and_setpgid_keep_session_and_group() {
+    let mut w = world();
+    w.state.scan();
+    let s = &mut w.state;
+    let fork = |s: &mut State, parent: u32, child: u32| {
+        s.apply(&ev(
+            "procfork",
+            parent,
+            parent,
+            &[
+                ("child_tid", P::I(child.into())),
+                ("child_pid", P::I(child.into())),
+            ],
+        ))
+    };
+    s.process_by_pid(100).unwrap();
+    fork(s, 100, 600);
+    let before = s.process(600).unwrap().sid;
+    s.apply(&ev("setsid", 600, 600, &[("res", P::I(-1))]));
+    assert_eq!(s.process(600).unwrap().sid, before, "failed: unchanged");
+    s.apply(&ev("setsid", 600, 600, &[("res", P::I(600))]));
+    let p = s.process(600).unwrap();
+    assert_eq!((p.sid, p.pgid, p.vpgid, p.tty), (600, 600, 600, 0));
+    assert_eq!(s.session_leader(p).unwrap().pid, 600);
+    // The shell's job: setpgid(child, child) from the parent, then the
+    // child's own setpgid(0, 0) (setpgrp); a child of the job joins it.
+    fork(s, 600, 700);
+    assert_eq!(s.process(700).unwrap().sid, 600, "inherited");
+    s.apply(&ev(
+        "setpgid",
+        600,
+        600,
+        &[("res", P::I(0)), ("pid", P::I(700)), ("pgid", P::I(700))],
+    ));
+    assert_eq!(s.process(700).unwrap().pgid, 700);
+    assert_eq!(s.process(600).unwrap().pgid, 600, "the caller is unchanged");
+    s.apply(&ev(
+        "setpgid",
+        700,
+        700,
+        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
+    ));
+    let p = s.process(700).unwrap();
+    assert_eq!((p.pgid, p.vpgid), (700, 700));
+    assert_eq!(s.group_leader(p).unwrap().pid, 700);
+    fork(s, 700, 701);
+    s.apply(&ev(
+        "setpgid",
+        701,
+        701,
+        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(600))],
+    ));
+    let p = s.process(701).unwrap();
+    assert_eq!((p.pgid, p.vpgid, p.sid), (600, 600, 600));
+    // In a container the ids are the namespace's: the shell (pid 500, 1
+    // inside) makes itself a group leader, then moves its child (vpid 2).
+    s.apply(&ev(
+        "setpgid",
+        500,
+        500,
+        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
+    ));
+    let sh = s.process(500).unwrap();
+    assert_eq!((sh.pgid, sh.vpgid), (500, 1));
+    fork(s, 500, 510);
+    s.apply(&ev(
+        "execve",
+        510,
+        510,
+        &[
+            ("res", P::I(0)),
+            ("vpid", P::I(2)),
+            ("pidns", P::I(4026532999)),
+        ],
+    ));
+    s.apply(&ev(
+        "setpgid",
+        500,
+        500,
+        &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(1))],
+    ));
+    let c = s.process(510).unwrap();
+    assert_eq!(
+        (c.pgid, c.vpgid),
+        (500, 1),
+        "mapped to the initial namespace"
+    );
+    s.apply(&ev(
+        "setpgid",
+        500,
+        500,
+        &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(77))],
+    ));
+    let c = s.process(510).unwrap();
+    assert_eq!(
+        (c.pgid, c.vpgid),
+        (0, 77),
+        "a group it cannot map is unknown"
+    );
+}
+
+#[test]
+fn orphans_keep_their_original_parent() {
+    let mut w = world();
+    w.state.scan();
+    let s = &mut w.state;
+    s.apply(&ev(
+        "procfork",
+        100,
+        100,
+        &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
+    ));
+    s.apply(&ev("procexit", 100, 100, &[]));
+    s.flush_pending();
+    let p = s.process(600).unwrap();
+    assert_eq!(p.ppid, 100, "not the reaper");
+    assert_eq!(s.parent(p).unwrap().name(), "sshd");
+    assert!(s.parent(p).unwrap().exited);
+}
+
+#[test]
+fn container_users_are_read_at_start_while_the_container_is_there() {
+    let mut w = world();
+    w.state.scan();
+    // The container's processes leave /proc before the consumer asks.
+    fs::remove_file(proc_dir(&w).join("500/root")).unwrap();
+    assert_eq!(w.state.user_name(500).as_deref(), Some("appuser"));
 }

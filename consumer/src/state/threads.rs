@@ -24,6 +24,13 @@ pub const UNKNOWN_ID: u32 = u32::MAX;
 /// Default hard cap on threads in the table.
 pub const DEFAULT_MAX_THREADS: usize = 131_072;
 
+/// Most bytes of environment read from `/proc/<pid>/environ` (an exec
+/// record's is bounded by the capture's snaplen instead).
+pub const MAX_ENV_BYTES: usize = 4096;
+
+/// The pid namespace inode of the initial namespace (PROC_PID_INIT_INO).
+pub const INIT_PIDNS: u64 = 0xEFFF_FFFC;
+
 /// Longest a `comm` is (TASK_COMM_LEN - 1).
 const COMM_LEN: usize = 15;
 
@@ -77,6 +84,9 @@ pub struct Process {
     pub cmdline: Box<str>,
     /// Working directory (empty when unknown).
     pub cwd: Box<str>,
+    /// Environment, NUL-separated `NAME=value` entries, as far as the exec
+    /// record (or `/proc/<pid>/environ`, up to [`MAX_ENV_BYTES`]) carried it.
+    pub env: Box<str>,
     /// Ids.
     pub creds: Credentials,
     /// Controlling terminal (`tty_nr`, 0 for none).
@@ -86,8 +96,11 @@ pub struct Process {
     /// Cgroup path (v2 unified path, else the first v1 path that names a
     /// container, else the first v1 path).
     pub cgroup: Box<str>,
-    /// Its container, `None` on the host.
+    /// Its container, `None` on the host (or when `cgroup_unknown`).
     pub container: Option<Arc<ContainerInfo>>,
+    /// Entered from events alone and no exec record named its cgroup yet:
+    /// whether it runs in a container is unknown.
+    pub cgroup_unknown: bool,
     /// Inode of its pid namespace (0 when unknown).
     pub pidns: u64,
     /// Its file descriptors.
@@ -130,6 +143,29 @@ impl Process {
         s
     }
 
+    /// `proc.env`'s entries (`NAME=value`).
+    pub fn env_vars(&self) -> impl Iterator<Item = &str> {
+        self.env.split('\0').filter(|e| !e.is_empty())
+    }
+
+    /// `proc.env[NAME]`: the value of one variable.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env_vars().find_map(|e| {
+            let (k, v) = e.split_once('=')?;
+            (k == name).then_some(v)
+        })
+    }
+
+    /// True when its pid namespace is the initial one (so `vpid == pid`).
+    /// Without a namespace inode, a process whose known `vpid` equals its
+    /// pid is taken to be there.
+    pub fn in_initial_pidns(&self) -> bool {
+        match self.pidns {
+            0 => self.vpid != 0 && self.vpid == self.pid,
+            ns => ns == INIT_PIDNS,
+        }
+    }
+
     /// Sets the command line from its arguments.
     pub fn set_cmdline<S: AsRef<str>>(&mut self, argv: &[S]) {
         self.cmdline = join_nul(argv).into();
@@ -141,6 +177,7 @@ impl Process {
             + self.exepath.len()
             + self.cmdline.len()
             + self.cwd.len()
+            + self.env.len()
             + self.cgroup.len()
             + self.fds.heap_bytes()
     }
@@ -193,6 +230,8 @@ pub struct ExecInfo {
     pub argv: Option<Vec<String>>,
     /// Working directory.
     pub cwd: Option<String>,
+    /// Environment, `NAME=value` entries.
+    pub env: Option<Vec<String>>,
     /// Real uid.
     pub uid: Option<u32>,
     /// Real gid.
@@ -234,6 +273,9 @@ pub struct TableStats {
     pub refused_full: u64,
     /// Fork events whose parent thread was unknown.
     pub unknown_parent: u64,
+    /// Threads entered from events alone (no /proc entry to fill them
+    /// from): a tid and pid, plus what an exec record carried.
+    pub from_events: u64,
 }
 
 /// Why a fork could not be applied.
@@ -484,6 +526,76 @@ impl ThreadTable {
         true
     }
 
+    /// Enters thread `tid` of process `pid` known only from an event (no
+    /// /proc to fill it from): it joins the live process `pid` if there is
+    /// one, else a new process entry with only its ids (and `ppid`, 0 when
+    /// unknown, linked when that process is in the table).  Counted in
+    /// [`TableStats::from_events`]; false when the table is full.
+    pub fn add_from_event(&mut self, tid: u32, pid: u32, ppid: u32) -> bool {
+        if tid == 0 {
+            return false;
+        }
+        let pid = if pid == 0 { tid } else { pid };
+        let added = match self.live_pids.get(&pid).copied() {
+            Some(idx) => self.add_thread(idx, pid, tid, 0),
+            None => self.insert_process(
+                Process {
+                    pid,
+                    ppid,
+                    cgroup_unknown: true,
+                    ..Process::default()
+                },
+                &[(tid, 0)],
+            ),
+        };
+        if added {
+            self.stats.from_events += 1;
+        }
+        added
+    }
+
+    /// Sets the parent of thread `tid`'s process when it is not known yet
+    /// (an entry made from events before the record that names the parent)
+    /// and links it when `ppid` is a live process.
+    pub fn adopt_parent(&mut self, tid: u32, ppid: u32) {
+        let Some(idx) = self.threads.get(&tid).map(|t| t.proc) else {
+            return;
+        };
+        // Never link into its own descendants (no cycle in the ancestry).
+        let parent_idx = self
+            .live_pids
+            .get(&ppid)
+            .copied()
+            .filter(|&pi| !self.descends_from(pi, idx));
+        let Some(p) = self.proc_at_mut(idx) else {
+            return;
+        };
+        if p.parent.is_some() || ppid == 0 || ppid == p.pid || (p.ppid != 0 && p.ppid != ppid) {
+            return;
+        }
+        p.ppid = ppid;
+        if let Some(pi) = parent_idx.filter(|&pi| pi != idx) {
+            p.parent = Some(pi);
+            if let Some(pp) = self.proc_at_mut(pi) {
+                pp.children += 1;
+            }
+        }
+    }
+
+    /// True when entry `idx` is `ancestor` or descends from it.
+    fn descends_from(&self, mut idx: u32, ancestor: u32) -> bool {
+        for _ in 0..=self.slab.len() {
+            if idx == ancestor {
+                return true;
+            }
+            match self.proc_at(idx).and_then(|p| p.parent) {
+                Some(next) => idx = next,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// A task was created: `child_tid` of process `child_pid`, by thread
     /// `parent_tid`.  A new thread joins its process; a new process copies
     /// the parent's (exe, args, cwd, ids, cgroup, container, fds) and links
@@ -719,6 +831,9 @@ fn apply_exec(p: &mut Process, info: ExecInfo) {
     if let Some(c) = info.cwd {
         p.cwd = c.into();
     }
+    if let Some(e) = info.env {
+        p.env = join_nul(&e).into();
+    }
     let c = &mut p.creds;
     c.uid = info.uid.unwrap_or(c.uid);
     c.gid = info.gid.unwrap_or(c.gid);
@@ -728,6 +843,7 @@ fn apply_exec(p: &mut Process, info: ExecInfo) {
     p.tty = info.tty.unwrap_or(p.tty);
     if let Some(cg) = info.cgroup {
         p.cgroup = cg.into();
+        p.cgroup_unknown = false;
     }
     p.pidns = info.pidns.unwrap_or(p.pidns);
     p.vpid = info.vpid.unwrap_or(p.vpid);
