@@ -239,27 +239,7 @@ impl State {
         }
         self.table.link_orphans();
         self.stats.scanned_processes += n as u64;
-        self.warm_container_users();
         n
-    }
-
-    /// Reads each container's passwd/group once at start, through a leaf
-    /// process of the container (the nearest process first, as
-    /// [`State::user_db`] looks): a short-lived container may be gone from
-    /// /proc by the time an alert about it asks for `user.name`, as the
-    /// consumer lags the kernel.
-    fn warm_container_users(&self) {
-        let leaves: Vec<(u32, String)> = self
-            .table
-            .processes()
-            .filter(|p| p.children == 0)
-            .filter_map(|p| Some((p.pid, p.container.as_ref()?.full_id.clone())))
-            .collect();
-        for (pid, key) in leaves {
-            if self.users.borrow().cached(&key).is_none() {
-                self.user_db(pid);
-            }
-        }
     }
 
     fn fill_process(
