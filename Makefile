@@ -6,6 +6,8 @@
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on 6.1 and 6.12
 #   make vmtest KERNEL=6.1|6.12 [SCENARIO=tests/vm/x.sh]
+#   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
+#                                 syscall, one vCPU, -icount shift=0)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds
 #   make clean                    remove build products (keeps the kernel cache)
@@ -18,7 +20,7 @@ SCENARIO ?=
 CARGO ?= cargo
 VM_SCENARIOS = $(filter-out tests/vm/lib.sh,$(sort $(wildcard tests/vm/*.sh)))
 
-.PHONY: all setup kmod build test cargo-test miri vmtest demo lint clean distclean
+.PHONY: all setup kmod build test cargo-test miri vmtest vmbench bench demo lint clean distclean
 
 all: build
 
@@ -53,6 +55,10 @@ test: setup cargo-test miri
 
 vmtest:
 	scripts/vmtest.sh $(KERNEL) $(if $(SCENARIO),$(SCENARIO),$(VM_SCENARIOS))
+
+# A benchmark, not a test: prints figures (scripts/vmbench.sh).
+vmbench bench:
+	scripts/vmbench.sh $(KERNEL)
 
 # vmtest.sh builds the module and the static consumer, then boots.
 demo: setup

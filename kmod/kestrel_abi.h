@@ -51,9 +51,16 @@
  * (written) event records and LOST records whose counts add up to dropped
  * (those still pending are in kestrel_cpu_stats.lost_pending).
  *
- * An idle consumer sleeps in poll() on the device.  The module never wakes it
- * from probe context: a probe that publishes while the consumer waits queues
- * an irq_work on its CPU, which does the wake-up.
+ * An idle consumer sleeps in poll() on the device.  poll() reports the device
+ * readable once some ring holds at least its wake-up watermark of unread
+ * bytes (kestrel_ring_consumer.wakeup_bytes, clamped to 1..ring_size/2), and
+ * a probe whose record brings its ring to the watermark while the consumer
+ * waits wakes it.  Below the watermark nothing wakes the consumer: it must
+ * poll with a bounded timeout and drain whatever is there when it expires,
+ * which bounds the delay of a trickle of events (the kestrel consumer uses
+ * 50 ms).  A watermark of 0 or 1 wakes on every record.  The module never
+ * wakes the consumer from probe context: the probe queues an irq_work on
+ * its CPU, which does the wake-up.
  *
  * Timestamps are CLOCK_MONOTONIC nanoseconds (ktime_get_ns()); userspace adds
  * (CLOCK_REALTIME - CLOCK_MONOTONIC), read once, to print wall time.
@@ -92,10 +99,17 @@ struct kestrel_ring_producer {
 	__u64 __reserved[7];	/* module: zero; pads head to a cache line */
 };
 
-/* Written by the consumer only; mapped read-write at consumer_offset. */
+/*
+ * Written by the consumer only; mapped read-write at consumer_offset.  The
+ * module never trusts what it reads here: it clamps both values.
+ */
 struct kestrel_ring_consumer {
 	__u64 tail;		/* consumer: bytes consumed, release store */
-	__u64 __reserved[7];	/* consumer: zero; pads tail to a cache line */
+	__u64 wakeup_bytes;	/* consumer: wake-up watermark (see above);
+				 * store before START or any time.  Was
+				 * reserved (zero: wake on every record),
+				 * so the ABI version did not change */
+	__u64 __reserved[6];	/* consumer: zero; pads to a cache line */
 };
 
 /* ------------------------------------------------------------------------ */

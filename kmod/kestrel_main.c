@@ -271,6 +271,7 @@ static __poll_t kestrel_poll(struct file *file, poll_table *wait)
 	 * store-buffer pattern; see kestrel_ring.c).
 	 */
 	smp_mb();
+	/* readable once a ring reaches its watermark, see kestrel_abi.h */
 	if (kestrel_rings_readable())
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;

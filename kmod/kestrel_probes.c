@@ -4,7 +4,8 @@
  *
  * Probes run with preemption disabled (the tracepoint disables it; we nest a
  * preempt_disable_notrace() so the code stays correct should that change),
- * never sleep, and read user memory only with copy_from_user_nofault().
+ * never sleep, and read user memory only with copy_from_user_nofault() and
+ * kestrel_strncpy_nofault() (page faults disabled).
  * Every copy is bounded by snaplen and by the space reserved in the ring;
  * every loop is bounded.
  */
@@ -124,33 +125,69 @@ static u32 kestrel_read_ubytes(u8 *dst, const void __user *src, u32 n)
 }
 
 /*
+ * strncpy_from_user() with page faults disabled: a fault ends the copy with
+ * -EFAULT instead of sleeping.  (strncpy_from_user_nofault() does this, but
+ * is not exported to modules.)  Probes run in task context (syscall and
+ * sched tracepoints, never NMI), where current's mm is the one loaded, so
+ * the NMI check of the _nofault helpers is not needed.  Returns the length
+ * if a NUL came before count bytes, count if not, or -EFAULT.
+ */
+static long kestrel_strncpy_nofault(char *dst, const char __user *src,
+				    long count)
+{
+	long n;
+
+	pagefault_disable();
+	n = strncpy_from_user(dst, src, count);
+	pagefault_enable();
+	return n;
+}
+
+/*
  * Copy a NUL-terminated user string to dst without its NUL, at most max
  * bytes.  Returns its length, or -EFAULT if any of it is unreadable.
  * *trunc is set if the string is longer than max.
+ *
+ * kestrel_strncpy_nofault() reads a word at a time and stops at the NUL
+ * (copying a whole bounce buffer and searching it cost several times more
+ * for a short path).  Its result, for count c: the length when the NUL came
+ * before byte c, c when it did not.  Asking for one byte more than we keep
+ * makes every answer exact.  It still goes through the stack: with
+ * CONFIG_HARDENED_USERCOPY, a user copy into vmalloc memory (the ring)
+ * looks the area up under a global spinlock on some kernels.
  */
 static long kestrel_read_ustr(u8 *dst, const char __user *src, u32 max,
 			      bool *trunc)
 {
-	u8 buf[KESTREL_BOUNCE];
-	unsigned long addr;
+	char buf[KESTREL_BOUNCE + 1];
 	u32 done = 0, chunk;
-	u8 *nul;
+	char *nul;
+	long n;
 
 	*trunc = false;
 	while (done < max) {	/* each pass copies >= 1 byte or returns */
-		addr = (unsigned long)src + done;
 		chunk = min_t(u32, max - done, KESTREL_BOUNCE);
-		/* a piece never crosses a page: readable as a whole or not */
-		chunk = min_t(u32, chunk, PAGE_SIZE - offset_in_page(addr));
-		if (copy_from_user_nofault(buf, (const void __user *)addr,
-					   chunk))
-			return -EFAULT;
-		nul = memchr(buf, 0, chunk);
-		if (nul) {
-			memcpy(dst + done, buf, nul - buf);
-			return done + (nul - buf);
+		n = kestrel_strncpy_nofault(buf, src + done, chunk + 1);
+		if (n >= 0 && n <= chunk) {	/* the NUL is in this chunk */
+			memcpy(dst + done, buf, n);
+			return done + n;
 		}
-		memcpy(dst + done, buf, chunk);
+		if (n < 0) {
+			/*
+			 * In the last chunk, the byte past max may be the
+			 * one that faulted: then the string is cut, not
+			 * unreadable.
+			 */
+			if (done + chunk < max ||
+			    copy_from_user_nofault(buf, src + done, chunk))
+				return -EFAULT;
+			nul = memchr(buf, 0, chunk);
+			n = nul ? nul - buf : chunk;
+			memcpy(dst + done, buf, n);
+			*trunc = !nul;
+			return done + n;
+		}
+		memcpy(dst + done, buf, chunk);	/* no NUL in chunk bytes */
 		done += chunk;
 	}
 	/* max bytes and no NUL yet: cut, unless the NUL comes right after */

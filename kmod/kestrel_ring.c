@@ -121,6 +121,7 @@ void kestrel_rings_reset(void)
 		ring->head = 0;
 		ring->prod->head = 0;
 		ring->cons->tail = 0;
+		ring->cons->wakeup_bytes = 0;	/* each consumer sets its own */
 		ring->busy = 0;
 		local_set(&ring->nested, 0);
 		ring->lost_seq = 0;
@@ -139,8 +140,10 @@ void kestrel_rings_irq_work_sync(void)
 }
 
 /*
- * poll() side of the wake-up handshake; the caller has set
- * kestrel_consumer_waiting and executed smp_mb() (see kestrel_wake()).
+ * poll() side of the wake-up handshake: is some ring at or above its
+ * watermark?  The caller has set kestrel_consumer_waiting and executed
+ * smp_mb() (see kestrel_wake()).  A tail ahead of head (a broken consumer)
+ * makes the difference huge: readable, which is harmless.
  */
 bool kestrel_rings_readable(void)
 {
@@ -149,8 +152,13 @@ bool kestrel_rings_readable(void)
 
 	for_each_possible_cpu(cpu) {
 		ring = kestrel_rings[cpu];
-		/* relaxed: ordered after the flag store by the caller's smp_mb */
-		if (READ_ONCE(ring->prod->head) != READ_ONCE(ring->cons->tail))
+		/*
+		 * Relaxed: head is ordered after the flag store by the
+		 * caller's smp_mb(); tail and the watermark are the calling
+		 * consumer's own stores.
+		 */
+		if (READ_ONCE(ring->prod->head) - READ_ONCE(ring->cons->tail) >=
+		    kestrel_wakeup_bytes(ring))
 			return true;
 	}
 	return false;
@@ -344,6 +352,7 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 
 	rec->ring = ring;
 	rec->start = at;
+	rec->tail = tail;
 	rec->hdr = (struct kestrel_event_hdr *)(ring->data + (at & ring->mask));
 	kestrel_hdr_init(rec->hdr, type, nparams);
 	rec->lens = (u16 *)(rec->hdr + 1);
@@ -355,7 +364,9 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 }
 
 /*
- * kestrel_wake - producer side of the wake-up handshake.
+ * kestrel_wake - producer side of the wake-up handshake, after publishing
+ * head; tail is the consumer's tail as read (acquire) when the record was
+ * begun.
  *
  * Store-buffer pattern with poll():
  *   producer: store head (release); smp_mb(); load consumer_waiting
@@ -365,9 +376,21 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
  * itself) lets only one producer claim the wake-up.  The wake-up is done from
  * irq_work, never from probe context: a tracepoint may fire where taking
  * the waitqueue and runqueue locks is not safe.
+ *
+ * Below the watermark no wake-up is owed, and the barrier is skipped: poll()
+ * finds a ring readable only at its watermark, measured from the consumer's
+ * current tail, which it does not move while it waits.  Our tail may be
+ * stale but only behind the consumer's (tail moves forward), so head - tail
+ * here overstates the unread bytes: if even that is below the watermark,
+ * poll() cannot find this ring readable because of this record, whichever
+ * head it sees.  A consumer that keeps up therefore costs its producers no
+ * barrier and no wake-up per record; it is woken once per watermark of data,
+ * and a trickle below the watermark waits for its poll() timeout.
  */
-static void kestrel_wake(struct kestrel_ring *ring)
+static void kestrel_wake(struct kestrel_ring *ring, u64 tail)
 {
+	if (ring->head - tail < kestrel_wakeup_bytes(ring))
+		return;
 	smp_mb(); /* pairs with smp_mb() in kestrel_poll(), see above */
 	if (READ_ONCE(kestrel_consumer_waiting) &&
 	    xchg(&kestrel_consumer_waiting, 0)) {
@@ -406,5 +429,5 @@ void kestrel_rec_commit(struct kestrel_rec *rec)
 	 * before the consumer's acquire load of head can return the new value.
 	 */
 	smp_store_release(&ring->prod->head, ring->head);
-	kestrel_wake(ring);
+	kestrel_wake(ring, rec->tail);
 }

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include <linux/cache.h>
 #include <linux/irq_work.h>
+#include <linux/minmax.h>
 #include <linux/wait.h>
 #include <asm/local.h>
 
@@ -76,6 +77,7 @@ struct kestrel_rec {
 	u8 *pos;			/* where the next parameter goes */
 	u8 *end;			/* end of the reserved bytes */
 	u64 start;			/* ring position of hdr */
+	u64 tail;			/* consumer tail read at begin */
 	u32 nparams;			/* table size, from begin */
 	u32 idx;			/* parameters written so far */
 	u32 snaplen;			/* snaplen read once for this event */
@@ -98,6 +100,19 @@ void kestrel_ring_fold_nested(struct kestrel_ring *ring);
 bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 		       u16 type, u32 nparams, u32 payload_max);
 void kestrel_rec_commit(struct kestrel_rec *rec);
+
+/*
+ * The consumer's wake-up watermark for ring, clamped to 1..ring_size/2: any
+ * value it stores is safe.  READ_ONCE: the consumer may store it at any
+ * time; no ordering is needed (a changed value costs at most one late
+ * wake-up, which the consumer's bounded poll timeout covers).
+ */
+static inline u64 kestrel_wakeup_bytes(const struct kestrel_ring *ring)
+{
+	u64 wm = READ_ONCE(ring->cons->wakeup_bytes);
+
+	return clamp_t(u64, wm, 1, (ring->mask + 1) / 2);
+}
 
 /* Counters: single writer (the owning CPU), READ_ONCE readers. */
 static inline void kestrel_stat_add(u64 *counter, u64 n)

@@ -23,6 +23,8 @@
 #                      "# timeout: N" in its header
 #   VM_APPEND          extra kernel command line
 #   VM_TCG_THREAD      single (default) or multi: QEMU's TCG threading
+#   VM_QEMU_ARGS       extra QEMU arguments (e.g. "-icount shift=0", as
+#                      scripts/vmbench.sh passes)
 set -euo pipefail
 
 # The whole script is one compound command, read before any of it runs: a
@@ -101,6 +103,10 @@ fi
 SYSCALL_TEST=$ROOT/build/kestrel-syscall-test
 make -s -C "$ROOT/tests/syscalls" OUT="$SYSCALL_TEST" ||
 	die "building tests/syscalls/kestrel-syscall-test failed"
+# The overhead benchmark's syscall loops (tests/bench/), also static.
+BENCH=$ROOT/build/kestrel-bench
+make -s -C "$ROOT/tests/bench" OUT="$BENCH" ||
+	die "building tests/bench/kestrel-bench failed"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "no static busybox at $BUSYBOX (scripts/setup.sh installs busybox-static)"
 
@@ -125,6 +131,7 @@ for a in $("$BUSYBOX" --list); do
 done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
 cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
+cp "$BENCH" "$R/bin/kestrel-bench"
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"
@@ -181,6 +188,7 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-accel "tcg,thread=${VM_TCG_THREAD:-single}" \
 	-M q35 -m "$VM_MEM" -smp "$VM_SMP" -nographic -no-reboot -nic none \
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+	${VM_QEMU_ARGS:-} \
 	</dev/null >"$LOG" 2>&1 || qrc=$?
 VM_SECS=$(elapsed "$T1")
 

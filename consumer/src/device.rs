@@ -236,8 +236,9 @@ impl Device {
             .map_err(io_err(format!("reading the counters of ring {ring}")))
     }
 
-    /// Sleeps until a ring has data (the module wakes us) or `timeout_ms`
-    /// passes; a signal ends the wait early.
+    /// Sleeps until a ring reaches its wake-up watermark (the module wakes
+    /// us; see [`RingReader::set_wakeup_bytes`]) or `timeout_ms` passes; a
+    /// signal ends the wait early.
     pub fn wait(&self, timeout_ms: u16) -> Result<(), DeviceError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];

@@ -13,6 +13,22 @@ use crate::merge::{Merger, Step, DEFAULT_REORDER_WINDOW_NS};
 use crate::record::{Record, TYPE_LOST};
 use crate::ring::{ReaderStats, RingError, RingReader};
 
+/// Unread bytes in a ring at which the module wakes a consumer sleeping in
+/// `poll()` (at most a quarter of the ring is asked for).  64 KiB is several
+/// hundred records: a consumer that keeps up is woken once per batch rather
+/// than once per record, the wake-up (an irq_work, a scheduler wake-up and
+/// our return from `poll()`) is spread over hundreds of records, and the
+/// ring (8 MiB by default) has more than 99% of its room left when the
+/// consumer is woken.
+pub const WAKEUP_WATERMARK_BYTES: u64 = 64 * 1024;
+
+/// The longest `poll()` sleep, in ms.  Below the watermark nothing wakes the
+/// consumer, so this bounds how late a trickle of events is read: an alert
+/// comes at most 50 ms after its event (well inside "within a second"),
+/// while an idle consumer wakes only 20 times a second, a few hundred
+/// thousand instructions per second in all.
+pub const POLL_TIMEOUT_MS: u64 = 50;
+
 /// What to capture and for how long.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
@@ -130,7 +146,11 @@ pub fn start_session<'d>(
     dev: &'d Device,
     opts: &SessionOptions,
 ) -> Result<Session<'d>, SessionError> {
-    let rings = dev.map_rings()?;
+    let mut rings = dev.map_rings()?;
+    let watermark = WAKEUP_WATERMARK_BYTES.min(dev.info().ring_size / 4);
+    for r in &mut rings {
+        r.set_wakeup_bytes(watermark);
+    }
     dev.set_syscalls(&opts.syscalls)?;
     if let Some(s) = opts.snaplen {
         dev.set_snaplen(s)?;
@@ -209,7 +229,7 @@ pub fn run_session(
                     for r in &mut rings {
                         r.flush();
                     }
-                    dev.wait(until_deadline.clamp(1, 1000) as u16)?;
+                    dev.wait(until_deadline.clamp(1, POLL_TIMEOUT_MS) as u16)?;
                 }
             }
         }

@@ -302,6 +302,23 @@ impl RingReader {
         }
     }
 
+    /// Asks the module to wake a consumer waiting in `poll()` only once this
+    /// ring holds `bytes` unread bytes (it clamps the value to
+    /// 1..ring_size/2; 0 or 1: on every record).  See the wake-up rules in
+    /// `kmod/kestrel_abi.h`: below the watermark, the consumer's poll
+    /// timeout is what delivers a trickle of events.
+    pub fn set_wakeup_bytes(&mut self, bytes: u64) {
+        // SAFETY: from_raw's contract: the consumer page is live and ours;
+        // `wakeup_bytes` is an aligned u64 in it, and AtomicU64 has the same
+        // layout as u64.
+        let wm =
+            unsafe { AtomicU64::from_ptr(std::ptr::addr_of_mut!((*self.consumer).wakeup_bytes)) };
+        // Relaxed: the module reads it with READ_ONCE and needs no ordering
+        // with anything else (a value it sees late costs at most one late
+        // wake-up, which the poll timeout covers).
+        wm.store(bytes, Ordering::Relaxed);
+    }
+
     /// Publishes the tail now (before sleeping or exiting).
     pub fn flush(&mut self) {
         self.store_tail();

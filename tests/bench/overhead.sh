@@ -1,0 +1,92 @@
+# overhead: guest instructions per syscall loop iteration, without and with
+# kestrel (run by scripts/vmbench.sh in a one-vCPU guest under -icount
+# shift=0, where guest ns = guest instructions).  Not a test: it prints
+#   BENCH-ROW PHASE LOOP NS_PER_ITERATION
+# lines (and fails only if a phase could not run or the module dropped
+# events, which would make the figures meaningless).
+# timeout: 900
+. /scenarios/lib.sh
+
+N=${BENCH_N:-10000}
+RUNS=${BENCH_RUNS:-5}
+LOOPS="getppid openclose stat"
+# what each loop records (generic events for getppid and newfstatat)
+SYSCALLS=getppid,openat,close,newfstatat
+# Big enough for a whole paused phase of one loop (openclose: about 140
+# bytes x 2 events x N x (RUNS + 0.1)).
+RING_SIZE=${BENCH_RING_SIZE:-33554432}
+
+row() {	# row PHASE LOOP
+	_out=$(kestrel-bench "$2" "$N" "$RUNS") || fail "kestrel-bench $2 failed"
+	_med=$(echo "$_out" | sed -n 's/.* median=\([0-9]*\).*/\1/p')
+	echo "# $1: $_out"
+	echo "BENCH-ROW $1 $2 $_med"
+}
+
+# consumer PHASE ARGS...: start `kestrel events ARGS` with its JSON to
+# /dev/null (as sysdig to /dev/null in DESIGN's Falco figures).
+consumer() {
+	_c_name=$1
+	shift
+	KERR=$_c_name.err
+	: >"$KERR"
+	"$KESTREL" events "$@" >/dev/null 2>"$KERR" &
+	KPID=$!
+	wait_for 30 grep -q capturing "$KERR" || { cat "$KERR"; fail "kestrel did not start"; }
+}
+
+consumer_stop() {
+	kill -CONT "$KPID" 2>/dev/null || true
+	kill -INT "$KPID"
+	wait_for 120 dead "$KPID" || { cat "$KERR"; fail "kestrel did not exit"; }
+	wait "$KPID" || { cat "$KERR"; fail "kestrel failed"; }
+	sed 's/^/# kestrel: /' "$KERR"
+	grep -q 'delivered, 0 lost' "$KERR" ||
+		fail "the module dropped events (or no summary): figures not comparable"
+
+}
+
+say "guest: $(uname -r), $(nproc) CPU(s), clocksource $(cat /sys/devices/system/clock/clocksource/clocksource0/current_clocksource)"
+
+# 1. no module
+for l in $LOOPS; do row baseline "$l"; done
+
+kmod_load
+
+# 2. attached, the loops' syscalls masked out (execve only)
+consumer masked --syscalls execve
+for l in $LOOPS; do row masked "$l"; done
+consumer_stop
+
+# 3. recorded, consumer stopped: only the probes count
+for l in $LOOPS; do
+	consumer "paused-$l" --syscalls "$SYSCALLS"
+	kill -STOP "$KPID"
+	row paused "$l"
+	"$KESTREL" stats | sed 's/^/# stats: /'
+	consumer_stop
+done
+
+# The consumer's CPU time so far (ns = instructions): sum_exec_runtime.
+consumer_ns() { cut -d' ' -f1 "/proc/$KPID/schedstat"; }
+# Events the module has attempted so far, all rings.
+attempted() { "$KESTREL" stats | sed -n 's/^total: attempted \([0-9]*\).*/\1/p'; }
+
+# 4. recorded, consumer draining to /dev/null: probes + consumer.  The loop's
+# figure holds the consumer's work only as far as the scheduler ran it
+# inside the timed runs; the consumer's own figure is its CPU time (its
+# schedstat, user and kernel) per event, over the runs and its catch-up.
+for l in $LOOPS; do
+	consumer "drain-$l" --syscalls "$SYSCALLS"
+	c0=$(consumer_ns)
+	a0=$(attempted)
+	row drain "$l"
+	sleep 3	# let it catch up (the rings are large)
+	c1=$(consumer_ns)
+	a1=$(attempted)
+	echo "# consumer: $((c1 - c0)) ns for $((a1 - a0)) events"
+	echo "BENCH-ROW consumer $l $(((c1 - c0) / (a1 - a0)))"
+	"$KESTREL" stats | sed 's/^/# stats: /'
+	consumer_stop
+done
+say "ok"
