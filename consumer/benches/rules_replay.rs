@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kestrel::decode::{decode, Event};
+use kestrel::decode::{decode, decode_into, Event};
 use kestrel::record::Record;
 use kestrel::rules::cases::encode_event;
 use kestrel::rules::event::EventFields;
@@ -96,6 +96,60 @@ fn records(buf: &[u8]) -> impl Iterator<Item = Record<'_>> {
     })
 }
 
+/// Record parse + decode + rule matching over the whole stream; returns
+/// the number of alerts.  A function of its own (not inlined) so that
+/// `valgrind --tool=callgrind --toggle-collect=*phase_full*` counts it alone.
+#[inline(never)]
+fn phase_full(engine: &Engine, buf: &[u8]) -> usize {
+    let mut alerts = 0;
+    let mut ev = Event::default();
+    for rec in records(buf) {
+        decode_into(&rec, &mut ev).expect("decodes");
+        let src = EventFields::new(&ev);
+        alerts += engine.matches(black_box(&src), |r| {
+            black_box(r);
+        });
+    }
+    alerts
+}
+
+/// Rule matching alone over events decoded beforehand.
+#[inline(never)]
+fn phase_match(engine: &Engine, decoded: &[Event<'_>]) {
+    for ev in decoded {
+        let src = EventFields::new(ev);
+        black_box(engine.matches(black_box(&src), |r| {
+            black_box(r);
+        }));
+    }
+}
+
+/// The full path with the state module applying every event and
+/// answering the fields the event cannot.
+#[inline(never)]
+fn phase_state(engine: &Engine, buf: &[u8], state: &mut State) {
+    let mut ev = Event::default();
+    for rec in records(buf) {
+        decode_into(&rec, &mut ev).expect("decodes");
+        state.apply(&ev);
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&*state);
+        black_box(engine.matches(black_box(&src), |r| {
+            black_box(r);
+        }));
+    }
+}
+
+/// Record parse + decode alone.
+#[inline(never)]
+fn phase_decode(buf: &[u8]) {
+    let mut ev = Event::default();
+    for rec in records(buf) {
+        decode_into(&rec, &mut ev).unwrap();
+        black_box(&ev);
+    }
+}
+
 fn main() {
     let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/kestrel_rules.yaml");
     let engine = Engine::load_files(&[rules], EngineOptions::default()).expect("default rules");
@@ -109,67 +163,53 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(10);
+    // PHASE=full|match|state|decode runs only that figure (for profiling).
+    let phase = std::env::var("PHASE").unwrap_or_default();
+    let run = |name: &str| phase.is_empty() || phase == name;
+    let rate = |t: Instant| n as f64 / t.elapsed().as_secs_f64();
 
-    // Full path.
     let mut best_full = 0f64;
-    let mut alerts = 0;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        alerts = 0;
-        for rec in records(&buf) {
-            let ev = decode(&rec).expect("decodes");
-            let src = EventFields::new(&ev);
-            alerts += engine.matches(black_box(&src), |r| {
-                black_box(r);
-            });
+    if run("full") {
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let alerts = phase_full(&engine, &buf);
+            best_full = best_full.max(rate(t));
+            assert_eq!(alerts, n / 1000, "one alert per thousand events");
         }
-        best_full = best_full.max(n as f64 / t.elapsed().as_secs_f64());
     }
-    assert_eq!(alerts, n / 1000, "one alert per thousand events");
 
-    // Matching alone.
-    let decoded: Vec<Event<'_>> = records(&buf).map(|r| decode(&r).unwrap()).collect();
     let mut best_match = 0f64;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        for ev in &decoded {
-            let src = EventFields::new(ev);
-            black_box(engine.matches(black_box(&src), |r| {
-                black_box(r);
-            }));
+    if run("match") {
+        let decoded: Vec<Event<'_>> = records(&buf).map(|r| decode(&r).unwrap()).collect();
+        for _ in 0..rounds {
+            let t = Instant::now();
+            phase_match(&engine, &decoded);
+            best_match = best_match.max(rate(t));
         }
-        best_match = best_match.max(n as f64 / t.elapsed().as_secs_f64());
     }
 
-    // Full path with process state kept from the events (no /proc: every
-    // thread is unknown to it, as in a replay from another machine).
+    // No /proc: every thread is unknown to the state, as in a replay from
+    // another machine.
     let mut best_state = 0f64;
-    for _ in 0..rounds {
-        let mut state = State::new(StateOptions {
-            proc_root: None,
-            ..StateOptions::default()
-        });
-        let t = Instant::now();
-        for rec in records(&buf) {
-            let ev = decode(&rec).expect("decodes");
-            state.apply(&ev);
-            let mut src = EventFields::new(&ev);
-            src.state = Some(&state);
-            black_box(engine.matches(black_box(&src), |r| {
-                black_box(r);
-            }));
+    if run("state") {
+        for _ in 0..rounds {
+            let mut state = State::new(StateOptions {
+                proc_root: None,
+                ..StateOptions::default()
+            });
+            let t = Instant::now();
+            phase_state(&engine, &buf, &mut state);
+            best_state = best_state.max(rate(t));
         }
-        best_state = best_state.max(n as f64 / t.elapsed().as_secs_f64());
     }
 
-    // Decoding alone.
     let mut best_decode = 0f64;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        for rec in records(&buf) {
-            black_box(decode(&rec).unwrap());
+    if run("decode") {
+        for _ in 0..rounds {
+            let t = Instant::now();
+            phase_decode(&buf);
+            best_decode = best_decode.max(rate(t));
         }
-        best_decode = best_decode.max(n as f64 / t.elapsed().as_secs_f64());
     }
     println!(
         "rules_replay full   (parse+decode+match): {:.2} M events/s",
@@ -187,5 +227,4 @@ fn main() {
         "rules_replay state  (full + state apply): {:.2} M events/s",
         best_state / 1e6
     );
-    println!("alerts per pass: {alerts}");
 }

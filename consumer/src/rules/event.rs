@@ -347,7 +347,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
 
     fn tuple(&self) -> Option<SockTuple<'a>> {
         match self.param(K::Tuple)? {
-            Value::Tuple(t) => Some(*t),
+            Value::Tuple(t) => Some(t.get()),
             _ => None,
         }
     }
