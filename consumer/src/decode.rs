@@ -37,7 +37,12 @@ impl<'a> From<Param<'a>> for Bytes<'a> {
 impl Bytes<'_> {
     /// The bytes as text, with invalid UTF-8 replaced.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.bytes)
+        // `from_utf8` checks ASCII a word at a time; `from_utf8_lossy`
+        // walks chunk by chunk even when there is nothing to replace.
+        match std::str::from_utf8(self.bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(self.bytes),
+        }
     }
 
     /// NUL-separated items (argv), the last one possibly cut short.
@@ -362,11 +367,23 @@ impl<'a> Event<'a> {
     }
 
     /// The parameter called `name`.
+    #[inline]
     pub fn param(&self, name: &str) -> Option<&Value<'a>> {
-        self.param_at(self.schema.param_index(name)?)
+        // The schema's `param_index`, without a memcmp call per parameter:
+        // names are short, and most differ in length or first byte.
+        let want = name.as_bytes();
+        let first = *want.first()?;
+        let i = self.schema.params.iter().position(|p| {
+            let have = p.name.as_bytes();
+            have.len() == want.len()
+                && have[0] == first
+                && have.iter().zip(want).all(|(a, b)| a == b)
+        })?;
+        self.values.get(i)
     }
 
     /// Parameter number `index`, in record order.
+    #[inline]
     pub fn param_at(&self, index: usize) -> Option<&Value<'a>> {
         self.values[..self.schema.params.len()].get(index)
     }

@@ -520,14 +520,11 @@ fn replay_alerts(file: &Path, rules: &[PathBuf], alerts: &AlertArgs) -> Result<(
         decode_into(&rec, &mut ev)
             .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
         state.apply(&ev);
-        let src = EventFields {
-            event: &ev,
-            state: Some(&state),
-            ring,
-            num: sink.events,
-            wall_offset_ns: offset,
-            hostname: "",
-        };
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&state);
+        src.ring = ring;
+        src.num = sink.events;
+        src.wall_offset_ns = offset;
         if let Err(e) = sink.event(&src) {
             return match e.kind() {
                 io::ErrorKind::BrokenPipe => Ok(()),
@@ -594,14 +591,11 @@ fn run(
                 Ok(ev) => {
                     state.apply(&ev);
                     let mut sink = sink.borrow_mut();
-                    let src = EventFields {
-                        event: &ev,
-                        state: Some(&state),
-                        ring,
-                        num: sink.events,
-                        wall_offset_ns: offset,
-                        hostname: "",
-                    };
+                    let mut src = EventFields::new(&ev);
+                    src.state = Some(&state);
+                    src.ring = ring;
+                    src.num = sink.events;
+                    src.wall_offset_ns = offset;
                     sink.event(&src)?;
                 }
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),

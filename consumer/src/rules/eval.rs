@@ -586,6 +586,7 @@ impl Test {
     }
 
     /// Tests a value, lists included.
+    #[inline]
     pub fn test(&self, v: &FieldValue<'_>) -> bool {
         match v {
             FieldValue::List(items) => match self {
@@ -623,10 +624,20 @@ impl Node {
                 };
                 hit != *negate
             }
-            Node::Check(c) => match src.field(&c.field) {
-                Some(v) => c.test.test(&v),
-                None => false,
-            },
+            Node::Check(c) => c.eval(src),
+        }
+    }
+}
+
+impl Check {
+    /// Looks the field up and tests it.  Kept out of [`Node::eval`] so that
+    /// the recursion over and/or/not stays a small function: the field
+    /// value and its drop need a large frame.
+    #[inline(never)]
+    fn eval<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
+        match src.field(&self.field) {
+            Some(v) => self.test.test(&v),
+            None => false,
         }
     }
 }
