@@ -187,9 +187,9 @@ impl fmt::Display for SockTuple<'_> {
 
 /// A socket tuple as the module encoded it (see `TUPLE` in the header),
 /// checked when the event is decoded and unpacked into a [`SockTuple`] only
-/// when something asks ([`EncodedTuple::get`]): an unpacked tuple is 72
+/// when something asks ([`EncodedTuple::get`]): an unpacked tuple is 64
 /// bytes, and a [`Value`] that held one would make every event's parameter
-/// array more than twice as large.
+/// array twice as large.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct EncodedTuple<'a>(&'a [u8]);
 
