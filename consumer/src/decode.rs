@@ -37,7 +37,12 @@ impl<'a> From<Param<'a>> for Bytes<'a> {
 impl Bytes<'_> {
     /// The bytes as text, with invalid UTF-8 replaced.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.bytes)
+        // `from_utf8` checks ASCII a word at a time; `from_utf8_lossy`
+        // walks chunk by chunk even when there is nothing to replace.
+        match std::str::from_utf8(self.bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(self.bytes),
+        }
     }
 
     /// NUL-separated items (argv), the last one possibly cut short.
@@ -180,7 +185,56 @@ impl fmt::Display for SockTuple<'_> {
     }
 }
 
-/// One decoded parameter.
+/// A socket tuple as the module encoded it (see `TUPLE` in the header),
+/// checked when the event is decoded and unpacked into a [`SockTuple`] only
+/// when something asks ([`EncodedTuple::get`]): an unpacked tuple is 64
+/// bytes, and a [`Value`] that held one would make every event's parameter
+/// array twice as large.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EncodedTuple<'a>(&'a [u8]);
+
+impl<'a> EncodedTuple<'a> {
+    /// Checks the encoding: `None` if [`SockTuple::parse`] would refuse it.
+    pub fn new(b: &'a [u8]) -> Option<EncodedTuple<'a>> {
+        let (&family, rest) = b.split_first()?;
+        let ok = match i32::from(family) {
+            libc::AF_INET => rest.len() == 12,
+            libc::AF_INET6 => rest.len() == 36,
+            libc::AF_UNIX => true,
+            _ => rest.is_empty(),
+        };
+        ok.then_some(EncodedTuple(b))
+    }
+
+    /// The tuple, unpacked.
+    #[inline]
+    pub fn get(&self) -> SockTuple<'a> {
+        // `new` accepted exactly what `parse` accepts.
+        SockTuple::parse(self.0).unwrap_or(SockTuple::Other(0))
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl fmt::Debug for EncodedTuple<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl fmt::Display for EncodedTuple<'_> {
+    /// As [`SockTuple`]'s: `local->remote`, or the unix path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.get(), f)
+    }
+}
+
+/// One decoded parameter (32 bytes: the parameter array of an event is
+/// copied and scanned on every event, so no variant holds more than a
+/// slice and its flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value<'a> {
     /// A signed number (results, fds, pids, signals).
@@ -195,8 +249,8 @@ pub enum Value<'a> {
     Argv(Bytes<'a>),
     /// A socket address.
     SockAddr(SockAddr<'a>),
-    /// Both ends of a socket.
-    Tuple(SockTuple<'a>),
+    /// Both ends of a socket (unpacked on use: [`EncodedTuple::get`]).
+    Tuple(EncodedTuple<'a>),
     /// A number, address or tuple the module could not read or resolve
     /// (text kinds carry the fault in their [`Bytes`] instead).
     Fault,
@@ -243,6 +297,8 @@ impl<'a> Value<'a> {
     }
 }
 
+const _: () = assert!(std::mem::size_of::<Value<'static>>() <= 32);
+
 /// A decoded event: header fields, its schema and its parameter values.
 #[derive(Clone)]
 pub struct Event<'a> {
@@ -272,6 +328,20 @@ impl fmt::Debug for Event<'_> {
     }
 }
 
+impl Default for Event<'_> {
+    /// An event to decode into ([`decode_into`]): until then, the ABI's
+    /// first event type at time 0 with every parameter unread.
+    fn default() -> Self {
+        Event {
+            ts_ns: 0,
+            tid: 0,
+            pid: 0,
+            schema: &kestrel_abi::schemas()[0],
+            values: [Value::Fault; MAX_PARAMS],
+        }
+    }
+}
+
 impl<'a> Event<'a> {
     /// Falco-style event type (`openat`, `procexit`).
     pub fn name(&self) -> &'static str {
@@ -297,11 +367,23 @@ impl<'a> Event<'a> {
     }
 
     /// The parameter called `name`.
+    #[inline]
     pub fn param(&self, name: &str) -> Option<&Value<'a>> {
-        self.param_at(self.schema.param_index(name)?)
+        // The schema's `param_index`, without a memcmp call per parameter:
+        // names are short, and most differ in length or first byte.
+        let want = name.as_bytes();
+        let first = *want.first()?;
+        let i = self.schema.params.iter().position(|p| {
+            let have = p.name.as_bytes();
+            have.len() == want.len()
+                && have[0] == first
+                && have.iter().zip(want).all(|(a, b)| a == b)
+        })?;
+        self.values.get(i)
     }
 
     /// Parameter number `index`, in record order.
+    #[inline]
     pub fn param_at(&self, index: usize) -> Option<&Value<'a>> {
         self.values[..self.schema.params.len()].get(index)
     }
@@ -341,43 +423,20 @@ pub fn type_name(ty: u16) -> &'static str {
     event_schema(ty).map_or("unknown", |s| s.name)
 }
 
-fn decode_value<'a>(p: Param<'a>, schema: &ParamSchema) -> Result<Value<'a>, String> {
-    let wire = schema.kind.wire();
+/// Decodes one parameter; `None` if its bytes do not fit its wire type
+/// ([`malformed`] says how).
+#[inline]
+fn decode_value<'a>(p: Param<'a>, schema: &ParamSchema) -> Option<Value<'a>> {
     let bytes = Bytes::from(p);
-    let fixed = |n: usize| -> Result<Option<&'a [u8]>, String> {
-        if p.fault {
-            return Ok(None);
-        }
-        if p.bytes.len() != n {
-            return Err(format!(
-                "parameter {} is {} bytes, not {n}",
-                schema.name,
-                p.bytes.len()
-            ));
-        }
-        Ok(Some(p.bytes))
-    };
-    Ok(match wire {
-        WireType::S64 => match fixed(8)? {
-            Some(b) => Value::Int(i64::from_le_bytes(b.try_into().expect("8 bytes"))),
-            None => Value::Fault,
-        },
-        WireType::U64 => match fixed(8)? {
-            Some(b) => Value::Uint(u64::from_le_bytes(b.try_into().expect("8 bytes"))),
-            None => Value::Fault,
-        },
-        WireType::U32 => match fixed(4)? {
-            Some(b) => Value::Uint(u32::from_le_bytes(b.try_into().expect("4 bytes")).into()),
-            None => Value::Fault,
-        },
+    Some(match schema.kind.wire() {
+        WireType::S64 | WireType::U64 | WireType::U32 if p.fault => Value::Fault,
+        WireType::S64 => Value::Int(i64::from_le_bytes(p.bytes.try_into().ok()?)),
+        WireType::U64 => Value::Uint(u64::from_le_bytes(p.bytes.try_into().ok()?)),
+        WireType::U32 => Value::Uint(u32::from_le_bytes(p.bytes.try_into().ok()?).into()),
         WireType::Str => Value::Str(bytes),
         WireType::Bytes => {
             if schema.kind == ParamKind::Rawargs && !p.fault && p.bytes.len() != 48 {
-                return Err(format!(
-                    "parameter {} is {} bytes, not 48",
-                    schema.name,
-                    p.bytes.len()
-                ));
+                return None;
             }
             Value::Bytes(bytes)
         }
@@ -385,19 +444,38 @@ fn decode_value<'a>(p: Param<'a>, schema: &ParamSchema) -> Result<Value<'a>, Str
         WireType::SockAddr if p.fault => Value::Fault,
         WireType::SockAddr => Value::SockAddr(SockAddr::parse(p.bytes)),
         WireType::Tuple if p.fault => Value::Fault,
-        WireType::Tuple => Value::Tuple(SockTuple::parse(p.bytes).ok_or_else(|| {
-            format!(
-                "parameter {} is not a socket tuple ({} bytes)",
-                schema.name,
-                p.bytes.len()
-            )
-        })?),
+        WireType::Tuple => Value::Tuple(EncodedTuple::new(p.bytes)?),
     })
+}
+
+/// Why [`decode_value`] refused a parameter.
+#[cold]
+fn malformed(p: Param<'_>, schema: &ParamSchema) -> String {
+    let len = p.bytes.len();
+    let name = schema.name;
+    match schema.kind.wire() {
+        WireType::S64 | WireType::U64 => format!("parameter {name} is {len} bytes, not 8"),
+        WireType::U32 => format!("parameter {name} is {len} bytes, not 4"),
+        WireType::Tuple => format!("parameter {name} is not a socket tuple ({len} bytes)"),
+        _ => format!("parameter {name} is {len} bytes, not 48"),
+    }
 }
 
 /// Decodes one record.  Unknown types and malformed parameters are errors
 /// (the caller reports them with the record's position and goes on).
+///
+/// A loop over many records is cheaper with [`decode_into`], which reuses
+/// one event instead of moving a new one out each time.
+#[inline]
 pub fn decode<'a>(rec: &Record<'a>) -> Result<Event<'a>, DecodeError> {
+    let mut ev = Event::default();
+    decode_into(rec, &mut ev)?;
+    Ok(ev)
+}
+
+/// Decodes one record into `ev`, overwriting it.  On error `ev` is left
+/// partly written and must not be used as the record's event.
+pub fn decode_into<'a>(rec: &Record<'a>, ev: &mut Event<'a>) -> Result<(), DecodeError> {
     let ty = rec.event_type();
     let err = |what: String| DecodeError {
         event_type: ty,
@@ -411,20 +489,19 @@ pub fn decode<'a>(rec: &Record<'a>) -> Result<Event<'a>, DecodeError> {
             schema.params.len()
         )));
     }
-    let mut values = [Value::Fault; MAX_PARAMS];
-    for (i, (slot, ps)) in values.iter_mut().zip(schema.params).enumerate() {
-        let p = rec
-            .param(i)
-            .ok_or_else(|| err(format!("missing parameter {i}")))?;
-        *slot = decode_value(p, ps).map_err(err)?;
+    ev.ts_ns = rec.ts_ns();
+    ev.tid = rec.tid();
+    ev.pid = rec.pid();
+    ev.schema = schema;
+    // nparams == schema.params.len(), so the three run in step; slots past
+    // the schema's parameters are never read.
+    for ((slot, ps), p) in ev.values.iter_mut().zip(schema.params).zip(rec.params()) {
+        match decode_value(p, ps) {
+            Some(v) => *slot = v,
+            None => return Err(err(malformed(p, ps))),
+        }
     }
-    Ok(Event {
-        ts_ns: rec.ts_ns(),
-        tid: rec.tid(),
-        pid: rec.pid(),
-        schema,
-        values,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
-use kestrel::decode::decode;
+use kestrel::decode::{decode, decode_into, Event};
 use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use kestrel::live::{run_session, start_session, GapLog, SessionOptions, SessionSummary};
 use kestrel::output::write_event_line;
@@ -398,10 +398,11 @@ fn replay(file: &Path) -> Result<(), String> {
     let offset = capture.header().wall_offset_ns;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let mut ev = Event::default();
     for frame in capture.records() {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
-        let ev =
-            decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        decode_into(&rec, &mut ev)
+            .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
         if let Err(e) = write_event_line(&mut out, &ev, ring, offset) {
             return match e.kind() {
                 io::ErrorKind::BrokenPipe => Ok(()),
@@ -485,19 +486,17 @@ fn replay_alerts(
         events: 0,
         alerts: 0,
     };
+    let mut ev = Event::default();
     for frame in capture.records() {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
-        let ev =
-            decode(&rec).map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
+        decode_into(&rec, &mut ev)
+            .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
         state.apply(&ev);
-        let src = EventFields {
-            event: &ev,
-            state: Some(&state),
-            ring,
-            num: sink.events,
-            wall_offset_ns: offset,
-            hostname: "",
-        };
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&state);
+        src.ring = ring;
+        src.num = sink.events;
+        src.wall_offset_ns = offset;
         if let Err(e) = sink.event(&src) {
             return match e.kind() {
                 io::ErrorKind::BrokenPipe => Ok(()),
@@ -567,14 +566,11 @@ fn run(
                 Ok(ev) => {
                     state.apply(&ev);
                     let mut sink = sink.borrow_mut();
-                    let src = EventFields {
-                        event: &ev,
-                        state: Some(&state),
-                        ring,
-                        num: sink.events,
-                        wall_offset_ns: offset,
-                        hostname: "",
-                    };
+                    let mut src = EventFields::new(&ev);
+                    src.state = Some(&state);
+                    src.ring = ring;
+                    src.num = sink.events;
+                    src.wall_offset_ns = offset;
                     sink.event(&src)?;
                 }
                 Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),

@@ -327,7 +327,7 @@ mod tests {
         let ev = decode(&rec).unwrap();
         assert_eq!((ev.name(), ev.tid, ev.pid, ev.ts_ns), ("connect", 9, 9, 7));
         assert!(
-            matches!(ev.param("tuple"), Some(Value::Tuple(SockTuple::Inet { remote, .. })) if remote.port() == 80)
+            matches!(ev.param("tuple"), Some(Value::Tuple(t)) if matches!(t.get(), SockTuple::Inet { remote, .. } if remote.port() == 80))
         );
         let spec: Yaml = serde_yaml::from_str(
             "{type: execve, dir: enter, params: {filename: /bin/sh, args: [sh, -c, id]}}",

@@ -545,6 +545,7 @@ impl<'d> Compiler<'d> {
         Ok(Node::Check(Box::new(super::eval::Check {
             field: fref,
             test,
+            memo: super::eval::NO_MEMO,
         })))
     }
 

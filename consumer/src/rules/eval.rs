@@ -6,6 +6,7 @@
 //! regular expressions compiled.  Evaluation allocates nothing for fields
 //! the source can lend.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -47,6 +48,22 @@ pub struct Check {
     pub field: FieldRef,
     /// The test.
     pub test: Test,
+    /// This check's bit in the per-event [`Memo`] when several active
+    /// rules make the very same check (a shared macro such as
+    /// `opened_for_writing`), else [`NO_MEMO`].
+    pub memo: u8,
+}
+
+/// [`Check::memo`] of a check no other rule makes.
+pub const NO_MEMO: u8 = u8::MAX;
+
+/// Results of the shared checks already made for one event, so that a
+/// check several rules make is made once per event.  Fields do not change
+/// while one event is matched, so a remembered result is the result.
+#[derive(Debug, Default)]
+pub struct Memo {
+    known: Cell<u64>,
+    value: Cell<u64>,
 }
 
 /// The bitmap of event type numbers whose `evt.type` is one of `names`,
@@ -586,6 +603,7 @@ impl Test {
     }
 
     /// Tests a value, lists included.
+    #[inline]
     pub fn test(&self, v: &FieldValue<'_>) -> bool {
         match v {
             FieldValue::List(items) => match self {
@@ -603,31 +621,129 @@ impl Node {
     /// Evaluates the condition for one event.
     #[inline]
     pub fn eval<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
+        self.eval_memo(src, &Memo::default())
+    }
+
+    /// Evaluates the condition for one event, reusing (and recording) the
+    /// results of shared checks in `memo`, which must be fresh for each
+    /// event.
+    pub fn eval_memo<S: FieldSource + ?Sized>(&self, src: &S, memo: &Memo) -> bool {
         match self {
             Node::Const(b) => *b,
-            Node::And(items) => items.iter().all(|n| n.eval(src)),
-            Node::Or(items) => items.iter().any(|n| n.eval(src)),
-            Node::Not(n) => !n.eval(src),
-            Node::EvtType {
-                names,
-                negate,
-                types,
-            } => {
-                let t = usize::from(src.event_type());
-                let hit = match types.get(t / 64) {
-                    Some(word) => word >> (t % 64) & 1 == 1,
-                    None => {
-                        let name = src.event_name();
-                        names.iter().any(|n| **n == *name)
-                    }
-                };
-                hit != *negate
-            }
-            Node::Check(c) => match src.field(&c.field) {
-                Some(v) => c.test.test(&v),
-                None => false,
-            },
+            Node::And(items) => items.iter().all(|n| n.eval_child(src, memo)),
+            Node::Or(items) => items.iter().any(|n| n.eval_child(src, memo)),
+            Node::Not(n) => !n.eval_child(src, memo),
+            Node::EvtType { .. } => self.type_matches(src),
+            Node::Check(c) => c.eval(src, memo),
         }
+    }
+
+    /// An operand of and/or/not: leaves (most operands) are evaluated in
+    /// the caller's frame rather than through another recursive call.
+    #[inline(always)]
+    fn eval_child<S: FieldSource + ?Sized>(&self, src: &S, memo: &Memo) -> bool {
+        match self {
+            Node::Check(c) => c.eval(src, memo),
+            Node::EvtType { .. } => self.type_matches(src),
+            _ => self.eval_memo(src, memo),
+        }
+    }
+
+    /// An `EvtType` node's test (false for any other node).
+    #[inline(always)]
+    fn type_matches<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
+        let Node::EvtType {
+            names,
+            negate,
+            types,
+        } = self
+        else {
+            return false;
+        };
+        let t = usize::from(src.event_type());
+        let hit = match types.get(t / 64) {
+            Some(word) => word >> (t % 64) & 1 == 1,
+            None => {
+                let name = src.event_name();
+                names.iter().any(|n| **n == *name)
+            }
+        };
+        hit != *negate
+    }
+
+    /// Every check in the condition, for rewriting.
+    pub fn for_each_check_mut(&mut self, f: &mut impl FnMut(&mut Check)) {
+        match self {
+            Node::Const(_) | Node::EvtType { .. } => {}
+            Node::And(items) | Node::Or(items) => {
+                for n in items.iter_mut() {
+                    n.for_each_check_mut(f);
+                }
+            }
+            Node::Not(n) => n.for_each_check_mut(f),
+            Node::Check(c) => f(c),
+        }
+    }
+}
+
+impl Check {
+    /// The check's result, from the memo if another rule made it already.
+    #[inline]
+    fn eval<S: FieldSource + ?Sized>(&self, src: &S, memo: &Memo) -> bool {
+        if self.memo == NO_MEMO {
+            return self.make(src);
+        }
+        let bit = 1u64 << (self.memo % 64);
+        let known = memo.known.get();
+        if known & bit != 0 {
+            return memo.value.get() & bit != 0;
+        }
+        let hit = self.make(src);
+        memo.known.set(known | bit);
+        if hit {
+            memo.value.set(memo.value.get() | bit);
+        }
+        hit
+    }
+
+    /// Looks the field up and tests it.  Kept out of [`Node::eval`] so that
+    /// the recursion over and/or/not stays a small function: the field
+    /// value and its drop need a large frame.
+    #[inline(never)]
+    fn make<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
+        match src.field(&self.field) {
+            Some(v) => self.test.test(&v),
+            None => false,
+        }
+    }
+}
+
+/// Gives a [`Memo`] bit to each check that more than one place in
+/// `conditions` makes (same field, same test), most repeated first, at
+/// most 64.  Checks are compared by their full debug form, which shows
+/// every part of the field and the test.
+pub fn share_checks(conditions: &mut [&mut Node]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let key = |c: &Check| format!("{:?}|{:?}", c.field, c.test);
+    for n in conditions.iter_mut() {
+        n.for_each_check_mut(&mut |c| *seen.entry(key(c)).or_default() += 1);
+    }
+    let mut shared: Vec<(usize, String)> = seen
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(k, count)| (count, k))
+        .collect();
+    shared.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    shared.truncate(64);
+    let slots: std::collections::HashMap<String, u8> = shared
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, k))| (k, i as u8))
+        .collect();
+    for n in conditions.iter_mut() {
+        n.for_each_check_mut(&mut |c| {
+            c.memo = slots.get(&key(c)).copied().unwrap_or(NO_MEMO);
+        });
     }
 }
 

@@ -41,6 +41,8 @@ pub struct EventFields<'e, 'a> {
     pub wall_offset_ns: i64,
     /// Host name for `evt.hostname`.
     pub hostname: &'e str,
+    /// The event type's parameter slots and class, looked up once.
+    info: &'static TypeInfo,
 }
 
 impl<'e, 'a> EventFields<'e, 'a> {
@@ -53,6 +55,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             num: 0,
             wall_offset_ns: 0,
             hostname: "",
+            info: type_info(event.event_type()),
         }
     }
 
@@ -61,10 +64,12 @@ impl<'e, 'a> EventFields<'e, 'a> {
         i128::from(self.event.ts_ns) + i128::from(self.wall_offset_ns)
     }
 
+    #[inline]
     fn info(&self) -> &'static TypeInfo {
-        type_info(self.event.event_type())
+        self.info
     }
 
+    #[inline]
     fn param(&self, key: K) -> Option<&'e Value<'a>> {
         let i = self.info().slots[key as usize];
         if i == NO_SLOT {
@@ -352,7 +357,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
 
     fn tuple(&self) -> Option<SockTuple<'a>> {
         match self.param(K::Tuple)? {
-            Value::Tuple(t) => Some(*t),
+            Value::Tuple(t) => Some(t.get()),
             _ => None,
         }
     }

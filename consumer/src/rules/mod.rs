@@ -397,6 +397,14 @@ impl Engine {
             macros: defs.macros.len(),
         };
         engine.build_index();
+        eval::share_checks(
+            &mut engine
+                .rules
+                .iter_mut()
+                .filter(|r| r.active)
+                .map(|r| &mut r.condition)
+                .collect::<Vec<_>>(),
+        );
         engine.bind_event_types(
             kestrel_abi::schemas()
                 .iter()
@@ -466,9 +474,10 @@ impl Engine {
         mut on_match: impl FnMut(&Rule),
     ) -> usize {
         let mut n = 0;
+        let memo = eval::Memo::default();
         for &i in self.candidates(src) {
             let rule = &self.rules[i as usize];
-            if rule.condition.eval(src) {
+            if rule.condition.eval_memo(src, &memo) {
                 n += 1;
                 on_match(rule);
                 if self.options.matching == Matching::First {

@@ -485,3 +485,85 @@ fn default_ruleset_loads_without_warnings() {
         assert!(needed.contains(name), "{name} not in {needed:?}");
     }
 }
+
+/// A [`Fake`] that counts its field lookups.
+struct Counting {
+    inner: Fake,
+    lookups: std::cell::RefCell<HashMap<String, usize>>,
+}
+
+impl FieldSource for Counting {
+    fn event_type(&self) -> u16 {
+        self.inner.event_type()
+    }
+    fn event_name(&self) -> &str {
+        self.inner.event_name()
+    }
+    fn field(&self, f: &FieldRef) -> Option<FieldValue<'_>> {
+        *self.lookups.borrow_mut().entry(f.to_string()).or_default() += 1;
+        self.inner.field(f)
+    }
+}
+
+#[test]
+fn a_check_shared_by_rules_is_made_once_per_event() {
+    let mut text =
+        String::from("- macro: shared\n  condition: proc.name = cat and fd.name startswith /etc\n");
+    for (name, extra) in [
+        ("A", "user.name = root"),
+        ("B", "user.name != root"),
+        ("C", "fd.num = 3"),
+    ] {
+        text.push_str(&format!(
+            "- rule: {name}\n  desc: d\n  condition: evt.type = openat and shared and {extra}\n  output: o\n  priority: warning\n"
+        ));
+    }
+    let e = Engine::load_texts(
+        &[("t.yaml", text.as_str())],
+        EngineOptions {
+            matching: Matching::All,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let count = |ev: &Counting, f: &str| ev.lookups.borrow().get(f).copied().unwrap_or(0);
+    let hit = Counting {
+        inner: Fake::new("openat")
+            .s("proc.name", "cat")
+            .s("fd.name", "/etc/shadow")
+            .s("user.name", "root")
+            .v("fd.num", FieldValue::Int(3)),
+        lookups: Default::default(),
+    };
+    let mut fired = Vec::new();
+    e.matches(&hit, |r| fired.push(r.name.clone()));
+    assert_eq!(fired, ["A", "C"]);
+    assert_eq!(count(&hit, "proc.name"), 1);
+    assert_eq!(count(&hit, "fd.name"), 1);
+    // Each rule alone (a fresh memo each time) agrees.
+    for r in e.rules() {
+        assert_eq!(
+            r.condition.eval(&hit),
+            fired.contains(&r.name),
+            "{}",
+            r.name
+        );
+    }
+    // The memo lives for one event: the next call looks again, once.
+    hit.lookups.borrow_mut().clear();
+    e.matches(&hit, |_| {});
+    assert_eq!(count(&hit, "proc.name"), 1);
+
+    // A shared check that fails is remembered as failed.
+    let miss = Counting {
+        inner: Fake::new("openat")
+            .s("proc.name", "vi")
+            .s("fd.name", "/etc/shadow")
+            .s("user.name", "root")
+            .v("fd.num", FieldValue::Int(3)),
+        lookups: Default::default(),
+    };
+    assert_eq!(e.matches(&miss, |_| {}), 0);
+    assert_eq!(count(&miss, "proc.name"), 1);
+    assert_eq!(count(&miss, "fd.name"), 1);
+}

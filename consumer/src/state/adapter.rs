@@ -70,11 +70,14 @@ impl EventParams for Event<'_> {
     }
 
     fn tuple(&self, param: &str) -> Option<(Endpoint, Endpoint)> {
-        match self.param(param)? {
-            Value::Tuple(SockTuple::Inet { local, remote }) => {
-                Some((Endpoint::Inet(*local), Endpoint::Inet(*remote)))
+        let Value::Tuple(t) = self.param(param)? else {
+            return None;
+        };
+        match t.get() {
+            SockTuple::Inet { local, remote } => {
+                Some((Endpoint::Inet(local), Endpoint::Inet(remote)))
             }
-            Value::Tuple(SockTuple::Unix(p)) => Some((
+            SockTuple::Unix(p) => Some((
                 Endpoint::Other,
                 Endpoint::Unix(String::from_utf8_lossy(p).into_owned()),
             )),
