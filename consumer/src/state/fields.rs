@@ -432,10 +432,8 @@ mod tests {
         let field = |b: &[u8], st: &State, name: &str| -> Option<String> {
             let rec = Record::parse(b).unwrap();
             let ev = decode(&rec).unwrap();
-            let src = EventFields {
-                state: Some(st),
-                ..EventFields::new(&ev)
-            };
+            let mut src = EventFields::new(&ev);
+            src.state = Some(st);
             src.field(&FieldRef::resolve(name, None).unwrap())
                 .map(|v| v.render())
         };
