@@ -54,12 +54,13 @@ awk '
 /^BENCH-ROW / { v[$2, $3] = $4 }
 END {
 	t["getppid"] = 500; t["openclose"] = 1950; t["stat"] = 500
-	printf "%-10s %9s %9s %9s %9s | %8s %8s %8s | %11s\n", "loop", "baseline", "masked", "paused", "drain", "+masked", "+probes", "target", "consumer/ev"
+	printf "%-10s %9s %9s %9s %9s | %8s %8s %8s | %11s %9s\n", "loop", "baseline", "masked", "paused", "drain", "+masked", "+probes", "target", "consumer/ev", "run/ev"
 	split("getppid openclose stat", L, " ")
 	for (i = 1; i <= 3; i++) {
 		l = L[i]
 		b = v["baseline", l]; m = v["masked", l]; p = v["paused", l]; d = v["drain", l]
-		printf "%-10s %9d %9d %9d %9d | %8d %8d %8d | %11d\n", l, b, m, p, d, m - b, p - b, t[l], v["consumer", l]
+		printf "%-10s %9d %9d %9d %9d | %8d %8d %8d | %11d %9d\n", l, b, m, p, d, m - b, p - b, t[l], v["consumer", l], v["run-consumer", l]
 	}
-	print "(guest instructions per iteration; consumer/ev target <= 775)"
+	print "(guest instructions per iteration; consumer/ev: kestrel events > /dev/null,"
+	print " run/ev: kestrel run -r kestrel_rules.yaml, per event drained; target <= 775)"
 }' "$OUT"
