@@ -314,7 +314,7 @@ fn out_sep(out: &mut (impl Write + ?Sized), open: &mut bool, opening: &[u8]) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::decode::{decode, Bytes};
     use crate::record::{Record, RecordBuilder};
