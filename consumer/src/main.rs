@@ -11,7 +11,7 @@ use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
 use kestrel::decode::{decode, decode_into, Event};
 use kestrel::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use kestrel::live::{run_session, start_session, GapLog, SessionOptions, SessionSummary};
-use kestrel::output::write_event_line;
+use kestrel::output::EventLineWriter;
 use kestrel::record::TYPE_LOST;
 use kestrel::rules::event::EventFields;
 use kestrel::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
@@ -298,6 +298,7 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     let stdout = io::stdout();
     // Both callbacks write to stdout; they never run at the same time.
     let out = std::cell::RefCell::new(BufWriter::new(stdout.lock()));
+    let mut writer = EventLineWriter::new();
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
@@ -318,6 +319,7 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
                         s.apply(&ev);
                     }
                     write_event_with_context(
+                        &mut writer,
                         &mut *out.borrow_mut(),
                         &ev,
                         ring,
@@ -398,12 +400,13 @@ fn replay(file: &Path) -> Result<(), String> {
     let offset = capture.header().wall_offset_ns;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let mut writer = EventLineWriter::new();
     let mut ev = Event::default();
     for frame in capture.records() {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
         decode_into(&rec, &mut ev)
             .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
-        if let Err(e) = write_event_line(&mut out, &ev, ring, offset) {
+        if let Err(e) = writer.write_event_line(&mut out, &ev, ring, offset) {
             return match e.kind() {
                 io::ErrorKind::BrokenPipe => Ok(()),
                 _ => Err(format!("writing output: {e}")),

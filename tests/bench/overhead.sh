@@ -24,13 +24,14 @@ row() {	# row PHASE LOOP
 }
 
 # consumer PHASE ARGS...: start `kestrel events ARGS` with its JSON to
-# /dev/null (as sysdig to /dev/null in DESIGN's Falco figures).
+# /dev/null (as sysdig to /dev/null in DESIGN's Falco figures); with
+# KCMD=run, `kestrel run ARGS` (the rules engine) with its alerts there.
 consumer() {
 	_c_name=$1
 	shift
 	KERR=$_c_name.err
 	: >"$KERR"
-	"$KESTREL" events "$@" >/dev/null 2>"$KERR" &
+	"$KESTREL" "${KCMD:-events}" "$@" >/dev/null 2>"$KERR" &
 	KPID=$!
 	wait_for 30 grep -q capturing "$KERR" || { cat "$KERR"; fail "kestrel did not start"; }
 }
@@ -72,21 +73,34 @@ consumer_ns() { cut -d' ' -f1 "/proc/$KPID/schedstat"; }
 # Events the module has attempted so far, all rings.
 attempted() { "$KESTREL" stats | sed -n 's/^total: attempted \([0-9]*\).*/\1/p'; }
 
-# 4. recorded, consumer draining to /dev/null: probes + consumer.  The loop's
-# figure holds the consumer's work only as far as the scheduler ran it
-# inside the timed runs; the consumer's own figure is its CPU time (its
-# schedstat, user and kernel) per event, over the runs and its catch-up.
-for l in $LOOPS; do
-	consumer "drain-$l" --syscalls "$SYSCALLS"
-	c0=$(consumer_ns)
-	a0=$(attempted)
-	row drain "$l"
-	sleep 3	# let it catch up (the rings are large)
-	c1=$(consumer_ns)
-	a1=$(attempted)
-	echo "# consumer: $((c1 - c0)) ns for $((a1 - a0)) events"
-	echo "BENCH-ROW consumer $l $(((c1 - c0) / (a1 - a0)))"
-	"$KESTREL" stats | sed 's/^/# stats: /'
-	consumer_stop
-done
+# drain PHASE CONSUMER-ROW ARGS...: for each loop, a consumer draining to
+# /dev/null: probes + consumer.  The loop's figure holds the consumer's
+# work only as far as the scheduler ran it inside the timed runs; the
+# consumer's own figure is its CPU time (its schedstat, user and kernel)
+# per event, over the runs and its catch-up.
+drain() {
+	_d_phase=$1
+	_d_row=$2
+	shift 2
+	for l in $LOOPS; do
+		consumer "$_d_phase-$l" "$@"
+		c0=$(consumer_ns)
+		a0=$(attempted)
+		row "$_d_phase" "$l"
+		sleep 3	# let it catch up (the rings are large)
+		c1=$(consumer_ns)
+		a1=$(attempted)
+		echo "# $_d_row: $((c1 - c0)) ns for $((a1 - a0)) events"
+		echo "BENCH-ROW $_d_row $l $(((c1 - c0) / (a1 - a0)))"
+		"$KESTREL" stats | sed 's/^/# stats: /'
+		consumer_stop
+	done
+}
+
+# 4. `kestrel events` (decode + JSON) to /dev/null.
+drain drain consumer --syscalls "$SYSCALLS"
+
+# 5. `kestrel run` with the shipped rules (decode + state + rules; the
+# alerts, if any, to /dev/null), recording the same syscalls as above.
+KCMD=run drain run run-consumer -r /rules/kestrel_rules.yaml --syscalls "$SYSCALLS"
 say "ok"

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{State, StateOptions};
 use crate::decode::Event;
-use crate::output::event_json;
+use crate::output::{write_json_str, EventLineWriter};
 
 /// `--proc-root`, `--host-root`, `--context`.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -52,19 +52,26 @@ impl StateArgs {
     }
 }
 
-/// Writes one event as a JSON line, with the thread's context objects when
-/// a state is given (the state should have applied the event already).
+/// Writes one event as a JSON line through `writer`, with the thread's
+/// context objects (`proc`, `user`, `group`, `container`) after the event's
+/// own members when a state is given (the state should have applied the
+/// event already).
 pub fn write_event_with_context(
+    writer: &mut EventLineWriter,
     out: &mut impl Write,
     ev: &Event<'_>,
     ring: u32,
     wall_offset_ns: i64,
     state: Option<&State>,
 ) -> io::Result<()> {
-    let mut v = event_json(ev, ring, wall_offset_ns);
-    if let (Some(s), Some(obj)) = (state, v.as_object_mut()) {
-        obj.extend(s.context_json(ev.tid));
+    writer.write_event_fields(out, ev, ring, wall_offset_ns)?;
+    if let Some(s) = state {
+        for (key, value) in s.context_json(ev.tid) {
+            out.write_all(b",")?;
+            write_json_str(out, &key)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut *out, &value)?;
+        }
     }
-    serde_json::to_writer(&mut *out, &v)?;
-    out.write_all(b"\n")
+    out.write_all(b"}\n")
 }

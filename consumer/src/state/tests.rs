@@ -227,6 +227,47 @@ fn cat_in_the_container_carries_its_context() {
     assert_eq!(ctx["container"]["k8s.ns.name"], "payments");
     assert_eq!(s.stats().lazy_filled, 0);
     assert_eq!(s.containers().disk_lookups, 1, "looked up once per id");
+    // `kestrel events --context` writes cat's openat as the JSON tree did:
+    // the event's members, then the context objects.
+    let bytes = crate::record::RecordBuilder::new(
+        kestrel_abi::EventType::KESTREL_EVT_OPENAT as u16,
+        5,
+        777,
+        777,
+    )
+    .i64(3)
+    .i64(-100)
+    .param(b"/etc/shadow")
+    .u32(0)
+    .u32(0)
+    .param(b"/etc/shadow")
+    .build();
+    let rec = crate::record::Record::parse(&bytes).unwrap();
+    let open = crate::decode::decode(&rec).unwrap();
+    for state in [Some(s), None] {
+        let mut line = Vec::new();
+        crate::state::cli::write_event_with_context(
+            &mut crate::output::EventLineWriter::new(),
+            &mut line,
+            &open,
+            2,
+            9,
+            state,
+        )
+        .unwrap();
+        let mut want = crate::output::tests::event_json(&open, 2, 9);
+        if let (Some(s), Some(obj)) = (state, want.as_object_mut()) {
+            obj.extend(s.context_json(777));
+        }
+        let mut want = serde_json::to_vec(&want).unwrap();
+        want.push(b'\n');
+        assert_eq!(
+            String::from_utf8_lossy(&line),
+            String::from_utf8_lossy(&want)
+        );
+        let has_context = String::from_utf8_lossy(&line).contains(r#","proc":{"pid":"#);
+        assert_eq!(has_context, state.is_some());
+    }
     w.state.apply(&ev("procexit", 777, 777, &[]));
     assert!(
         w.state.process(777).is_some(),
