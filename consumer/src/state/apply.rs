@@ -148,13 +148,20 @@ impl State {
             "open" | "openat" | "openat2" | "creat" if ok => {
                 let fd = res.unwrap_or(-1);
                 let dirfd = ev.int("dirfd").unwrap_or(super::fds::AT_FDCWD);
-                let raw = ev.text("name").or_else(|| ev.text("path"));
                 let flags = if name == "creat" {
                     CREAT_FLAGS
                 } else {
                     ev.int("flags").unwrap_or(0) as u32
                 };
                 let full = ev.text("fullpath");
+                // The name as passed is only needed when the kernel gave
+                // no absolute path (on_open ignores it otherwise): skip
+                // its UTF-8 check.
+                let raw = if full.as_deref().is_some_and(|p| p.starts_with('/')) {
+                    None
+                } else {
+                    ev.text("name").or_else(|| ev.text("path"))
+                };
                 self.on_open(
                     tid,
                     fd,

@@ -36,6 +36,7 @@ pub mod cli;
 pub mod container;
 pub mod fds;
 pub mod fields;
+pub mod idhash;
 pub mod procfs;
 pub mod runtime;
 pub mod threads;
@@ -52,6 +53,7 @@ use serde_json::{json, Map, Value};
 
 use self::container::HOST;
 use self::fds::{FdInfo, FdKind, InetEnds, L4Proto, Role, AT_FDCWD, O_CLOEXEC, O_DIRECTORY};
+use self::idhash::IdSet;
 use self::runtime::{ContainerCache, ContainerInfo};
 use self::threads::{ExecInfo, ForkError, Process, Thread, ThreadTable, UNKNOWN_ID};
 use self::users::{UserCache, UserDb, UserEntry};
@@ -170,7 +172,7 @@ pub struct State {
     table: ThreadTable,
     containers: ContainerCache,
     users: RefCell<UserCache>,
-    not_in_proc: HashSet<u32>,
+    not_in_proc: IdSet<u32>,
     pending: Option<Pending>,
     stats: StateStats,
 }
@@ -190,7 +192,7 @@ impl State {
             table: ThreadTable::new(opts.max_threads),
             containers: ContainerCache::new(&opts.host_root),
             users: RefCell::new(UserCache::new(opts.user_refresh)),
-            not_in_proc: HashSet::new(),
+            not_in_proc: IdSet::default(),
             pending: None,
             stats: StateStats::default(),
             opts,
