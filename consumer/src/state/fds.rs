@@ -8,6 +8,7 @@
 //! `fd.rport`, `fd.l4proto` and `fd.net`.
 
 use super::idhash::IdMap;
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// Marks a name whose relative path could not be made absolute (the dirfd
@@ -474,13 +475,17 @@ fn has_slash_then_slash_or_dot(path: &[u8]) -> bool {
 /// applies `..` (never above `/`).  Symlinks are not followed: the kernel
 /// resolved them, the path is what the process asked for.
 pub fn normalize(abs: &str) -> String {
-    // Most paths are already normal: no `//`, no `.` or `..` component, no
-    // trailing `/`.
+    normalized(abs).into_owned()
+}
+
+/// [`normalize`], borrowing `abs` when it is already normal (most paths:
+/// no `//`, no `.` or `..` component, no trailing `/`).
+pub fn normalized(abs: &str) -> Cow<'_, str> {
     let plain = abs.starts_with('/')
         && !has_slash_then_slash_or_dot(abs.as_bytes())
         && (abs.len() == 1 || !abs.ends_with('/'));
     if plain {
-        return abs.to_string();
+        return Cow::Borrowed(abs);
     }
     let mut parts: Vec<&str> = Vec::new();
     for c in abs.split('/') {
@@ -500,7 +505,7 @@ pub fn normalize(abs: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Makes `raw` absolute: as is when it starts with `/`, else joined to

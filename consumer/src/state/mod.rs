@@ -42,6 +42,7 @@ pub mod runtime;
 pub mod threads;
 pub mod users;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -739,13 +740,21 @@ impl State {
             return;
         }
         let path = match fullpath.filter(|p| p.starts_with('/')) {
-            Some(p) => fds::normalize(p),
-            None => self.resolve_path(tid, dirfd, raw),
+            Some(p) => fds::normalized(p),
+            None => Cow::Owned(self.resolve_path(tid, dirfd, raw)),
         };
-        let info = FdInfo::file(path, flags, flags & O_DIRECTORY != 0);
-        if let Some(t) = self.fds_mut(tid) {
-            t.insert(fd, info);
+        let directory = flags & O_DIRECTORY != 0;
+        let Some(t) = self.fds_mut(tid) else { return };
+        // A process often reopens the same file into the same fd number
+        // (a loop reading /proc/self/stat): then the entry is made anew
+        // in place, keeping its path rather than allocating it again.
+        if let Some(old) = t.get_mut(fd) {
+            if *old.path == *path {
+                *old = FdInfo::file(std::mem::take(&mut old.path), flags, directory);
+                return;
+            }
         }
+        t.insert(fd, FdInfo::file(path.into_owned(), flags, directory));
     }
 
     /// socket() returned `fd`.
