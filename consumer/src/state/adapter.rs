@@ -80,7 +80,10 @@ impl EventParams for Event<'_> {
         match self.param(param)? {
             Value::Argv(b) if !b.fault => Some(
                 b.split_nul()
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .map(|a| match ascii(a) {
+                        Some(s) => s.to_owned(),
+                        None => String::from_utf8_lossy(a).into_owned(),
+                    })
                     .collect(),
             ),
             _ => None,

@@ -185,7 +185,9 @@ impl Process {
 
 /// Joins arguments with NUL separators.
 pub fn join_nul<S: AsRef<str>>(argv: &[S]) -> String {
-    let mut s = String::new();
+    // Sized up front: one allocation, and no shrink when boxed.
+    let len = argv.iter().map(|a| a.as_ref().len() + 1).sum::<usize>();
+    let mut s = String::with_capacity(len.saturating_sub(1));
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             s.push('\0');
