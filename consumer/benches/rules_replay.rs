@@ -63,10 +63,11 @@
 //! The state path, later (stperf branch, 28 Nov 2026; same machine, load
 //! average 3.0-3.6).  By then the state merges had raised `state` to 4,038
 //! instructions/event (`apply` 1,735 of them, the state's answers to the
-//! rules' fields 350); after: 3,085 (`apply` 980, fields 152), against
-//! 1,837 for `full`.  Twelve interleaved runs of best-of-20 each, before
-//! -> after: 1.1 - 2.0 (median 1.85) -> 1.4 - 2.8 (median 2.5) M events/s;
-//! `full` measured 3.4 - 5.6 in the same minutes.  What made the
+//! rules' fields 350); after: 3,048 (`apply` 943, fields 152), against
+//! 1,837 for `full`.  Eighteen interleaved runs of best-of-20 each, before
+//! -> after: 1.1 - 2.0 (median 1.96) -> 1.4 - 2.8 (median 2.57) M events/s
+//! (the last six, with the final code: 1.7 - 2.0 -> 2.4 - 2.7); `full`
+//! measured 3.4 - 5.6 in the same minutes.  What made the
 //! difference: the tables keyed by tid, pid and fd hash with one multiply
 //! instead of SipHash (530 instructions/event); an open that puts the same
 //! path back in the same fd keeps the entry's path (no allocation, no
