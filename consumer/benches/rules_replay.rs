@@ -35,7 +35,7 @@
 //! | decode | 2.9 - 4.3           | 10.9 - 17.8        |
 //! | match  | (see below)         | 4.1 - 5.7          |
 //! | full   | 1.5 - 2.3           | 2.7 - 5.0          |
-//! | state  | 0.8 - 1.5           | 1.5 - 3.6          |
+//! | state  | 0.8 - 1.5           | 1.5 - 3.6 (see below) |
 //!
 //! (Before, `match` ran over all 200,000 events decoded at once, 260 MB of
 //! them, and measured 1.6 - 2.7: memory more than matching.)
@@ -59,6 +59,25 @@
 //! value (20 parameter slots of 64 bytes, sized by the unpacked socket tuple)
 //! copied twice per event (memcpy 317/event), and every check cost a
 //! recursive call with a large frame.
+//!
+//! The state path, later (stperf branch, 28 Nov 2026; same machine, load
+//! average 3.0-3.6).  By then the state merges had raised `state` to 4,038
+//! instructions/event (`apply` 1,735 of them, the state's answers to the
+//! rules' fields 350); after: 3,048 (`apply` 943, fields 152), against
+//! 1,837 for `full`.  Eighteen interleaved runs of best-of-20 each, before
+//! -> after: 1.1 - 2.0 (median 1.96) -> 1.4 - 2.8 (median 2.57) M events/s
+//! (the last six, with the final code: 1.7 - 2.0 -> 2.4 - 2.7); `full`
+//! measured 3.4 - 5.6 in the same minutes.  What made the
+//! difference: the tables keyed by tid, pid and fd hash with one multiply
+//! instead of SipHash (530 instructions/event); an open that puts the same
+//! path back in the same fd keeps the entry's path (no allocation, no
+//! free); the name's UTF-8 check is skipped when the kernel's fullpath is
+//! absolute, and all-ASCII text skips the general check; path
+//! normalisation and cgroup parsing no longer set up substring searchers
+//! or collect vectors; exec walks the thread table only when the process
+//! has other threads.  What remains in `apply`: parameter lookups by name
+//! (`int`, ~240/event), fd-table updates, the path copy of an open whose
+//! fd changes file, and exec (argv/env strings, cgroup, container).
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -147,14 +147,23 @@ impl State {
             }
             "open" | "openat" | "openat2" | "creat" if ok => {
                 let fd = res.unwrap_or(-1);
-                let dirfd = ev.int("dirfd").unwrap_or(super::fds::AT_FDCWD);
-                let raw = ev.text("name").or_else(|| ev.text("path"));
                 let flags = if name == "creat" {
                     CREAT_FLAGS
                 } else {
                     ev.int("flags").unwrap_or(0) as u32
                 };
                 let full = ev.text("fullpath");
+                // The name as passed and its dirfd are only needed when the
+                // kernel gave no absolute path (on_open ignores them
+                // otherwise): skip their lookups and the name's UTF-8 check.
+                let (raw, dirfd) = if full.as_deref().is_some_and(|p| p.starts_with('/')) {
+                    (None, super::fds::AT_FDCWD)
+                } else {
+                    (
+                        ev.text("name").or_else(|| ev.text("path")),
+                        ev.int("dirfd").unwrap_or(super::fds::AT_FDCWD),
+                    )
+                };
                 self.on_open(
                     tid,
                     fd,

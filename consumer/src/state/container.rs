@@ -69,6 +69,10 @@ fn is_id(s: &str) -> bool {
 
 /// The container one path component names.
 fn component(c: &str, parent: &str) -> Option<CgroupContainer> {
+    // Every form below holds a 64-digit id.
+    if c.len() < 64 {
+        return None;
+    }
     let scoped = |prefix: &str| {
         c.strip_prefix(prefix)
             .map(|rest| rest.strip_suffix(".scope").unwrap_or(rest))
@@ -108,11 +112,15 @@ fn component(c: &str, parent: &str) -> Option<CgroupContainer> {
 
 /// The container a cgroup path names, if any (the innermost match).
 pub fn from_cgroup_path(path: &str) -> Option<CgroupContainer> {
-    let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    (0..parts.len()).rev().find_map(|i| {
-        let parent = if i > 0 { parts[i - 1] } else { "" };
-        component(parts[i], parent)
-    })
+    // Innermost first; each component's parent is the one before it.
+    let mut parts = path.rsplit('/').filter(|c| !c.is_empty()).peekable();
+    while let Some(c) = parts.next() {
+        let parent = parts.peek().copied().unwrap_or("");
+        if let Some(found) = component(c, parent) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// The container named by any line of `/proc/PID/cgroup` (v1 or v2), or
@@ -133,8 +141,9 @@ pub fn cgroup_line_path(line: &str) -> Option<&str> {
     if line.starts_with('/') {
         return Some(line);
     }
-    if let Some((_, p)) = line.split_once("::") {
-        return Some(p);
+    // `split_once("::")` would set up a substring searcher per line.
+    if let Some(i) = line.as_bytes().windows(2).position(|w| w == b"::") {
+        return Some(&line[i + 2..]);
     }
     let mut it = line.splitn(3, ':');
     if let (Some(_), Some(_), Some(p)) = (it.next(), it.next(), it.next()) {
@@ -146,22 +155,14 @@ pub fn cgroup_line_path(line: &str) -> Option<&str> {
 /// The cgroup path worth keeping for a process: the v2 path (`0::`), else
 /// the first path naming a container, else the first path.
 pub fn main_cgroup_path(text: &str) -> String {
-    let paths: Vec<&str> = text
-        .split(['\n', '\0'])
-        .filter_map(cgroup_line_path)
-        .collect();
-    let v2 = text
-        .split(['\n', '\0'])
-        .find_map(|l| l.trim().strip_prefix("0::"));
-    v2.or_else(|| {
-        paths
-            .iter()
-            .copied()
-            .find(|p| from_cgroup_path(p).is_some())
-    })
-    .or_else(|| paths.first().copied())
-    .unwrap_or("")
-    .to_string()
+    let lines = || text.split(['\n', '\0']);
+    let paths = || lines().filter_map(cgroup_line_path);
+    lines()
+        .find_map(|l| l.trim().strip_prefix("0::"))
+        .or_else(|| paths().find(|p| from_cgroup_path(p).is_some()))
+        .or_else(|| paths().next())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[cfg(test)]

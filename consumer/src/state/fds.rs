@@ -7,7 +7,8 @@
 //! `fd.sport`, `fd.cip`, `fd.cport`, `fd.lip`, `fd.lport`, `fd.rip`,
 //! `fd.rport`, `fd.l4proto` and `fd.net`.
 
-use std::collections::HashMap;
+use super::idhash::IdMap;
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// Marks a name whose relative path could not be made absolute (the dirfd
@@ -435,18 +436,56 @@ fn split_dir_file(path: &str) -> (&str, &str) {
     }
 }
 
+/// True when `path` holds `//` or `/.` (then it may not be normal).
+///
+/// Eight bytes at a time: `str::contains` with a two-byte needle sets up a
+/// substring searcher per call, which cost more than the rest of an open.
+fn has_slash_then_slash_or_dot(path: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // 0x80 in each byte of `v` that is zero, exactly (no carries between
+    // bytes, unlike the shorter `(v - ONES) & !v` form).
+    let zero_bytes = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
+    // 0x80 in byte 0 when the previous word ended with `/`.
+    let mut carry = 0u64;
+    let mut chunks = path.chunks_exact(8);
+    let mut check = |word: [u8; 8]| {
+        let w = u64::from_le_bytes(word);
+        let slash = zero_bytes(w ^ (u64::from(b'/') * ONES));
+        let dot = zero_bytes(w ^ (u64::from(b'.') * ONES));
+        let bad = ((slash << 8) | carry) & (slash | dot);
+        carry = slash >> 56;
+        bad != 0
+    };
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        if check(word) {
+            return true;
+        }
+    }
+    // The tail, padded with NULs (neither `/` nor `.`).
+    let rest = chunks.remainder();
+    let mut word = [0u8; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    check(word)
+}
+
 /// Lexically normalizes an absolute path: collapses `//`, removes `.`,
 /// applies `..` (never above `/`).  Symlinks are not followed: the kernel
 /// resolved them, the path is what the process asked for.
 pub fn normalize(abs: &str) -> String {
-    // Most paths are already normal: no `//`, no `.` or `..` component, no
-    // trailing `/`.
+    normalized(abs).into_owned()
+}
+
+/// [`normalize`], borrowing `abs` when it is already normal (most paths:
+/// no `//`, no `.` or `..` component, no trailing `/`).
+pub fn normalized(abs: &str) -> Cow<'_, str> {
     let plain = abs.starts_with('/')
-        && !abs.contains("//")
-        && !abs.contains("/.")
+        && !has_slash_then_slash_or_dot(abs.as_bytes())
         && (abs.len() == 1 || !abs.ends_with('/'));
     if plain {
-        return abs.to_string();
+        return Cow::Borrowed(abs);
     }
     let mut parts: Vec<&str> = Vec::new();
     for c in abs.split('/') {
@@ -466,7 +505,7 @@ pub fn normalize(abs: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Makes `raw` absolute: as is when it starts with `/`, else joined to
@@ -491,7 +530,7 @@ pub fn resolve(base: Option<&str>, raw: &str) -> String {
 /// The fds of one process (shared by its threads).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdTable {
-    fds: HashMap<i32, FdInfo>,
+    fds: IdMap<i32, FdInfo>,
 }
 
 impl FdTable {
@@ -634,6 +673,25 @@ mod tests {
 
     fn v4(a: [u8; 4], port: u16) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::from(a), port))
+    }
+
+    #[test]
+    fn finds_double_slashes_and_dot_components_anywhere() {
+        // Against the plain two-needle search, at every offset and across
+        // the 8-byte words.
+        let mut cases = vec![String::new(), "/".into(), ".".into()];
+        for pad in 0..20 {
+            let a = "a".repeat(pad);
+            for tail in ["//", "/.", "/x", "./", "x/", "/", ".", "/..", "a/b"] {
+                cases.push(format!("{a}{tail}"));
+                cases.push(format!("/{a}{tail}z"));
+                cases.push(format!("{tail}{a}"));
+            }
+        }
+        for c in &cases {
+            let want = c.contains("//") || c.contains("/.");
+            assert_eq!(has_slash_then_slash_or_dot(c.as_bytes()), want, "{c:?}");
+        }
     }
 
     #[test]

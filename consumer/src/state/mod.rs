@@ -36,11 +36,13 @@ pub mod cli;
 pub mod container;
 pub mod fds;
 pub mod fields;
+pub mod idhash;
 pub mod procfs;
 pub mod runtime;
 pub mod threads;
 pub mod users;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -52,6 +54,7 @@ use serde_json::{json, Map, Value};
 
 use self::container::HOST;
 use self::fds::{FdInfo, FdKind, InetEnds, L4Proto, Role, AT_FDCWD, O_CLOEXEC, O_DIRECTORY};
+use self::idhash::IdSet;
 use self::runtime::{ContainerCache, ContainerInfo};
 use self::threads::{ExecInfo, ForkError, Process, Thread, ThreadTable, UNKNOWN_ID};
 use self::users::{UserCache, UserDb, UserEntry};
@@ -170,7 +173,7 @@ pub struct State {
     table: ThreadTable,
     containers: ContainerCache,
     users: RefCell<UserCache>,
-    not_in_proc: HashSet<u32>,
+    not_in_proc: IdSet<u32>,
     pending: Option<Pending>,
     stats: StateStats,
 }
@@ -190,7 +193,7 @@ impl State {
             table: ThreadTable::new(opts.max_threads),
             containers: ContainerCache::new(&opts.host_root),
             users: RefCell::new(UserCache::new(opts.user_refresh)),
-            not_in_proc: HashSet::new(),
+            not_in_proc: IdSet::default(),
             pending: None,
             stats: StateStats::default(),
             opts,
@@ -737,13 +740,21 @@ impl State {
             return;
         }
         let path = match fullpath.filter(|p| p.starts_with('/')) {
-            Some(p) => fds::normalize(p),
-            None => self.resolve_path(tid, dirfd, raw),
+            Some(p) => fds::normalized(p),
+            None => Cow::Owned(self.resolve_path(tid, dirfd, raw)),
         };
-        let info = FdInfo::file(path, flags, flags & O_DIRECTORY != 0);
-        if let Some(t) = self.fds_mut(tid) {
-            t.insert(fd, info);
+        let directory = flags & O_DIRECTORY != 0;
+        let Some(t) = self.fds_mut(tid) else { return };
+        // A process often reopens the same file into the same fd number
+        // (a loop reading /proc/self/stat): then the entry is made anew
+        // in place, keeping its path rather than allocating it again.
+        if let Some(old) = t.get_mut(fd) {
+            if *old.path == *path {
+                *old = FdInfo::file(std::mem::take(&mut old.path), flags, directory);
+                return;
+            }
         }
+        t.insert(fd, FdInfo::file(path.into_owned(), flags, directory));
     }
 
     /// socket() returned `fd`.

@@ -11,7 +11,7 @@
 //! gives orphans, so `proc.aname` keeps naming who started a daemon.  A
 //! hard cap on threads refuses (and counts) new entries past it.
 
-use std::collections::HashMap;
+use super::idhash::IdMap;
 use std::sync::Arc;
 
 use super::fds::{FdInfo, FdTable};
@@ -185,7 +185,9 @@ impl Process {
 
 /// Joins arguments with NUL separators.
 pub fn join_nul<S: AsRef<str>>(argv: &[S]) -> String {
-    let mut s = String::new();
+    // Sized up front: one allocation, and no shrink when boxed.
+    let len = argv.iter().map(|a| a.as_ref().len() + 1).sum::<usize>();
+    let mut s = String::with_capacity(len.saturating_sub(1));
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             s.push('\0');
@@ -290,10 +292,10 @@ pub enum ForkError {
 /// tid → thread, pid → process.
 #[derive(Debug)]
 pub struct ThreadTable {
-    threads: HashMap<u32, Thread>,
+    threads: IdMap<u32, Thread>,
     slab: Vec<Option<Process>>,
     free: Vec<u32>,
-    live_pids: HashMap<u32, u32>,
+    live_pids: IdMap<u32, u32>,
     max_threads: usize,
     /// Counters.
     pub stats: TableStats,
@@ -310,10 +312,10 @@ impl ThreadTable {
     /// process entries, dead ancestors included).
     pub fn new(max_threads: usize) -> ThreadTable {
         ThreadTable {
-            threads: HashMap::new(),
+            threads: IdMap::default(),
             slab: Vec::new(),
             free: Vec::new(),
-            live_pids: HashMap::new(),
+            live_pids: IdMap::default(),
             max_threads: max_threads.max(1),
             stats: TableStats::default(),
         }
@@ -679,13 +681,20 @@ impl ThreadTable {
         let Some(t) = self.threads.get(&tid).copied() else {
             return false;
         };
-        // Every other thread of the process is gone.
-        let others: Vec<u32> = self
-            .threads
-            .values()
-            .filter(|o| o.proc == t.proc && o.tid != tid)
-            .map(|o| o.tid)
-            .collect();
+        // Every other thread of the process is gone.  `live_threads`
+        // counts the process's entries in `threads` (add_thread adds one,
+        // every removal takes one), so with one left there is nothing to
+        // look for: skip the walk over every thread of the host.
+        let alone = self.proc_at(t.proc).is_some_and(|p| p.live_threads <= 1);
+        let others: Vec<u32> = if alone {
+            Vec::new()
+        } else {
+            self.threads
+                .values()
+                .filter(|o| o.proc == t.proc && o.tid != tid)
+                .map(|o| o.tid)
+                .collect()
+        };
         for o in others {
             self.threads.remove(&o);
             self.stats.threads_exited += 1;
