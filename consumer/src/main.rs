@@ -242,6 +242,25 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
     })
 }
 
+/// A live session's error as the message to print; none when the reader
+/// of our output went away (`| head`): there is nothing more to say.
+fn session_error(e: kestrel::live::SessionError) -> String {
+    match e {
+        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
+            String::new()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// After a live session: the gaps not logged yet, then the summary.
+fn finish_session(summary: &SessionSummary, gaps: &mut GapLog) {
+    for line in gaps.flush() {
+        log::warn!("{line}");
+    }
+    print_summary(summary);
+}
+
 fn print_summary(summary: &SessionSummary) {
     eprintln!(
         "kestrel: {} events delivered, {} lost, from {} rings in {:.1}s",
@@ -333,17 +352,8 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
         },
         || out.borrow_mut().flush(),
     )
-    .map_err(|e| match e {
-        // The reader went away (`| head`): nothing more to say.
-        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
-            String::new()
-        }
-        other => other.to_string(),
-    })?;
-    for line in gaps.flush() {
-        log::warn!("{line}");
-    }
-    print_summary(&summary);
+    .map_err(session_error)?;
+    finish_session(&summary, &mut gaps);
     if let Some(s) = &state {
         print_state_summary(s);
     }
@@ -387,10 +397,7 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     writer
         .finish()
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
-    for line in gaps.flush() {
-        log::warn!("{line}");
-    }
-    print_summary(&summary);
+    finish_session(&summary, &mut gaps);
     eprintln!("kestrel: wrote {records} records to {}", file.display());
     Ok(())
 }
@@ -582,16 +589,8 @@ fn run(
         },
         || sink.borrow_mut().out.flush(),
     )
-    .map_err(|e| match e {
-        kestrel::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
-            String::new()
-        }
-        other => other.to_string(),
-    })?;
-    for line in gaps.flush() {
-        log::warn!("{line}");
-    }
-    print_summary(&summary);
+    .map_err(session_error)?;
+    finish_session(&summary, &mut gaps);
     print_state_summary(&state);
     let sink = sink.borrow();
     eprintln!(
