@@ -13,11 +13,13 @@
 //! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
 //! - [`live`]: a capture session tying the device, rings and merge together;
 //! - [`state`]: threads, fds, users and containers, kept by the events;
-//! - [`rules`]: Falco-style rules, compiled, indexed and matched.
+//! - [`rules`]: Falco-style rules, compiled, indexed and matched;
+//! - [`cli`]: the `kestrel` command line over all of the above.
 
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod cli;
 pub mod decode;
 pub mod device;
 pub mod flags;
