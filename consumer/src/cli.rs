@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::capture::{CaptureFile, CaptureHeader, CaptureWriter};
 use crate::decode::{decode, decode_into, Event};
 use crate::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
-use crate::live::{run_session, start_session, GapLog, SessionOptions, SessionSummary};
+use crate::live::{run_session, start_session, SessionOptions, SessionSummary};
 use crate::output::EventLineWriter;
 use crate::record::TYPE_LOST;
 use crate::rules::event::EventFields;
@@ -254,14 +254,6 @@ fn session_error(e: crate::live::SessionError) -> String {
     }
 }
 
-/// After a live session: the gaps not logged yet, then the summary.
-fn finish_session(summary: &SessionSummary, gaps: &mut GapLog) {
-    for line in gaps.flush() {
-        log::warn!("{line}");
-    }
-    print_summary(summary);
-}
-
 fn print_summary(summary: &SessionSummary) {
     eprintln!(
         "kestrel: {} events delivered, {} lost, from {} rings in {:.1}s",
@@ -322,17 +314,11 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
-    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
-            if rec.event_type() == TYPE_LOST {
-                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
-                    log::warn!("{line}");
-                }
-            }
             match decode(rec) {
                 Ok(ev) => {
                     if let Some(s) = state.as_mut() {
@@ -354,7 +340,7 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
         || out.borrow_mut().flush(),
     )
     .map_err(session_error)?;
-    finish_session(&summary, &mut gaps);
+    print_summary(&summary);
     if let Some(s) = &state {
         print_state_summary(s);
     }
@@ -377,17 +363,11 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
     // Only now are the probes attached: scripts wait for this line.
     eprintln!("kestrel: capturing on {} rings", dev.info().nr_rings);
-    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
-            if rec.event_type() == TYPE_LOST {
-                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
-                    log::warn!("{line}");
-                }
-            }
             writer.write(ring, rec)?;
             Ok(true)
         },
@@ -398,7 +378,7 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     writer
         .finish()
         .map_err(|e| format!("writing {}: {e}", file.display()))?;
-    finish_session(&summary, &mut gaps);
+    print_summary(&summary);
     eprintln!("kestrel: wrote {records} records to {}", file.display());
     Ok(())
 }
@@ -561,17 +541,13 @@ fn run_live_rules(
         dev.info().nr_rings,
         engine.rules().iter().filter(|r| r.active).count()
     );
-    let mut gaps = GapLog::default();
     let summary = run_session(
         session,
         &opts,
         &STOP,
         |ring, rec| {
             if rec.event_type() == TYPE_LOST {
-                if let Some(line) = gaps.record(ring, rec, std::time::Instant::now()) {
-                    log::warn!("{line}");
-                }
-                return Ok(true);
+                return Ok(true); // logged by the session; no rule sees it
             }
             match decode(rec) {
                 Ok(ev) => {
@@ -591,7 +567,7 @@ fn run_live_rules(
         || sink.borrow_mut().out.flush(),
     )
     .map_err(session_error)?;
-    finish_session(&summary, &mut gaps);
+    print_summary(&summary);
     print_state_summary(&state);
     let sink = sink.borrow();
     eprintln!(

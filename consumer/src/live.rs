@@ -172,7 +172,9 @@ pub fn start_session<'d>(
 /// Runs a started capture until `stop` is set, the count or duration is
 /// reached, or an error.  `on_record(ring, record)` sees every event and
 /// LOST record in timestamp order; it returns false to end the session.
-/// `on_idle` runs before the session waits for more.
+/// `on_idle` runs before the session waits for more.  The gaps LOST
+/// records mark are logged here (see [`GapLog`]), whatever the caller does
+/// with the records.
 pub fn run_session(
     session: Session<'_>,
     opts: &SessionOptions,
@@ -186,6 +188,15 @@ pub fn run_session(
         started,
     } = session;
     let mut merger = Merger::new(DEFAULT_REORDER_WINDOW_NS);
+    let mut gaps = GapLog::default();
+    let mut on_record = |ring: u32, rec: &Record<'_>| {
+        if rec.event_type() == TYPE_LOST {
+            if let Some(line) = gaps.record(ring, rec, Instant::now()) {
+                log::warn!("{line}");
+            }
+        }
+        on_record(ring, rec)
+    };
     let mut delivered = 0u64;
     let mut finished = false;
     let deadline = opts.duration.map(|d| started + d);
@@ -241,6 +252,9 @@ pub fn run_session(
         drain(&mut rings, &mut merger, None, &mut |ring, rec| {
             on_record(ring, rec)
         })?;
+    }
+    for line in gaps.flush() {
+        log::warn!("{line}");
     }
     result?;
     stopped?;
