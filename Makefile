@@ -11,7 +11,8 @@
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds
 #   make clean                    remove build products (keeps the kernel cache)
-#   make distclean                also remove build/ (downloaded kernels)
+#   make distclean                also remove build/ (the kernel cache,
+#                                 /var/cache/kestrel, stays: KESTREL_CACHE)
 
 SHELL := /bin/bash
 KERNELS ?= 6.1 6.12

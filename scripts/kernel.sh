@@ -4,18 +4,20 @@
 # KERNEL is a kernel line: 6.1 (bookworm) or 6.12 (bookworm's newer line).
 # Resolves the newest packaged build of that line with apt-cache, installs its
 # linux-headers package (to build the module against) and unpacks the matching
-# linux-image-...-unsigned package into build/cache/ (to boot it in QEMU).
+# linux-image-...-unsigned package into the kernel cache (to boot it in QEMU).
+# The cache lives outside the checkout (KESTREL_CACHE, default
+# /var/cache/kestrel) so that fresh clones on one machine share it; each
+# kernel's folder is keyed by its package version and rebuilt when missing.
 # Prints, on stdout, lines for `eval`:
 #   KVER=6.1.0-56-cloud-amd64
 #   KDIR=/usr/src/linux-headers-6.1.0-56-cloud-amd64
-#   VMLINUZ=/work/main/build/cache/kernel-6.1.0-56-cloud-amd64/vmlinuz
+#   VMLINUZ=/var/cache/kestrel/kernel-6.1.0-56-cloud-amd64/vmlinuz
 # Everything else goes to stderr.  A second run with the same result is fast:
 # no apt-get call when the headers are installed and the image is unpacked.
 # Needs root for apt-get.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${KESTREL_CACHE:-$ROOT/build/cache}
+CACHE=${KESTREL_CACHE:-/var/cache/kestrel}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "kernel.sh: $*" >&2; }
