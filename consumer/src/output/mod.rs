@@ -666,6 +666,14 @@ mod dispatcher_tests {
     }
 
     #[test]
+    fn the_sender_can_go_to_any_thread() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<AlertSender>();
+        fn sendable<T: Send>() {}
+        sendable::<Outputs>();
+    }
+
+    #[test]
     fn rate_limited_log_reports_growth_once_per_interval() {
         let log = RateLimitedLog::new();
         let started = Instant::now();
