@@ -107,6 +107,10 @@ make -s -C "$ROOT/tests/syscalls" OUT="$SYSCALL_TEST" ||
 BENCH=$ROOT/build/kestrel-bench
 make -s -C "$ROOT/tests/bench" OUT="$BENCH" ||
 	die "building tests/bench/kestrel-bench failed"
+# /dev/kestrel's platform checks (tests/devtest/), also static.
+DEVTEST=$ROOT/build/kestrel-devtest
+make -s -C "$ROOT/tests/devtest" OUT="$DEVTEST" ||
+	die "building tests/devtest/kestrel-devtest failed"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "no static busybox at $BUSYBOX (scripts/setup.sh installs busybox-static)"
 
@@ -132,6 +136,7 @@ done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
 cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
 cp "$BENCH" "$R/bin/kestrel-bench"
+cp "$DEVTEST" "$R/bin/kestrel-devtest"
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"
