@@ -1,8 +1,8 @@
 #!/bin/bash
 # scripts/vmtest.sh KERNEL [SCENARIO...] -- run VM scenarios in a QEMU guest.
 #
-# KERNEL: 6.1 or 6.12 (resolved to the newest Debian cloud kernel of that
-# line by scripts/kernel.sh).  SCENARIO: files under tests/vm/ (default: all
+# KERNEL: 6.1, 6.12, 6.1-rt, 6.12-rt or sid (resolved to the newest Debian
+# kernel of that line and flavour by scripts/kernel.sh).  SCENARIO: files under tests/vm/ (default: all
 # tests/vm/*.sh but lib.sh).  All scenarios run in ONE boot, in the order
 # given; the guest unloads the module and kills leftovers between them.
 #
@@ -35,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { echo "vmtest: $*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-[ $# -ge 1 ] || die "usage: $0 KERNEL [SCENARIO...]   (KERNEL: 6.1 or 6.12)"
+[ $# -ge 1 ] || die "usage: $0 KERNEL [SCENARIO...]   (KERNEL: 6.1, 6.12, 6.1-rt, 6.12-rt or sid)"
 KERNEL=$1
 shift
 # Paths given relative to the caller's directory.
@@ -78,7 +78,7 @@ eval "$kinfo"
 if [ -n "${KESTREL_KO:-}" ]; then
 	KO=$KESTREL_KO
 else
-	KO=$(KDIR=$KDIR KVER=$KVER "$ROOT/scripts/build-kmod.sh")
+	KO=$(KDIR=$KDIR KVER=$KVER KCHROOT=${KCHROOT:-} "$ROOT/scripts/build-kmod.sh")
 fi
 [ -f "$KO" ] || die "no module at $KO"
 

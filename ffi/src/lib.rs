@@ -208,7 +208,8 @@ const _: () = assert!(std::mem::size_of::<DeviceInfo>() == 128);
 const _: () = assert!(std::mem::size_of::<RawRingMap>() == 8 + MAX_CPUS as usize / 8);
 const _: () = assert!(
     LOST_RECORD_LEN as usize
-        == EVENT_HEADER_SIZE + LOST_NPARAMS * (std::mem::size_of::<u16>() + std::mem::size_of::<u64>())
+        == EVENT_HEADER_SIZE
+            + LOST_NPARAMS * (std::mem::size_of::<u16>() + std::mem::size_of::<u64>())
 );
 const _: () = assert!(std::mem::size_of::<CpuStats>() == 128);
 const _: () = assert!(std::mem::size_of::<StatsRequest>() == 136);
@@ -418,7 +419,9 @@ mod tests {
 
     #[test]
     fn missing_features_are_named() {
-        assert!(feature::missing(feature::RING_MAP | feature::HOTPLUG, feature::RING_MAP).is_empty());
+        assert!(
+            feature::missing(feature::RING_MAP | feature::HOTPLUG, feature::RING_MAP).is_empty()
+        );
         assert_eq!(feature::missing(0, feature::RING_MAP), vec!["RING_MAP"]);
         assert_eq!(
             feature::missing(feature::RING_MAP, feature::HOTPLUG | 1 << 40),
