@@ -21,7 +21,7 @@ if [ $# -ge 1 ]; then
 	eval "$kinfo"
 fi
 [ -n "${KDIR:-}" ] || die "usage: $0 KERNEL   (or KDIR=... KVER=... $0)"
-[ -e "$KDIR/Makefile" ] || die "no kernel headers at KDIR=$KDIR"
+[ -e "${KCHROOT:-}$KDIR/Makefile" ] || die "no kernel headers at KDIR=$KDIR${KCHROOT:+ in $KCHROOT}"
 KVER=${KVER:-$(basename "$KDIR" | sed 's/^linux-headers-//')}
 
 SRC=$ROOT/kmod
@@ -59,7 +59,10 @@ if [ -n "$KCHROOT" ]; then
 		cmp -s "$f" "$CDIR/$b" || cp "$f" "$CDIR/$b"
 	done
 	log "building kestrel.ko for $KVER in the chroot $KCHROOT ($CSUB)"
-	if ! chroot "$KCHROOT" make -C "$CSUB" KDIR="$KDIR" KCFLAGS="-Werror" -j"$(nproc)" >"$OUT/build.log" 2>&1; then
+	# objtool reads /proc: mount one for the build, in a private mount
+	# namespace, so nothing stays mounted in the shared chroot.
+	if ! unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" make -C "$2" KDIR="$3" KCFLAGS=-Werror -j"$4"' \
+		build-kmod "$KCHROOT" "$CSUB" "$KDIR" "$(nproc)" >"$OUT/build.log" 2>&1; then
 		cat "$OUT/build.log" >&2
 		die "module build failed for $KVER (in $KCHROOT)"
 	fi

@@ -92,7 +92,8 @@ flock 9
 unpack_image() {
 	local deb=$1 x=$2 vmlinuz=
 	dpkg -x "$deb" "$x"
-	for f in "$x/boot/vmlinuz-$KVER" "$x/usr/lib/modules/$KVER/vmlinuz" "$x/lib/modules/$KVER/vmlinuz"; do
+	for f in "$x/boot/vmlinuz-$KVER" "$x/usr/lib/modules/$KVER/vmlinuz" \
+		"$x/usr/lib/modules/$KVER/vmlinuz.unsigned" "$x/lib/modules/$KVER/vmlinuz"; do
 		[ -s "$f" ] && { vmlinuz=$f; break; }
 	done
 	[ -n "$vmlinuz" ] || die "$deb has no vmlinuz for $KVER (looked in boot/ and usr/lib/modules/$KVER/)"
