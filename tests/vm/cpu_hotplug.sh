@@ -27,7 +27,10 @@ say "with the consumer: rings $ids1, ring_bytes $bytes1, MemFree $free0 -> $free
 case ",$ids1," in *,1,*) fail "offline cpu1 has a ring" ;; esac
 [ "$(info_field rings_present)" -eq "$online" ] || fail "expected $online rings, one per online CPU"
 [ "$bytes1" -ge $((online * 16777216)) ] || fail "ring_bytes $bytes1 < $online x 16 MiB"
-[ $((free0 - free1)) -ge $((online * 16384 - 2048)) ] || fail "MemFree fell by $((free0 - free1)) kB, less than the rings"
+# MemFree is not exact (pages come from and go to per-CPU lists it does not
+# count, page cache moves): ask for at least half of the rings' size; the
+# module's own ring_bytes above is the exact figure.
+[ $((free0 - free1)) -ge $((online * 8192)) ] || fail "MemFree fell by $((free0 - free1)) kB, less than half the rings"
 
 # cpu1 comes online during capture: it gets a ring, and its events arrive.
 echo 1 >"$CPU1"
@@ -46,6 +49,8 @@ taskset 2 cat /etc/passwd >/dev/null &
 p2=$!
 wait $p2
 for i in 1 2 3 4 5; do taskset 2 cat /etc/group >/dev/null; cat /etc/group >/dev/null; done
+nrings=$(info_field rings_present)
+free2=$(memfree)
 kestrel_stop
 expect_event "$KOUT" openat "$(jstr name /etc/hostname)" "$(jint pid $p1)" "$(jint cpu 1)"
 expect_event "$KOUT" openat "$(jstr name /etc/passwd)" "$(jint pid $p2)" "$(jint cpu 1)"
@@ -56,8 +61,9 @@ if grep -q "accounting mismatch" "$KERR"; then fail "the consumer's accounting d
 free3=$(memfree)
 say "after release: ring_bytes $(info_field ring_bytes), MemFree $free3 kB"
 [ "$(info_field ring_bytes)" = 0 ] || fail "rings not freed at release"
-# Back to within 8 MiB of before the open (the two 16 MiB rings are gone;
-# the rest is page cache and per-CPU page lists).
-[ $((free0 - free3)) -le 8192 ] || fail "MemFree is $((free0 - free3)) kB below its value before the open"
+# The release gives back the rings' memory (at least half of it visible in
+# MemFree, as above).
+say "release of $nrings rings: MemFree $free2 -> $free3 kB (+$(( (free3 - free2) / 1024 )) MiB)"
+[ $((free3 - free2)) -ge $((nrings * 8192)) ] || fail "MemFree rose by only $((free3 - free2)) kB when $nrings rings of 16 MiB were freed"
 kmod_unload
 say "ok"
