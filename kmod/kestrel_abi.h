@@ -578,7 +578,22 @@ enum kestrel_event_type {
  */
 #define KESTREL_FEAT_RING_MAP		(1ULL << 0)	/* GET_RINGS; rings per present CPU id */
 #define KESTREL_FEAT_HOTPLUG		(1ULL << 1)	/* rings of CPUs that come online later */
-#define KESTREL_FEAT_ALL		(KESTREL_FEAT_RING_MAP | KESTREL_FEAT_HOTPLUG)
+#define KESTREL_FEAT_HEADROOM		(1ULL << 2)	/* critical events' headroom, drop_critical */
+#define KESTREL_FEAT_ALL		(KESTREL_FEAT_RING_MAP | KESTREL_FEAT_HOTPLUG | \
+					 KESTREL_FEAT_HEADROOM)
+
+/*
+ * Flooding: the last 1/KESTREL_HEADROOM_DIV of each ring is kept for the
+ * events the default rules rely on most, the critical class: exec (entry,
+ * exit, procexec), process fork and exit, ptrace, capset, setuid, module
+ * loads and unloads, bpf.  Any other event is dropped as ring_full once it
+ * would leave less free space than that, so a flood of cheap events cannot
+ * push a critical one out.  kestrel_cpu_stats.drop_critical counts the
+ * critical events dropped all the same (the headroom was used up too).
+ * Which events are critical is the module's choice (kestrel_ring.c), not
+ * part of the record format.
+ */
+#define KESTREL_HEADROOM_DIV		8
 
 /*
  * The largest record the module writes is min(ring_size / 4,
@@ -650,7 +665,9 @@ struct kestrel_cpu_stats {
 	__u64 param_faults;	/* parameters marked KESTREL_PARAM_FAULT */
 	__u64 param_truncated;	/* parameters marked KESTREL_PARAM_TRUNCATED */
 	__u64 wakeups;		/* irq_work wake-ups queued */
-	__u64 __reserved[5];	/* module: zero */
+	__u64 drop_critical;	/* of the drops, critical events (see
+				 * KESTREL_HEADROOM_DIV); was reserved */
+	__u64 __reserved[4];	/* module: zero */
 };
 
 /*

@@ -355,6 +355,35 @@ void kestrel_rings_usage(u32 *present, u64 *bytes)
 	mutex_unlock(&kestrel_rings_mutex);
 }
 
+/*
+ * The critical class (see KESTREL_HEADROOM_DIV in kestrel_abi.h): events
+ * that may use the headroom at the end of a ring.  A table of the ring code
+ * keyed by event type (the event table's rows are the probes'); an event
+ * missing here is ordinary.  Opens of sensitive paths cannot be told apart
+ * here: the path is copied into the ring after the space is reserved.
+ */
+static const bool kestrel_critical[KESTREL_EVT_MAX] = {
+	[KESTREL_EVT_EXECVE_ENTER] = true,
+	[KESTREL_EVT_EXECVEAT_ENTER] = true,
+	[KESTREL_EVT_EXECVE] = true,
+	[KESTREL_EVT_EXECVEAT] = true,
+	[KESTREL_EVT_PROC_EXEC] = true,
+	[KESTREL_EVT_PROC_FORK] = true,
+	[KESTREL_EVT_PROC_EXIT] = true,
+	[KESTREL_EVT_PTRACE] = true,
+	[KESTREL_EVT_CAPSET] = true,
+	[KESTREL_EVT_SETUID] = true,
+	[KESTREL_EVT_INIT_MODULE] = true,
+	[KESTREL_EVT_FINIT_MODULE] = true,
+	[KESTREL_EVT_DELETE_MODULE] = true,
+	[KESTREL_EVT_BPF] = true,
+};
+
+static bool kestrel_is_critical(u16 type)
+{
+	return type < KESTREL_EVT_MAX && kestrel_critical[type];
+}
+
 /* Account one dropped event with sequence number seq. */
 static void kestrel_drop(struct kestrel_ring *ring, u64 seq,
 			 enum kestrel_drop why, u64 n)
@@ -481,14 +510,18 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 	u64 size = ring->mask + 1;
 	u64 seq, ub, tail, pos, lost_at = 0, at, pad_lost = 0, pad_ev;
 	bool lost = ring->stats.lost_pending != 0;
+	bool critical;
 
 	seq = ring->stats.attempted;
 	kestrel_stat_add(&ring->stats.attempted, 1);
 
+	critical = kestrel_is_critical(type);
 	ub = round_up(sizeof(struct kestrel_event_hdr) +
 		      nparams * sizeof(u16) + (u64)payload_max, 8);
 	if (ub > min_t(u64, size / 4, KESTREL_RECORD_MAX)) {
 		kestrel_drop(ring, seq, KESTREL_DROP_TOO_LARGE, 1);
+		if (critical)
+			kestrel_stat_add(&ring->stats.drop_critical, 1);
 		return false;
 	}
 
@@ -509,9 +542,14 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 		pos = lost_at + KESTREL_LOST_LEN;
 	}
 	at = kestrel_place(ring, pos, ub, &pad_ev);
-	/* the LOST record (if any) and the event must both fit */
-	if (at + ub - tail > size) {
+	/*
+	 * The LOST record (if any) and the event must both fit; an event
+	 * outside the critical class must also leave the headroom free.
+	 */
+	if (at + ub - tail > size - (critical ? 0 : size / KESTREL_HEADROOM_DIV)) {
 		kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
+		if (critical)
+			kestrel_stat_add(&ring->stats.drop_critical, 1);
 		return false;
 	}
 

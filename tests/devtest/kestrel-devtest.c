@@ -13,6 +13,11 @@
  *                        head is 0 and every data byte is zero
  *   nsioctl              nsfs's NS_GET_PARENT (_IO(0xb7, 2), ABI 2's
  *                        START) gets ENOTTY and starts nothing
+ *   flood N              a consumer that does not drain: record openat and
+ *                        execve on CPU 0, make N opens, exec a child, N
+ *                        more opens; the ring fills with opens, yet the
+ *                        child's execve records are there (the headroom
+ *                        kept for critical events) and none is dropped
  *   dropcaps CAPS -- CMD drop the comma-separated capabilities (sys_admin,
  *                        perfmon, bpf) from the bounding and inheritable
  *                        sets, so that CMD (exec'd as root) lacks them
@@ -21,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -256,6 +262,96 @@ static int cmd_nsioctl(void)
 	return 0;
 }
 
+static int cmd_flood(long n)
+{
+	struct kestrel_info info;
+	struct kestrel_syscall_mask mask;
+	struct kestrel_stats_req req;
+	const struct kestrel_ring_producer *prod;
+	const uint8_t *p, *data;
+	uint64_t pos, execs = 0, opens = 0, other = 0;
+	cpu_set_t cpus;
+	long i, round;
+	int fd, status;
+	pid_t pid;
+
+	/* everything on CPU 0, the ring we read */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
+		return die("sched_setaffinity");
+	fd = open_dev(O_RDWR, &info);
+	if (fd < 0)
+		return die("consumer open of " DEV);
+	memset(&mask, 0, sizeof(mask));
+	mask.bits[SYS_openat / 64] |= 1ULL << (SYS_openat % 64);
+	mask.bits[SYS_execve / 64] |= 1ULL << (SYS_execve % 64);
+	if (ioctl(fd, KESTREL_IOC_SET_MASK, &mask) < 0)
+		return die("SET_MASK");
+	p = mmap(NULL, info.page_size + info.ring_size, PROT_READ, MAP_SHARED,
+		 fd, info.producer_offset);	/* ring 0 */
+	if (p == MAP_FAILED)
+		return die("mmap of ring 0");
+	prod = (const void *)p;
+	data = p + info.page_size;
+	if (ioctl(fd, KESTREL_IOC_START) < 0)
+		return die("START");
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < n; i++) {
+			int f = openat(AT_FDCWD, "/dev/null", O_RDONLY);
+
+			if (f >= 0)
+				close(f);
+		}
+		if (round)
+			break;
+		pid = fork();
+		if (pid < 0)
+			return die("fork");
+		if (pid == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			return die("waitpid");
+	}
+	if (ioctl(fd, KESTREL_IOC_STOP) < 0)
+		return die("STOP");
+	/* nothing was consumed: the records lie in [0, head), no wrap */
+	for (pos = 0; pos < prod->head && pos < info.ring_size;) {
+		const struct kestrel_event_hdr *h = (const void *)(data + pos);
+
+		if (h->len < 8 || h->len % 8)
+			break;
+		if (h->type == KESTREL_EVT_EXECVE || h->type == KESTREL_EVT_EXECVE_ENTER ||
+		    h->type == KESTREL_EVT_PROC_EXEC)
+			execs++;
+		else if (h->type == KESTREL_EVT_OPENAT)
+			opens++;
+		else
+			other++;
+		pos += h->len;
+	}
+	memset(&req, 0, sizeof(req));
+	if (ioctl(fd, KESTREL_IOC_GET_STATS, &req) < 0)
+		return die("GET_STATS");
+	printf("flood: ring 0 of %llu bytes, head %llu: %llu exec records, %llu openat, %llu other; attempted %llu, ring_full drops %llu, critical drops %llu\n",
+	       (unsigned long long)info.ring_size, (unsigned long long)prod->head,
+	       (unsigned long long)execs, (unsigned long long)opens,
+	       (unsigned long long)other, (unsigned long long)req.stats.attempted,
+	       (unsigned long long)req.stats.drop_ring_full,
+	       (unsigned long long)req.stats.drop_critical);
+	if (!req.stats.drop_ring_full) {
+		printf("FAIL: the flood did not fill the ring (make N larger)\n");
+		return 1;
+	}
+	if (execs < 2 || req.stats.drop_critical) {
+		printf("FAIL: the exec records were pushed out by the flood\n");
+		return 1;
+	}
+	return 0;
+}
+
 static int cap_number(const char *name)
 {
 	if (!strcmp(name, "sys_admin"))
@@ -304,8 +400,10 @@ int main(int argc, char **argv)
 		return cmd_stale();
 	if (argc == 2 && !strcmp(argv[1], "nsioctl"))
 		return cmd_nsioctl();
+	if (argc == 3 && !strcmp(argv[1], "flood"))
+		return cmd_flood(atol(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "dropcaps") && !strcmp(argv[3], "--"))
 		return cmd_dropcaps(argv[2], argv + 4);
-	fprintf(stderr, "usage: kestrel-devtest info|fork-map|stale|nsioctl|dropcaps CAPS -- CMD...\n");
+	fprintf(stderr, "usage: kestrel-devtest info|fork-map|stale|nsioctl|flood N|dropcaps CAPS -- CMD...\n");
 	return 2;
 }
