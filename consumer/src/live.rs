@@ -131,6 +131,13 @@ impl SessionSummary {
     pub fn balanced(&self) -> bool {
         self.rings.iter().all(|r| r.balanced())
     }
+
+    /// Of the dropped events, those of the critical class (exec, fork and
+    /// exit, ptrace, module loads, ...), which the module keeps headroom
+    /// for: non-zero means even the headroom filled up.
+    pub fn critical_dropped(&self) -> u64 {
+        self.rings.iter().map(|r| r.module.drop_critical).sum()
+    }
 }
 
 /// A capture whose probes are attached: records are arriving.
@@ -302,6 +309,13 @@ pub fn run_session(
             })
         })
         .collect::<Result<Vec<_>, DeviceError>>()?;
+    let critical: u64 = accounts.iter().map(|a| a.module.drop_critical).sum();
+    if critical > 0 {
+        log::warn!(
+            "{critical} critical events (exec, fork/exit, ptrace, module loads, ...) were dropped: \
+             the rings' headroom for them filled up"
+        );
+    }
     Ok(SessionSummary {
         rings: accounts,
         late: merger.late(),
