@@ -365,7 +365,7 @@ struct RingGaps {
     gaps: u64,
     first_seq: u64,
     /// Lost for ring full, too large, fault.
-    lost: [u64; 3],
+    lost: [u64; kestrel_abi::LOST_NPARAMS - 1],
 }
 
 impl GapLog {

@@ -481,7 +481,7 @@ pub mod sim {
         mem: Arc<RingMemory>,
         head: u64,
         counts: ProducerCounts,
-        pending: [u64; 3],
+        pending: [u64; kestrel_abi::LOST_NPARAMS - 1],
         pending_seq: u64,
         max_record: u64,
     }
