@@ -121,11 +121,10 @@ static bool kestrel_stop(void)
  */
 static bool kestrel_may_open(bool consumer)
 {
-	if (capable(CAP_SYS_ADMIN))
-		return true;
+	/* the kernel's own tests, in the order perf and BPF make them */
 	if (consumer)
-		return capable(CAP_PERFMON) && capable(CAP_BPF);
-	return capable(CAP_PERFMON);
+		return perfmon_capable() && bpf_capable();
+	return perfmon_capable();
 }
 
 static int kestrel_open(struct inode *inode, struct file *file)
