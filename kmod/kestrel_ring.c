@@ -117,6 +117,7 @@ static struct kestrel_ring *kestrel_ring_alloc(int cpu, u64 ring_size)
 	ring->prod = ring->area;
 	ring->data = (u8 *)ring->area + PAGE_SIZE;
 	ring->mask = ring_size - 1;
+	ring->soft_limit = ring_size - ring_size / KESTREL_HEADROOM_DIV;
 	init_irq_work(&ring->wake_work, kestrel_wake_fn);
 	return ring;
 }
@@ -510,17 +511,15 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 	u64 size = ring->mask + 1;
 	u64 seq, ub, tail, pos, lost_at = 0, at, pad_lost = 0, pad_ev;
 	bool lost = ring->stats.lost_pending != 0;
-	bool critical;
 
 	seq = ring->stats.attempted;
 	kestrel_stat_add(&ring->stats.attempted, 1);
 
-	critical = kestrel_is_critical(type);
 	ub = round_up(sizeof(struct kestrel_event_hdr) +
 		      nparams * sizeof(u16) + (u64)payload_max, 8);
 	if (ub > min_t(u64, size / 4, KESTREL_RECORD_MAX)) {
 		kestrel_drop(ring, seq, KESTREL_DROP_TOO_LARGE, 1);
-		if (critical)
+		if (kestrel_is_critical(type))
 			kestrel_stat_add(&ring->stats.drop_critical, 1);
 		return false;
 	}
@@ -544,13 +543,18 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 	at = kestrel_place(ring, pos, ub, &pad_ev);
 	/*
 	 * The LOST record (if any) and the event must both fit; an event
-	 * outside the critical class must also leave the headroom free.
+	 * outside the critical class must also leave the headroom free.  The
+	 * class is looked up only when the ring is that full.
 	 */
-	if (at + ub - tail > size - (critical ? 0 : size / KESTREL_HEADROOM_DIV)) {
-		kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
-		if (critical)
-			kestrel_stat_add(&ring->stats.drop_critical, 1);
-		return false;
+	if (unlikely(at + ub - tail > ring->soft_limit)) {
+		bool critical = kestrel_is_critical(type);
+
+		if (!critical || at + ub - tail > size) {
+			kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
+			if (critical)
+				kestrel_stat_add(&ring->stats.drop_critical, 1);
+			return false;
+		}
 	}
 
 	if (lost) {

@@ -43,6 +43,7 @@ struct kestrel_ring {
 	struct kestrel_ring_producer *prod;	/* == area */
 	u8 *data;				/* == area + PAGE_SIZE */
 	u64 mask;				/* ring_size - 1 */
+	u64 soft_limit;				/* bytes an ordinary event may fill */
 	u64 head;				/* producer's copy of prod->head */
 	int busy;				/* recursion guard, see probes */
 	local_t nested;				/* events a nested probe dropped */
