@@ -27,7 +27,11 @@ fn main() {
         .allowlist_var("KESTREL_.*")
         .allowlist_type("__u(8|16|32|64)")
         .rustified_non_exhaustive_enum("kestrel_event_type")
-        .constified_enum_module("kestrel_ioctl_request")
+        // The ioctl numbers are _IOR()-style macros, which bindgen's own
+        // evaluator cannot expand: let clang evaluate them, so the numbers
+        // come from the header as the module sees them.
+        .clang_macro_fallback()
+        .clang_macro_fallback_build_dir(&out)
         .derive_default(true)
         .derive_debug(true)
         .derive_copy(true)

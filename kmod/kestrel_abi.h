@@ -12,10 +12,10 @@
  *
  * Ring layout and ordering protocol
  * ---------------------------------
- * The module keeps one ring per possible CPU.  Each ring occupies
- * kestrel_info.ring_stride bytes of the device's mmap offset space, starting at
- * ring_index * ring_stride, and consists of three parts at the offsets given
- * by struct kestrel_info:
+ * The module keeps one ring per CPU (see "Rings and CPU ids" below).  Each
+ * ring occupies kestrel_info.ring_stride bytes of the device's mmap offset
+ * space, starting at ring_index * ring_stride, and consists of three parts
+ * at the offsets given by struct kestrel_info:
  *
  *   consumer_offset  one page holding struct kestrel_ring_consumer, mapped
  *                    read-write; only the consumer writes it.
@@ -72,7 +72,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped on every incompatible change of anything in this file. */
-#define KESTREL_ABI_VERSION		2
+#define KESTREL_ABI_VERSION		3
 
 /* Path of the character device the module registers (a misc device). */
 #define KESTREL_DEVICE_NAME		"kestrel"
@@ -534,21 +534,93 @@ enum kestrel_event_type {
 /* ------------------------------------------------------------------------ */
 /* ioctls                                                                    */
 
-#define KESTREL_IOC_MAGIC		0xb7
+/*
+ * 0xBC: no subsystem in the kernel's Documentation/userspace-api/ioctl/
+ * ioctl-number.rst uses it (0xB7 is nsfs's and remoteproc's, 0xB8 mshv's,
+ * 0xBA liveupdate's).  ABI 2 used 0xB7, where START was NS_GET_PARENT.
+ */
+#define KESTREL_IOC_MAGIC		0xbc
 
 /*
+ * Who may open the device (besides its file mode, 0600 root):
+ *   read-write (the consumer): CAP_SYS_ADMIN, or both CAP_PERFMON and
+ *     CAP_BPF, as attaching a tracing BPF program asks: the consumer sees
+ *     every process's system calls;
+ *   read-only (an observer): CAP_SYS_ADMIN or CAP_PERFMON, as perf asks for
+ *     system-wide counting: it sees counters only.
+ * Both as seen from the initial user namespace; anything else gets EPERM.
+ *
  * Opening the device read-write makes the opener THE consumer: one at a
- * time (a second gets EBUSY), and the open resets the rings, counters, mask
- * and snaplen.  A read-only open is an observer, allowed beside the
- * consumer: it may use ABI_VERSION, GET_INFO and GET_STATS only (anything
- * else, mmap included, gets EPERM).
+ * time (a second gets EBUSY).  The open allocates a fresh, zeroed ring for
+ * every online CPU and resets the counters, mask and snaplen; release frees
+ * the rings, so nothing of one session is readable by the next, and rings
+ * cost memory only while a consumer holds the device.  A read-only open is
+ * an observer, allowed beside the consumer: it may use ABI_VERSION,
+ * GET_INFO, GET_RINGS and GET_STATS only (anything else, mmap included,
+ * gets EPERM).  The module logs (kernel log, rate-limited) when a consumer
+ * opens the device, starts or stops capture, and releases the device.
+ *
+ * Rings and CPU ids: ring i belongs to CPU i (0 <= i < nr_rings, which is
+ * the kernel's nr_cpu_ids); ids need not be contiguous, and a CPU has a
+ * ring only once it has been online while a consumer held the device.
+ * GET_RINGS says which exist.  A CPU brought online during capture gets its
+ * ring before it runs any task, and a ring stays (with its unread records)
+ * when its CPU goes offline, until the consumer releases the device.  A
+ * consumer learns of new rings by reading GET_RINGS again (kestrel does so
+ * on every poll() timeout) and maps them then.
  */
+
+/*
+ * Feature bits (kestrel_info.features): what this module implements beyond
+ * the ABI version's baseline.  An addition that an older consumer may ignore
+ * gets a bit, not a new version; a consumer checks the bits it needs and
+ * names the missing ones.  Bits are only ever added.
+ */
+#define KESTREL_FEAT_RING_MAP		(1ULL << 0)	/* GET_RINGS; rings per present CPU id */
+#define KESTREL_FEAT_HOTPLUG		(1ULL << 1)	/* rings of CPUs that come online later */
+#define KESTREL_FEAT_HEADROOM		(1ULL << 2)	/* critical events' headroom, drop_critical */
+#define KESTREL_FEAT_ALL		(KESTREL_FEAT_RING_MAP | KESTREL_FEAT_HOTPLUG | \
+					 KESTREL_FEAT_HEADROOM)
+
+/*
+ * Flooding: the last 1/KESTREL_HEADROOM_DIV of each ring is kept for the
+ * events the default rules rely on most, the critical class: exec (entry,
+ * exit, procexec), process fork and exit, ptrace, capset, setuid, module
+ * loads and unloads, bpf.  Any other event is dropped as ring_full once it
+ * would leave less free space than that, so a flood of cheap events cannot
+ * push a critical one out.  kestrel_cpu_stats.drop_critical counts the
+ * critical events dropped all the same (the headroom was used up too).
+ * Which events are critical is the module's choice (kestrel_ring.c), not
+ * part of the record format.
+ */
+#define KESTREL_HEADROOM_DIV		8
+
+/*
+ * The largest record the module writes is min(ring_size / 4,
+ * KESTREL_RECORD_MAX); an event whose upper bound is larger is dropped as
+ * drop_too_large.  With the largest snaplen (16383) the biggest event (a
+ * failed EXECVE: three 16 KiB user strings and two kernel paths) is below
+ * 57 KiB, so only rings smaller than 256 KiB can refuse an event, and only
+ * at large snaplens.
+ */
+#define KESTREL_RECORD_MAX		(64 * 1024)
+
+/*
+ * KESTREL_EVT_LOST records: header (24), 4 parameter lengths (8), 4 __u64
+ * parameters (32): seq and the counts per drop reason.  Both sides check
+ * the sum at compile time.
+ */
+#define KESTREL_LOST_NPARAMS		4
+#define KESTREL_LOST_LEN		64
+
+/* The most CPU ids GET_RINGS can describe (x86's largest NR_CPUS). */
+#define KESTREL_MAX_CPUS		8192
 
 /* KESTREL_IOC_GET_INFO: what the consumer needs to map the rings. */
 struct kestrel_info {
 	__u32 abi_version;	/* module: KESTREL_ABI_VERSION */
-	__u32 nr_rings;		/* module: nr_cpu_ids; ids that are not
-				 * possible CPUs have no ring (EINVAL) */
+	__u32 nr_rings;		/* module: nr_cpu_ids: ring ids are below it;
+				 * see GET_RINGS for those that exist */
 	__u64 ring_size;	/* module: data bytes per ring, power of two */
 	__u64 page_size;	/* module: PAGE_SIZE */
 	__u64 ring_stride;	/* module: mmap bytes from one ring to the next */
@@ -557,6 +629,18 @@ struct kestrel_info {
 	__u64 data_offset;	/* module: data area, == producer_offset + page */
 	__u32 snaplen;		/* module: current snaplen */
 	__u32 capturing;	/* module: 1 while probes are attached */
+	__u64 features;		/* module: KESTREL_FEAT_* it implements */
+	__u32 rings_present;	/* module: rings allocated now */
+	__u32 record_max;	/* module: largest record it writes */
+	__u64 ring_bytes;	/* module: kernel memory the rings hold now */
+	__u64 __reserved[5];	/* module: zero */
+};
+
+/* KESTREL_IOC_GET_RINGS: which ring ids exist now (bit i = ring i). */
+struct kestrel_ring_map {
+	__u32 nr_rings;		/* module: as kestrel_info.nr_rings */
+	__u32 rings_present;	/* module: bits set below */
+	__u64 present[KESTREL_MAX_CPUS / 64];	/* module: ring i mapped-able */
 };
 
 /* KESTREL_IOC_SET_MASK: syscalls to record (bit n = syscall n). */
@@ -581,17 +665,23 @@ struct kestrel_cpu_stats {
 	__u64 param_faults;	/* parameters marked KESTREL_PARAM_FAULT */
 	__u64 param_truncated;	/* parameters marked KESTREL_PARAM_TRUNCATED */
 	__u64 wakeups;		/* irq_work wake-ups queued */
-	__u64 __reserved[5];	/* module: zero */
+	__u64 drop_critical;	/* of the drops, critical events (see
+				 * KESTREL_HEADROOM_DIV); was reserved */
+	__u64 __reserved[4];	/* module: zero */
 };
 
-/* KESTREL_IOC_GET_STATS: read one CPU's counters. */
+/*
+ * KESTREL_IOC_GET_STATS: read one CPU's counters.  Any cpu below nr_rings
+ * may be asked: a CPU without a ring has zero counters (or, after the
+ * consumer released the device, those its ring ended with).
+ */
 struct kestrel_stats_req {
 	__u32 cpu;			/* consumer: ring index < nr_rings */
 	__u32 __pad;			/* consumer: zero */
 	struct kestrel_cpu_stats stats;	/* module: the counters */
 };
 
-/* Never changes layout: read first, refuse any other version. */
+/* Never changes layout or number: read first, refuse any other version. */
 #define KESTREL_IOC_ABI_VERSION	_IOR(KESTREL_IOC_MAGIC, 0, __u32)
 #define KESTREL_IOC_GET_INFO	_IOR(KESTREL_IOC_MAGIC, 1, struct kestrel_info)
 /* Attach the probes and start recording / detach them. No argument. */
@@ -601,22 +691,6 @@ struct kestrel_stats_req {
 /* Argument: __u32 in [KESTREL_SNAPLEN_MIN, KESTREL_SNAPLEN_MAX]. */
 #define KESTREL_IOC_SET_SNAPLEN	_IOW(KESTREL_IOC_MAGIC, 5, __u32)
 #define KESTREL_IOC_GET_STATS	_IOWR(KESTREL_IOC_MAGIC, 6, struct kestrel_stats_req)
-
-#ifndef __KERNEL__
-/*
- * The same numbers as integer constants, for generators that cannot expand
- * _IOR() (bindgen).  kestrel-abi's tests check each against the number
- * computed from magic, sequence number and argument size.
- */
-enum kestrel_ioctl_request {
-	KESTREL_IOCTL_ABI_VERSION = KESTREL_IOC_ABI_VERSION,
-	KESTREL_IOCTL_GET_INFO = KESTREL_IOC_GET_INFO,
-	KESTREL_IOCTL_START = KESTREL_IOC_START,
-	KESTREL_IOCTL_STOP = KESTREL_IOC_STOP,
-	KESTREL_IOCTL_SET_MASK = KESTREL_IOC_SET_MASK,
-	KESTREL_IOCTL_SET_SNAPLEN = KESTREL_IOC_SET_SNAPLEN,
-	KESTREL_IOCTL_GET_STATS = KESTREL_IOC_GET_STATS,
-};
-#endif
+#define KESTREL_IOC_GET_RINGS	_IOR(KESTREL_IOC_MAGIC, 7, struct kestrel_ring_map)
 
 #endif /* _UAPI_KESTREL_ABI_H */

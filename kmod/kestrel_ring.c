@@ -12,9 +12,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -28,6 +31,40 @@ struct kestrel_ring **kestrel_rings;
 DECLARE_WAIT_QUEUE_HEAD(kestrel_wq);
 
 /*
+ * Ring lifetime
+ * -------------
+ * kestrel_rings[] (nr_cpu_ids pointers) lives from module init to exit; its
+ * entries are rings only while a consumer holds the device:
+ *   - kestrel_rings_create() (consumer open) allocates a zeroed ring for
+ *     every online CPU;
+ *   - kestrel_cpu_prepare() (CPU hotplug, CPUHP_BP_PREPARE_DYN: on the
+ *     control CPU, before the new CPU runs any task) allocates the ring of a
+ *     CPU that comes online during the session, unless it has one;
+ *   - kestrel_rings_destroy() (consumer release, after the probes are
+ *     detached and every irq_work has run) frees them all, keeping each
+ *     ring's final counters for observers.
+ * A CPU going offline keeps its ring: its records may still be unread, and
+ * the consumer may have it mapped.  The ring is used again if the CPU
+ * returns.
+ *
+ * Writers of the entries hold kestrel_rings_mutex, and create/destroy hold
+ * cpus_read_lock() around it (lock order: CPU hotplug lock, then the
+ * mutex, as in the hotplug callback), so no CPU comes or goes while rings
+ * are created or freed.  An entry goes from NULL to a ring with a release
+ * store (the ring's initialisation is visible first); readers outside the
+ * mutex use kestrel_ring_get() (acquire).  Probes index the array directly:
+ * they run only between START and STOP, inside the session, on an online
+ * CPU, which has its ring (published before the CPU ran anything, the
+ * bring-up itself being a full barrier).
+ */
+static DEFINE_MUTEX(kestrel_rings_mutex);
+static bool kestrel_rings_active;		/* under the mutex */
+static u32 kestrel_rings_present;		/* under the mutex */
+static u64 kestrel_rings_bytes;			/* under the mutex */
+static struct kestrel_cpu_stats *kestrel_saved_stats;	/* [nr_cpu_ids] */
+static int kestrel_cpuhp_state = -1;
+
+/*
  * Set by poll() before it checks the rings, cleared by the producer that
  * decides to wake it.  On its own cache line: every producer reads it after
  * every record, and it changes at most once per poll().
@@ -38,6 +75,13 @@ static void kestrel_wake_fn(struct irq_work *work)
 {
 	/* hard irq context on the CPU that queued the work: waking is fine */
 	wake_up_all(&kestrel_wq);
+}
+
+/* Kernel memory one ring holds (besides its small struct). */
+static u64 kestrel_ring_footprint(void)
+{
+	return 2 * PAGE_SIZE + kestrel_ring_size +
+	       KESTREL_SCRATCH_SLOTS * PATH_MAX + sizeof(struct kestrel_ring);
 }
 
 static void kestrel_ring_free(struct kestrel_ring *ring)
@@ -59,7 +103,10 @@ static struct kestrel_ring *kestrel_ring_alloc(int cpu, u64 ring_size)
 		return NULL;
 	ring->scratch = kmalloc_node(KESTREL_SCRATCH_SLOTS * PATH_MAX, GFP_KERNEL,
 				     cpu_to_node(cpu));
-	/* vmalloc_user: zeroed and VM_USERMAP, as remap_vmalloc_range wants */
+	/*
+	 * vmalloc_user: zeroed (nothing of an earlier session can be read)
+	 * and VM_USERMAP, as remap_vmalloc_range wants.
+	 */
 	ring->cons = vmalloc_user(PAGE_SIZE);
 	/* one allocation so the producer page and data map contiguously */
 	ring->area = vmalloc_user(PAGE_SIZE + ring_size);
@@ -70,88 +117,183 @@ static struct kestrel_ring *kestrel_ring_alloc(int cpu, u64 ring_size)
 	ring->prod = ring->area;
 	ring->data = (u8 *)ring->area + PAGE_SIZE;
 	ring->mask = ring_size - 1;
+	ring->soft_limit = ring_size - ring_size / KESTREL_HEADROOM_DIV;
 	init_irq_work(&ring->wake_work, kestrel_wake_fn);
 	return ring;
 }
 
-int kestrel_rings_alloc(u64 ring_size)
+/* Give cpu a ring if it has none.  kestrel_rings_mutex held. */
+static int kestrel_ring_add(unsigned int cpu)
 {
-	int cpu;
+	struct kestrel_ring *ring;
 
-	kestrel_ring_size = ring_size;
-	kestrel_rings = kcalloc(nr_cpu_ids, sizeof(*kestrel_rings), GFP_KERNEL);
-	if (!kestrel_rings)
+	if (kestrel_rings[cpu])
+		return 0;
+	ring = kestrel_ring_alloc(cpu, kestrel_ring_size);
+	if (!ring)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		kestrel_rings[cpu] = kestrel_ring_alloc(cpu, ring_size);
-		if (!kestrel_rings[cpu]) {
-			kestrel_rings_free();
-			return -ENOMEM;
-		}
-	}
+	/* release: the ring's initialisation before its pointer; pairs
+	 * with the acquire in kestrel_ring_get()
+	 */
+	smp_store_release(&kestrel_rings[cpu], ring);
+	kestrel_rings_present++;
+	kestrel_rings_bytes += kestrel_ring_footprint();
 	return 0;
 }
 
-/* Only once no probe is attached and no irq_work is pending. */
-void kestrel_rings_free(void)
+struct kestrel_ring *kestrel_ring_get(unsigned int cpu)
 {
-	int cpu;
-
-	if (!kestrel_rings)
-		return;
-	for_each_possible_cpu(cpu)
-		kestrel_ring_free(kestrel_rings[cpu]);
-	kfree(kestrel_rings);
-	kestrel_rings = NULL;
+	if (cpu >= nr_cpu_ids)
+		return NULL;
+	/* acquire: pairs with the release in kestrel_ring_add() */
+	return smp_load_acquire(&kestrel_rings[cpu]);
 }
 
 /*
- * Called by open(): no probe is attached (release() detached them and waited
- * with tracepoint_synchronize_unregister()) and nothing is mapped (a mapping
- * holds the file, so release() has not run while one existed).  Plain stores
- * suffice; the consumer's later mmap() orders them before its accesses.
+ * CPU hotplug, prepare step: runs on the control CPU before cpu runs any
+ * task.  Failing makes the CPU stay offline rather than run unrecorded (a
+ * probe on it would find no ring).
  */
-void kestrel_rings_reset(void)
+static int kestrel_cpu_prepare(unsigned int cpu)
 {
-	struct kestrel_ring *ring;
-	int cpu;
+	int err = 0;
 
-	for_each_possible_cpu(cpu) {
-		ring = kestrel_rings[cpu];
-		ring->head = 0;
-		ring->prod->head = 0;
-		ring->cons->tail = 0;
-		ring->cons->wakeup_bytes = 0;	/* each consumer sets its own */
-		ring->busy = 0;
-		local_set(&ring->nested, 0);
-		ring->lost_seq = 0;
-		memset(ring->lost, 0, sizeof(ring->lost));
-		memset(&ring->stats, 0, sizeof(ring->stats));
+	mutex_lock(&kestrel_rings_mutex);
+	if (kestrel_rings_active) {
+		err = kestrel_ring_add(cpu);
+		if (err)
+			pr_err("cpu %u: no memory for its ring (%llu bytes): it stays offline\n",
+			       cpu, kestrel_ring_size);
 	}
-	WRITE_ONCE(kestrel_consumer_waiting, 0);
+	mutex_unlock(&kestrel_rings_mutex);
+	return err;
 }
 
+int kestrel_rings_init(u64 ring_size)
+{
+	int ret;
+
+	kestrel_ring_size = ring_size;
+	kestrel_rings = kcalloc(nr_cpu_ids, sizeof(*kestrel_rings), GFP_KERNEL);
+	kestrel_saved_stats = kcalloc(nr_cpu_ids, sizeof(*kestrel_saved_stats),
+				      GFP_KERNEL);
+	if (!kestrel_rings || !kestrel_saved_stats) {
+		kestrel_rings_exit();
+		return -ENOMEM;
+	}
+	/* a dynamic prepare state; no teardown: offline CPUs keep rings */
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "kestrel:prepare",
+					kestrel_cpu_prepare, NULL);
+	if (ret < 0) {
+		kestrel_rings_exit();
+		return ret;
+	}
+	kestrel_cpuhp_state = ret;
+	return 0;
+}
+
+/* Module exit: no consumer (an open file pins the module). */
+void kestrel_rings_exit(void)
+{
+	if (kestrel_cpuhp_state >= 0)
+		cpuhp_remove_state_nocalls(kestrel_cpuhp_state);
+	kestrel_cpuhp_state = -1;
+	kfree(kestrel_rings);
+	kestrel_rings = NULL;
+	kfree(kestrel_saved_stats);
+	kestrel_saved_stats = NULL;
+}
+
+/*
+ * Consumer open: a fresh ring for each online CPU, zeroed counters.  No
+ * probe is attached and no ring exists (the previous consumer's release
+ * freed them).
+ */
+int kestrel_rings_create(void)
+{
+	unsigned int cpu;
+	int err = 0;
+
+	cpus_read_lock();
+	mutex_lock(&kestrel_rings_mutex);
+	memset(kestrel_saved_stats, 0,
+	       nr_cpu_ids * sizeof(*kestrel_saved_stats));
+	kestrel_rings_present = 0;
+	kestrel_rings_bytes = 0;
+	for_each_online_cpu(cpu) {
+		err = kestrel_ring_add(cpu);
+		if (err)
+			break;
+	}
+	if (!err)
+		kestrel_rings_active = true;
+	mutex_unlock(&kestrel_rings_mutex);
+	cpus_read_unlock();
+	if (err) {
+		pr_err("cannot allocate %u rings of %llu bytes\n",
+		       num_online_cpus(), kestrel_ring_size);
+		kestrel_rings_destroy();
+	}
+	WRITE_ONCE(kestrel_consumer_waiting, 0);
+	return err;
+}
+
+/*
+ * Consumer release (or a failed open): no probe is attached, no irq_work is
+ * pending and nothing is mapped (a mapping holds the file open).  The
+ * counters are kept for observers.
+ */
+void kestrel_rings_destroy(void)
+{
+	struct kestrel_ring *ring;
+	unsigned int cpu;
+
+	cpus_read_lock();
+	mutex_lock(&kestrel_rings_mutex);
+	kestrel_rings_active = false;
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		ring = kestrel_rings[cpu];
+		if (!ring)
+			continue;
+		kestrel_saved_stats[cpu] = ring->stats;
+		WRITE_ONCE(kestrel_rings[cpu], NULL);
+		kestrel_ring_free(ring);
+	}
+	kestrel_rings_present = 0;
+	kestrel_rings_bytes = 0;
+	mutex_unlock(&kestrel_rings_mutex);
+	cpus_read_unlock();
+}
+
+/* Called by the consumer (which keeps the rings alive) or at teardown. */
 void kestrel_rings_irq_work_sync(void)
 {
-	int cpu;
+	struct kestrel_ring *ring;
+	unsigned int cpu;
 
-	for_each_possible_cpu(cpu)
-		irq_work_sync(&kestrel_rings[cpu]->wake_work);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		ring = kestrel_ring_get(cpu);
+		if (ring)
+			irq_work_sync(&ring->wake_work);
+	}
 }
 
 /*
  * poll() side of the wake-up handshake: is some ring at or above its
- * watermark?  The caller has set kestrel_consumer_waiting and executed
- * smp_mb() (see kestrel_wake()).  A tail ahead of head (a broken consumer)
- * makes the difference huge: readable, which is harmless.
+ * watermark?  The caller (the consumer, whose open file keeps the rings) has
+ * set kestrel_consumer_waiting and executed smp_mb() (see kestrel_wake()).
+ * A tail ahead of head (a broken consumer) makes the difference huge:
+ * readable, which is harmless.
  */
 bool kestrel_rings_readable(void)
 {
 	struct kestrel_ring *ring;
-	int cpu;
+	unsigned int cpu;
 
-	for_each_possible_cpu(cpu) {
-		ring = kestrel_rings[cpu];
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		ring = kestrel_ring_get(cpu);
+		if (!ring)
+			continue;
 		/*
 		 * Relaxed: head is ordered after the flag store by the
 		 * caller's smp_mb(); tail and the watermark are the calling
@@ -165,23 +307,82 @@ bool kestrel_rings_readable(void)
 }
 
 /*
- * A snapshot of one CPU's counters for GET_STATS.  Each counter is read with
+ * A snapshot of one CPU's counters for GET_STATS (any caller: the mutex
+ * keeps the ring from being freed meanwhile).  Each counter is read with
  * READ_ONCE (pairs with kestrel_stat_add()'s WRITE_ONCE: no torn values) but
  * the set is not read atomically: while that CPU records, the counters may be
  * from slightly different moments, so the invariant holds only when it is
  * idle (capture stopped, or nothing happening on that CPU).
  */
-void kestrel_ring_read_stats(struct kestrel_ring *ring,
-			     struct kestrel_cpu_stats *out)
+void kestrel_rings_read_stats(unsigned int cpu, struct kestrel_cpu_stats *out)
 {
-	const u64 *src = (const u64 *)&ring->stats;
+	const u64 *src;
 	u64 *dst = (u64 *)out;
 	size_t i;
 
 	BUILD_BUG_ON(sizeof(*out) % sizeof(u64));
+	mutex_lock(&kestrel_rings_mutex);
+	if (kestrel_rings[cpu])
+		src = (const u64 *)&kestrel_rings[cpu]->stats;
+	else
+		src = (const u64 *)&kestrel_saved_stats[cpu];
 	for (i = 0; i < sizeof(*out) / sizeof(u64); i++)
 		dst[i] = READ_ONCE(src[i]);
+	mutex_unlock(&kestrel_rings_mutex);
 	memset(out->__reserved, 0, sizeof(out->__reserved));
+}
+
+/* Which rings exist now, for GET_RINGS. */
+void kestrel_rings_map(struct kestrel_ring_map *map)
+{
+	unsigned int cpu;
+
+	memset(map, 0, sizeof(*map));
+	map->nr_rings = nr_cpu_ids;
+	mutex_lock(&kestrel_rings_mutex);
+	for (cpu = 0; cpu < nr_cpu_ids && cpu < KESTREL_MAX_CPUS; cpu++)
+		if (kestrel_rings[cpu])
+			map->present[cpu / 64] |= 1ULL << (cpu % 64);
+	map->rings_present = kestrel_rings_present;
+	mutex_unlock(&kestrel_rings_mutex);
+}
+
+/* How many rings exist and the kernel memory they hold, for GET_INFO. */
+void kestrel_rings_usage(u32 *present, u64 *bytes)
+{
+	mutex_lock(&kestrel_rings_mutex);
+	*present = kestrel_rings_present;
+	*bytes = kestrel_rings_bytes;
+	mutex_unlock(&kestrel_rings_mutex);
+}
+
+/*
+ * The critical class (see KESTREL_HEADROOM_DIV in kestrel_abi.h): events
+ * that may use the headroom at the end of a ring.  A table of the ring code
+ * keyed by event type (the event table's rows are the probes'); an event
+ * missing here is ordinary.  Opens of sensitive paths cannot be told apart
+ * here: the path is copied into the ring after the space is reserved.
+ */
+static const bool kestrel_critical[KESTREL_EVT_MAX] = {
+	[KESTREL_EVT_EXECVE_ENTER] = true,
+	[KESTREL_EVT_EXECVEAT_ENTER] = true,
+	[KESTREL_EVT_EXECVE] = true,
+	[KESTREL_EVT_EXECVEAT] = true,
+	[KESTREL_EVT_PROC_EXEC] = true,
+	[KESTREL_EVT_PROC_FORK] = true,
+	[KESTREL_EVT_PROC_EXIT] = true,
+	[KESTREL_EVT_PTRACE] = true,
+	[KESTREL_EVT_CAPSET] = true,
+	[KESTREL_EVT_SETUID] = true,
+	[KESTREL_EVT_INIT_MODULE] = true,
+	[KESTREL_EVT_FINIT_MODULE] = true,
+	[KESTREL_EVT_DELETE_MODULE] = true,
+	[KESTREL_EVT_BPF] = true,
+};
+
+static bool kestrel_is_critical(u16 type)
+{
+	return type < KESTREL_EVT_MAX && kestrel_critical[type];
 }
 
 /* Account one dropped event with sequence number seq. */
@@ -318,6 +519,8 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 		      nparams * sizeof(u16) + (u64)payload_max, 8);
 	if (ub > min_t(u64, size / 4, KESTREL_RECORD_MAX)) {
 		kestrel_drop(ring, seq, KESTREL_DROP_TOO_LARGE, 1);
+		if (kestrel_is_critical(type))
+			kestrel_stat_add(&ring->stats.drop_critical, 1);
 		return false;
 	}
 
@@ -338,10 +541,20 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 		pos = lost_at + KESTREL_LOST_LEN;
 	}
 	at = kestrel_place(ring, pos, ub, &pad_ev);
-	/* the LOST record (if any) and the event must both fit */
-	if (at + ub - tail > size) {
-		kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
-		return false;
+	/*
+	 * The LOST record (if any) and the event must both fit; an event
+	 * outside the critical class must also leave the headroom free.  The
+	 * class is looked up only when the ring is that full.
+	 */
+	if (unlikely(at + ub - tail > ring->soft_limit)) {
+		bool critical = kestrel_is_critical(type);
+
+		if (!critical || at + ub - tail > size) {
+			kestrel_drop(ring, seq, KESTREL_DROP_RING_FULL, 1);
+			if (critical)
+				kestrel_stat_add(&ring->stats.drop_critical, 1);
+			return false;
+		}
 	}
 
 	if (lost) {

@@ -16,25 +16,11 @@
 #include "kestrel_abi.h"
 
 /*
- * The largest record the module writes: min(ring_size / 4, 64 KiB).  An
- * event whose upper bound is larger is dropped as drop_too_large.  With the
- * largest snaplen (16383) the biggest event (a failed EXECVE: three 16 KiB
- * user strings and two kernel paths) is below 57 KiB, so only rings smaller
- * than 256 KiB can refuse an event, and only at large snaplens.
- */
-#define KESTREL_RECORD_MAX		(64 * 1024)
-
-/*
  * Kernel paths one event may resolve before its record is reserved (execve's
  * exe, cwd and cgroup), each in its own PATH_MAX slot of ring->scratch.
+ * (KESTREL_RECORD_MAX and KESTREL_LOST_LEN are ABI: kestrel_abi.h.)
  */
 #define KESTREL_SCRATCH_SLOTS		3
-
-/* KESTREL_EVT_LOST: header, 4 lengths, 4 u64 values; a multiple of 8. */
-#define KESTREL_LOST_NPARAMS		4
-#define KESTREL_LOST_LEN		(sizeof(struct kestrel_event_hdr) + \
-					 KESTREL_LOST_NPARAMS * sizeof(__u16) + \
-					 KESTREL_LOST_NPARAMS * sizeof(__u64))
 
 /* Reasons an event is dropped (index into the lost counts). */
 enum kestrel_drop {
@@ -46,8 +32,10 @@ enum kestrel_drop {
 
 /*
  * One ring.  Everything but cons/area/prod/data/mask/wake_work is written only
- * by the owning CPU in probe context with preemption disabled, or by
- * kestrel_rings_reset() while no probe is attached and nothing is mapped.
+ * by the owning CPU in probe context with preemption disabled.  A ring is
+ * allocated zeroed when a consumer opens the device (for each online CPU) or
+ * when its CPU comes online during that session, and freed when the
+ * consumer releases the device (see kestrel_ring.c).
  */
 struct kestrel_ring {
 	struct kestrel_ring_consumer *cons;	/* consumer page, user-writable */
@@ -55,6 +43,7 @@ struct kestrel_ring {
 	struct kestrel_ring_producer *prod;	/* == area */
 	u8 *data;				/* == area + PAGE_SIZE */
 	u64 mask;				/* ring_size - 1 */
+	u64 soft_limit;				/* bytes an ordinary event may fill */
 	u64 head;				/* producer's copy of prod->head */
 	int busy;				/* recursion guard, see probes */
 	local_t nested;				/* events a nested probe dropped */
@@ -84,17 +73,25 @@ struct kestrel_rec {
 };
 
 extern u64 kestrel_ring_size;
-extern struct kestrel_ring **kestrel_rings;	/* [nr_cpu_ids], possible only */
+/*
+ * [nr_cpu_ids]: the ring of each CPU, or NULL.  While probes are attached
+ * every online CPU has one (a probe may index it with smp_processor_id()
+ * without a check); see kestrel_ring.c for who writes the entries.
+ */
+extern struct kestrel_ring **kestrel_rings;
 extern wait_queue_head_t kestrel_wq;
 extern int kestrel_consumer_waiting;
 
-int kestrel_rings_alloc(u64 ring_size);
-void kestrel_rings_free(void);
-void kestrel_rings_reset(void);
+int kestrel_rings_init(u64 ring_size);
+void kestrel_rings_exit(void);
+int kestrel_rings_create(void);
+void kestrel_rings_destroy(void);
+struct kestrel_ring *kestrel_ring_get(unsigned int cpu);
 void kestrel_rings_irq_work_sync(void);
 bool kestrel_rings_readable(void);
-void kestrel_ring_read_stats(struct kestrel_ring *ring,
-			     struct kestrel_cpu_stats *out);
+void kestrel_rings_read_stats(unsigned int cpu, struct kestrel_cpu_stats *out);
+void kestrel_rings_map(struct kestrel_ring_map *map);
+void kestrel_rings_usage(u32 *present, u64 *bytes);
 
 void kestrel_ring_fold_nested(struct kestrel_ring *ring);
 bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,

@@ -18,6 +18,7 @@ PKGS=(
 	cpio		# VM tests: initramfs
 	gzip
 	xz-utils	# dpkg -x of kernel image packages
+	debootstrap	# VM tests on sid's kernel: headers in a sid chroot
 )
 
 log() { echo "setup.sh: $*" >&2; }

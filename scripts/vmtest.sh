@@ -1,8 +1,8 @@
 #!/bin/bash
 # scripts/vmtest.sh KERNEL [SCENARIO...] -- run VM scenarios in a QEMU guest.
 #
-# KERNEL: 6.1 or 6.12 (resolved to the newest Debian cloud kernel of that
-# line by scripts/kernel.sh).  SCENARIO: files under tests/vm/ (default: all
+# KERNEL: 6.1, 6.12, 6.1-rt, 6.12-rt or sid (resolved to the newest Debian
+# kernel of that line and flavour by scripts/kernel.sh).  SCENARIO: files under tests/vm/ (default: all
 # tests/vm/*.sh but lib.sh).  All scenarios run in ONE boot, in the order
 # given; the guest unloads the module and kills leftovers between them.
 #
@@ -35,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { echo "vmtest: $*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-[ $# -ge 1 ] || die "usage: $0 KERNEL [SCENARIO...]   (KERNEL: 6.1 or 6.12)"
+[ $# -ge 1 ] || die "usage: $0 KERNEL [SCENARIO...]   (KERNEL: 6.1, 6.12, 6.1-rt, 6.12-rt or sid)"
 KERNEL=$1
 shift
 # Paths given relative to the caller's directory.
@@ -78,7 +78,7 @@ eval "$kinfo"
 if [ -n "${KESTREL_KO:-}" ]; then
 	KO=$KESTREL_KO
 else
-	KO=$(KDIR=$KDIR KVER=$KVER "$ROOT/scripts/build-kmod.sh")
+	KO=$(KDIR=$KDIR KVER=$KVER KCHROOT=${KCHROOT:-} "$ROOT/scripts/build-kmod.sh")
 fi
 [ -f "$KO" ] || die "no module at $KO"
 
@@ -107,6 +107,10 @@ make -s -C "$ROOT/tests/syscalls" OUT="$SYSCALL_TEST" ||
 BENCH=$ROOT/build/kestrel-bench
 make -s -C "$ROOT/tests/bench" OUT="$BENCH" ||
 	die "building tests/bench/kestrel-bench failed"
+# /dev/kestrel's platform checks (tests/devtest/), also static.
+DEVTEST=$ROOT/build/kestrel-devtest
+make -s -C "$ROOT/tests/devtest" OUT="$DEVTEST" ||
+	die "building tests/devtest/kestrel-devtest failed"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "no static busybox at $BUSYBOX (scripts/setup.sh installs busybox-static)"
 
@@ -132,6 +136,7 @@ done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
 cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
 cp "$BENCH" "$R/bin/kestrel-bench"
+cp "$DEVTEST" "$R/bin/kestrel-devtest"
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"

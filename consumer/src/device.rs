@@ -15,6 +15,11 @@ use crate::ring::RingReader;
 /// Where the module's device node appears.
 pub const DEFAULT_DEVICE: &str = "/dev/kestrel";
 
+/// Module features this consumer cannot work without: rings found by CPU id
+/// through `GET_RINGS`.  (`HOTPLUG` is used when present: without it no ring
+/// appears during capture, and the consumer simply finds none new.)
+pub const REQUIRED_FEATURES: u64 = kestrel_abi::feature::RING_MAP;
+
 /// Why the device cannot be used.
 #[derive(Debug)]
 pub enum DeviceError {
@@ -22,6 +27,15 @@ pub enum DeviceError {
     NotLoaded(PathBuf),
     /// Permission denied: not root.
     NotRoot(PathBuf),
+    /// Root, but without the capabilities the module asks for.
+    NoCapability {
+        /// The device.
+        path: PathBuf,
+        /// Opened as the consumer (not an observer).
+        consumer: bool,
+    },
+    /// The module lacks features this consumer needs.
+    MissingFeatures(Vec<String>),
     /// Another consumer holds the device.
     Busy(PathBuf),
     /// The module speaks another ABI version.
@@ -55,6 +69,22 @@ impl fmt::Display for DeviceError {
                 f,
                 "permission denied opening {}: kestrel must run as root (the device is mode 0600)",
                 p.display()
+            ),
+            DeviceError::NoCapability { path, consumer } => write!(
+                f,
+                "operation not permitted opening {}: the module asks {}",
+                path.display(),
+                if *consumer {
+                    "CAP_SYS_ADMIN, or CAP_PERFMON and CAP_BPF, of a consumer"
+                } else {
+                    "CAP_SYS_ADMIN or CAP_PERFMON of an observer (kestrel stats)"
+                }
+            ),
+            DeviceError::MissingFeatures(names) => write!(
+                f,
+                "the loaded module lacks feature(s) this kestrel needs: {}; load the module \
+                 built from the same source",
+                names.join(", ")
             ),
             DeviceError::Busy(p) => write!(
                 f,
@@ -110,7 +140,11 @@ impl Device {
                 Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => {
                     DeviceError::NotLoaded(path.into())
                 }
-                Some(libc::EACCES) | Some(libc::EPERM) => DeviceError::NotRoot(path.into()),
+                Some(libc::EACCES) => DeviceError::NotRoot(path.into()),
+                Some(libc::EPERM) => DeviceError::NoCapability {
+                    path: path.into(),
+                    consumer,
+                },
                 Some(libc::EBUSY) => DeviceError::Busy(path.into()),
                 _ => DeviceError::Io {
                     what: format!("opening {}", path.display()),
@@ -128,6 +162,10 @@ impl Device {
             });
         }
         let info = kestrel_abi::device_info(&file).map_err(io_err("reading the device info"))?;
+        let missing = kestrel_abi::feature::missing(info.features, REQUIRED_FEATURES);
+        if !missing.is_empty() {
+            return Err(DeviceError::MissingFeatures(missing));
+        }
         Ok(Device {
             file,
             path: path.into(),
@@ -145,8 +183,17 @@ impl Device {
         &self.path
     }
 
-    /// Maps every ring and returns a reader for each.
-    pub fn map_rings(&self) -> Result<Vec<RingReader>, DeviceError> {
+    /// The ids of the rings that exist now, ascending.  Ids are CPU ids:
+    /// they may have holes (CPUs that are not present, or were offline
+    /// when the consumer opened the device), and rings appear when a CPU
+    /// comes online during capture.
+    pub fn ring_ids(&self) -> Result<Vec<u32>, DeviceError> {
+        kestrel_abi::ring_ids(&self.file)
+            .map(|(ids, _)| ids)
+            .map_err(io_err("reading which rings exist"))
+    }
+
+    fn check_geometry(&self) -> Result<(), DeviceError> {
         let i = &self.info;
         let page = i.page_size;
         if !i.ring_size.is_power_of_two()
@@ -157,56 +204,69 @@ impl Device {
         {
             return Err(DeviceError::BadGeometry(format!("{i:?}")));
         }
-        (0..i.nr_rings as u64)
-            .map(|ring| {
-                let base = ring * i.ring_stride;
-                let map_err = |what: &str| {
-                    let what = format!("mapping the {what} of ring {ring}");
-                    move |err| DeviceError::Io { what, err }
-                };
-                // SAFETY: the module backs this range with the ring's
-                // consumer page for as long as the mapping exists (a
-                // mapping holds the file open, which pins the module); only
-                // this process writes it.
-                let mut consumer = unsafe {
-                    MmapOptions::new()
-                        .offset(base + i.consumer_offset)
-                        .len(page as usize)
-                        .map_mut(&self.file)
-                }
-                .map_err(map_err("consumer page"))?;
-                // SAFETY: as above, for the producer page and the data that
-                // follows it, mapped read-only; the module writes them under
-                // the ring protocol, which RingReader follows.
-                let producer = unsafe {
-                    MmapOptions::new()
-                        .offset(base + i.producer_offset)
-                        .len((page + i.ring_size) as usize)
-                        .map(&self.file)
-                }
-                .map_err(map_err("producer page and data"))?;
-                let consumer_ptr = consumer.as_mut_ptr() as *mut kestrel_abi::RingConsumerPage;
-                let producer_ptr = producer.as_ptr() as *const kestrel_abi::RingProducerPage;
-                // SAFETY (pointer arithmetic): the data starts one page into
-                // a mapping of page + ring_size bytes.
-                let data = producer.as_ptr().wrapping_add(page as usize);
-                // SAFETY: the pointers come from the two mappings above,
-                // which are page aligned, stay mapped while the owner box
-                // lives, and have the layout kestrel_abi.h gives; ring_size
-                // is a power of two (checked above); the module is the only
-                // producer and follows the protocol.
-                Ok(unsafe {
-                    RingReader::from_raw(
-                        ring as usize,
-                        producer_ptr,
-                        consumer_ptr,
-                        data,
-                        i.ring_size,
-                        Box::new((consumer, producer)),
-                    )
-                })
-            })
+        Ok(())
+    }
+
+    /// Maps every ring that exists now and returns a reader for each, in
+    /// ring id order.
+    pub fn map_rings(&self) -> Result<Vec<RingReader>, DeviceError> {
+        self.check_geometry()?;
+        self.ring_ids()?
+            .into_iter()
+            .map(|id| self.map_ring(id))
             .collect()
+    }
+
+    /// Maps ring `ring` (a CPU id that [`Device::ring_ids`] listed).
+    pub fn map_ring(&self, ring: u32) -> Result<RingReader, DeviceError> {
+        self.check_geometry()?;
+        let i = &self.info;
+        let page = i.page_size;
+        let base = u64::from(ring) * i.ring_stride;
+        let map_err = |what: &str| {
+            let what = format!("mapping the {what} of ring {ring}");
+            move |err| DeviceError::Io { what, err }
+        };
+        // SAFETY: the module backs this range with the ring's consumer page
+        // for as long as the mapping exists (a mapping holds the file open,
+        // which keeps the rings and pins the module); only this process
+        // writes it (the mapping is not inherited across fork).
+        let mut consumer = unsafe {
+            MmapOptions::new()
+                .offset(base + i.consumer_offset)
+                .len(page as usize)
+                .map_mut(&self.file)
+        }
+        .map_err(map_err("consumer page"))?;
+        // SAFETY: as above, for the producer page and the data that follows
+        // it, mapped read-only; the module writes them under the ring
+        // protocol, which RingReader follows.
+        let producer = unsafe {
+            MmapOptions::new()
+                .offset(base + i.producer_offset)
+                .len((page + i.ring_size) as usize)
+                .map(&self.file)
+        }
+        .map_err(map_err("producer page and data"))?;
+        let consumer_ptr = consumer.as_mut_ptr() as *mut kestrel_abi::RingConsumerPage;
+        let producer_ptr = producer.as_ptr() as *const kestrel_abi::RingProducerPage;
+        // SAFETY (pointer arithmetic): the data starts one page into a
+        // mapping of page + ring_size bytes.
+        let data = producer.as_ptr().wrapping_add(page as usize);
+        // SAFETY: the pointers come from the two mappings above, which are
+        // page aligned, stay mapped while the owner box lives, and have the
+        // layout kestrel_abi.h gives; ring_size is a power of two (checked
+        // above); the module is the only producer and follows the protocol.
+        Ok(unsafe {
+            RingReader::from_raw(
+                ring as usize,
+                producer_ptr,
+                consumer_ptr,
+                data,
+                i.ring_size,
+                Box::new((consumer, producer)),
+            )
+        })
     }
 
     /// Tells the module which syscalls to record.

@@ -131,6 +131,13 @@ impl SessionSummary {
     pub fn balanced(&self) -> bool {
         self.rings.iter().all(|r| r.balanced())
     }
+
+    /// Of the dropped events, those of the critical class (exec, fork and
+    /// exit, ptrace, module loads, ...), which the module keeps headroom
+    /// for: non-zero means even the headroom filled up.
+    pub fn critical_dropped(&self) -> u64 {
+        self.rings.iter().map(|r| r.module.drop_critical).sum()
+    }
 }
 
 /// A capture whose probes are attached: records are arriving.
@@ -147,9 +154,8 @@ pub fn start_session<'d>(
     opts: &SessionOptions,
 ) -> Result<Session<'d>, SessionError> {
     let mut rings = dev.map_rings()?;
-    let watermark = WAKEUP_WATERMARK_BYTES.min(dev.info().ring_size / 4);
     for r in &mut rings {
-        r.set_wakeup_bytes(watermark);
+        r.set_wakeup_bytes(watermark(dev));
     }
     dev.set_syscalls(&opts.syscalls)?;
     if let Some(s) = opts.snaplen {
@@ -167,6 +173,33 @@ pub fn start_session<'d>(
         rings,
         started,
     })
+}
+
+fn watermark(dev: &Device) -> u64 {
+    WAKEUP_WATERMARK_BYTES.min(dev.info().ring_size / 4)
+}
+
+/// Maps the rings that appeared since `rings` was filled (a CPU came online
+/// during capture: the module gave it a ring before it ran anything), so
+/// that their records are drained too.  Rings stay in id order; the ids
+/// may have holes.
+fn map_new_rings(dev: &Device, rings: &mut Vec<RingReader>) -> Result<(), SessionError> {
+    let ids = dev.ring_ids()?;
+    if ids.len() == rings.len() {
+        // rings are never freed during a session: same count, same set
+        return Ok(());
+    }
+    for id in ids {
+        if rings.iter().any(|r| r.index() == id as usize) {
+            continue;
+        }
+        let mut ring = dev.map_ring(id)?;
+        ring.set_wakeup_bytes(watermark(dev));
+        log::info!("ring {id} appeared (its CPU came online): draining it too");
+        rings.push(ring);
+    }
+    rings.sort_by_key(|r| r.index());
+    Ok(())
 }
 
 /// Runs a started capture until `stop` is set, the count or duration is
@@ -241,13 +274,18 @@ pub fn run_session(
                         r.flush();
                     }
                     dev.wait(until_deadline.clamp(1, POLL_TIMEOUT_MS) as u16)?;
+                    // once per wait: a CPU may have come online (an ioctl,
+                    // at most 20 a second when idle)
+                    map_new_rings(dev, &mut rings)?;
                 }
             }
         }
         Ok(())
     })();
-    // Detach first, so nothing new arrives, then release what is left.
+    // Detach first, so nothing new arrives, then release what is left
+    // (including rings that appeared since the last look).
     let stopped = dev.stop();
+    let result = result.and_then(|()| map_new_rings(dev, &mut rings));
     if result.is_ok() && !finished {
         drain(&mut rings, &mut merger, None, &mut |ring, rec| {
             on_record(ring, rec)
@@ -271,6 +309,13 @@ pub fn run_session(
             })
         })
         .collect::<Result<Vec<_>, DeviceError>>()?;
+    let critical: u64 = accounts.iter().map(|a| a.module.drop_critical).sum();
+    if critical > 0 {
+        log::warn!(
+            "{critical} critical events (exec, fork/exit, ptrace, module loads, ...) were dropped: \
+             the rings' headroom for them filled up"
+        );
+    }
     Ok(SessionSummary {
         rings: accounts,
         late: merger.late(),
@@ -289,8 +334,10 @@ fn drain(
         match merger.next(rings, now)? {
             Step::Ready(i) => {
                 let ring = &mut rings[i];
+                // the ring's id (its CPU), not its place in the list
+                let id = ring.index() as u32;
                 let more = match ring.current() {
-                    Some(rec) => on_record(i as u32, &rec).map_err(SessionError::Sink)?,
+                    Some(rec) => on_record(id, &rec).map_err(SessionError::Sink)?,
                     None => true,
                 };
                 ring.consume();
@@ -318,7 +365,7 @@ struct RingGaps {
     gaps: u64,
     first_seq: u64,
     /// Lost for ring full, too large, fault.
-    lost: [u64; 3],
+    lost: [u64; kestrel_abi::LOST_NPARAMS - 1],
 }
 
 impl GapLog {

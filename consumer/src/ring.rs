@@ -282,7 +282,7 @@ impl RingReader {
             let rec = Record::with_layout(self.bytes(p.offset, p.len), p.layout);
             let param = |i| rec.param(i).and_then(|p| p.u64());
             let seq = param(0).unwrap_or(0);
-            let lost: u64 = (1..4).filter_map(param).sum();
+            let lost: u64 = (1..kestrel_abi::LOST_NPARAMS).filter_map(param).sum();
             if seq != self.stats.records + self.stats.lost_events {
                 self.stats.sequence_gaps += 1;
             }
@@ -351,8 +351,9 @@ pub mod sim {
     use super::RingReader;
     use crate::record::{RecordBuilder, TYPE_LOST, TYPE_PAD};
 
-    /// Size of a LOST record: header, 4 length entries, 4 u64 parameters.
-    pub const LOST_RECORD_LEN: u64 = 64;
+    /// Size of a LOST record (`KESTREL_LOST_LEN`: header, 4 length entries,
+    /// 4 u64 parameters).
+    pub const LOST_RECORD_LEN: u64 = kestrel_abi::LOST_RECORD_LEN;
 
     /// Anonymous memory laid out like one ring of the device: consumer page,
     /// producer page, data.
@@ -440,7 +441,7 @@ pub mod sim {
                 counts: ProducerCounts::default(),
                 pending: [0; 3],
                 pending_seq: 0,
-                max_record: (self.size / 4).min(65536),
+                max_record: (self.size / 4).min(kestrel_abi::RECORD_MAX),
             }
         }
     }
@@ -480,7 +481,7 @@ pub mod sim {
         mem: Arc<RingMemory>,
         head: u64,
         counts: ProducerCounts,
-        pending: [u64; 3],
+        pending: [u64; kestrel_abi::LOST_NPARAMS - 1],
         pending_seq: u64,
         max_record: u64,
     }

@@ -137,8 +137,9 @@ pub mod schema {
 pub use raw::{
     kestrel_cpu_stats as CpuStats, kestrel_event_hdr as EventHeader,
     kestrel_event_type as EventType, kestrel_info as DeviceInfo,
-    kestrel_ring_consumer as RingConsumerPage, kestrel_ring_producer as RingProducerPage,
-    kestrel_stats_req as StatsRequest, kestrel_syscall_mask as RawSyscallMask,
+    kestrel_ring_consumer as RingConsumerPage, kestrel_ring_map as RawRingMap,
+    kestrel_ring_producer as RingProducerPage, kestrel_stats_req as StatsRequest,
+    kestrel_syscall_mask as RawSyscallMask,
 };
 
 /// The ABI version this build of the consumer speaks.
@@ -161,34 +162,80 @@ pub const SNAPLEN_MIN: u32 = raw::KESTREL_SNAPLEN_MIN;
 pub const SNAPLEN_MAX: u32 = raw::KESTREL_SNAPLEN_MAX;
 /// The most parameters one record may carry.
 pub const MAX_PARAMS: usize = raw::KESTREL_MAX_PARAMS as usize;
+/// The largest record the module writes (also at most a quarter ring).
+pub const RECORD_MAX: u64 = raw::KESTREL_RECORD_MAX as u64;
+/// Length of a LOST record (header, length table, four u64 values).
+pub const LOST_RECORD_LEN: u64 = raw::KESTREL_LOST_LEN as u64;
+/// Parameters of a LOST record: seq, then a count per drop reason.
+pub const LOST_NPARAMS: usize = raw::KESTREL_LOST_NPARAMS as usize;
+/// The most CPU ids the ring map describes.
+pub const MAX_CPUS: u32 = raw::KESTREL_MAX_CPUS;
+
+/// Feature bits of `kestrel_info.features` (`KESTREL_FEAT_*`): what a
+/// module implements beyond its ABI version's baseline.
+pub mod feature {
+    use super::raw;
+    /// `GET_RINGS`: rings exist per present CPU id, which need not be
+    /// contiguous.
+    pub const RING_MAP: u64 = raw::KESTREL_FEAT_RING_MAP as u64;
+    /// Rings of CPUs that come online during capture.
+    pub const HOTPLUG: u64 = raw::KESTREL_FEAT_HOTPLUG as u64;
+    /// Every bit this build of the consumer knows, with its name.
+    pub const NAMES: &[(u64, &str)] = &[(RING_MAP, "RING_MAP"), (HOTPLUG, "HOTPLUG")];
+
+    /// The names of the bits of `required` that `have` lacks (bits this
+    /// build has no name for are shown as hex).
+    pub fn missing(have: u64, required: u64) -> Vec<String> {
+        let lacking = required & !have;
+        let mut out: Vec<String> = NAMES
+            .iter()
+            .filter(|(bit, _)| lacking & bit != 0)
+            .map(|(_, name)| (*name).to_string())
+            .collect();
+        let unnamed = NAMES.iter().fold(lacking, |l, (bit, _)| l & !bit);
+        if unnamed != 0 {
+            out.push(format!("{unnamed:#x}"));
+        }
+        out
+    }
+}
 
 // The same sizes the module checks with BUILD_BUG_ON.
 const _: () = assert!(std::mem::size_of::<EventHeader>() == 24);
 const _: () = assert!(std::mem::size_of::<RingProducerPage>() == 64);
 const _: () = assert!(std::mem::size_of::<RingConsumerPage>() == 64);
-const _: () = assert!(std::mem::size_of::<DeviceInfo>() == 64);
+const _: () = assert!(std::mem::size_of::<DeviceInfo>() == 128);
+const _: () = assert!(std::mem::size_of::<RawRingMap>() == 8 + MAX_CPUS as usize / 8);
+const _: () = assert!(
+    LOST_RECORD_LEN as usize
+        == EVENT_HEADER_SIZE
+            + LOST_NPARAMS * (std::mem::size_of::<u16>() + std::mem::size_of::<u64>())
+);
 const _: () = assert!(std::mem::size_of::<CpuStats>() == 128);
 const _: () = assert!(std::mem::size_of::<StatsRequest>() == 136);
 const _: () = assert!(std::mem::size_of::<RawSyscallMask>() == 64);
 const _: () = assert!(schema::TABLE_MAX_PARAMS <= MAX_PARAMS);
 
-/// ioctl request numbers, as computed by the header's `_IOR`/`_IOW` macros.
+/// ioctl request numbers, as the header's `_IOR`/`_IOW` macros compute them
+/// (bindgen lets clang evaluate the macros: nothing is copied by hand).
 pub mod request {
-    use super::raw::kestrel_ioctl_request as r;
+    use super::raw;
     /// Read the module's ABI version (`__u32`).
-    pub const ABI_VERSION: u64 = r::KESTREL_IOCTL_ABI_VERSION as u64;
+    pub const ABI_VERSION: u64 = raw::KESTREL_IOC_ABI_VERSION as u64;
     /// Read [`super::DeviceInfo`].
-    pub const GET_INFO: u64 = r::KESTREL_IOCTL_GET_INFO as u64;
+    pub const GET_INFO: u64 = raw::KESTREL_IOC_GET_INFO as u64;
     /// Attach the probes.
-    pub const START: u64 = r::KESTREL_IOCTL_START as u64;
+    pub const START: u64 = raw::KESTREL_IOC_START as u64;
     /// Detach the probes.
-    pub const STOP: u64 = r::KESTREL_IOCTL_STOP as u64;
+    pub const STOP: u64 = raw::KESTREL_IOC_STOP as u64;
     /// Write the syscall mask.
-    pub const SET_MASK: u64 = r::KESTREL_IOCTL_SET_MASK as u64;
+    pub const SET_MASK: u64 = raw::KESTREL_IOC_SET_MASK as u64;
     /// Write the snaplen (`__u32`).
-    pub const SET_SNAPLEN: u64 = r::KESTREL_IOCTL_SET_SNAPLEN as u64;
+    pub const SET_SNAPLEN: u64 = raw::KESTREL_IOC_SET_SNAPLEN as u64;
     /// Read one CPU's counters.
-    pub const GET_STATS: u64 = r::KESTREL_IOCTL_GET_STATS as u64;
+    pub const GET_STATS: u64 = raw::KESTREL_IOC_GET_STATS as u64;
+    /// Read which rings exist.
+    pub const GET_RINGS: u64 = raw::KESTREL_IOC_GET_RINGS as u64;
 }
 
 mod ioctls {
@@ -204,6 +251,7 @@ mod ioctls {
     );
     nix::ioctl_write_ptr_bad!(set_snaplen, super::request::SET_SNAPLEN, u32);
     nix::ioctl_readwrite_bad!(get_stats, super::request::GET_STATS, raw::kestrel_stats_req);
+    nix::ioctl_read_bad!(get_rings, super::request::GET_RINGS, raw::kestrel_ring_map);
 }
 
 /// Reads the ABI version of the module behind `fd`.
@@ -260,6 +308,20 @@ pub fn cpu_stats(fd: impl AsFd, cpu: u32) -> nix::Result<CpuStats> {
     // struct kestrel_stats_req that we own exclusively for the call.
     unsafe { ioctls::get_stats(fd.as_fd().as_raw_fd(), &mut req) }?;
     Ok(req.stats)
+}
+
+/// The ids of the rings that exist now, ascending (`GET_RINGS`), and
+/// `nr_rings` (every id is below it).
+pub fn ring_ids(fd: impl AsFd) -> nix::Result<(Vec<u32>, u32)> {
+    let mut map = Box::<RawRingMap>::default();
+    // SAFETY: the request writes one struct kestrel_ring_map, whose layout
+    // the generated type mirrors, into the heap value we own exclusively.
+    unsafe { ioctls::get_rings(fd.as_fd().as_raw_fd(), &mut *map) }?;
+    let limit = map.nr_rings.min(MAX_CPUS);
+    let ids = (0..limit)
+        .filter(|&i| map.present[(i / 64) as usize] & (1u64 << (i % 64)) != 0)
+        .collect();
+    Ok((ids, map.nr_rings))
 }
 
 /// A set of syscall numbers, in the module's bitmap layout.
@@ -341,6 +403,29 @@ mod tests {
         assert_eq!(
             request::GET_STATS,
             nix::request_code_readwrite!(MAGIC, 6, size_of::<StatsRequest>()) as u64
+        );
+        assert_eq!(
+            request::GET_RINGS,
+            nix::request_code_read!(MAGIC, 7, size_of::<RawRingMap>()) as u64
+        );
+    }
+
+    #[test]
+    fn ioctl_magic_is_not_nsfs() {
+        // nsfs's NS_GET_PARENT is _IO(0xb7, 0x2): ABI 2's START.
+        assert_ne!(MAGIC, 0xb7);
+        assert_ne!(request::START, nix::request_code_none!(0xb7, 2));
+    }
+
+    #[test]
+    fn missing_features_are_named() {
+        assert!(
+            feature::missing(feature::RING_MAP | feature::HOTPLUG, feature::RING_MAP).is_empty()
+        );
+        assert_eq!(feature::missing(0, feature::RING_MAP), vec!["RING_MAP"]);
+        assert_eq!(
+            feature::missing(feature::RING_MAP, feature::HOTPLUG | 1 << 40),
+            vec!["HOTPLUG".to_string(), "0x10000000000".to_string()]
         );
     }
 
