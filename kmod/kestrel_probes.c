@@ -23,6 +23,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/ipc.h>
 #include <linux/kdev_t.h>
 #include <linux/mman.h>
 #include <linux/net.h>
@@ -41,6 +42,7 @@
 #include <linux/openat2.h>
 #include <linux/path.h>
 #include <linux/rcupdate.h>
+#include <linux/seqlock.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
@@ -323,11 +325,36 @@ static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
 }
 
 /*
- * argv from a user array of string pointers: each argument and a NUL, as
- * in /proc/PID/cmdline, at most KESTREL_ARGV_MAX arguments and snaplen bytes.
+ * Pointer i of a user array of string pointers: 64-bit, or 32-bit
+ * (compat_uptr_t) for a 32-bit caller.  Returns false if unreadable.
  */
-static void kestrel_put_uargv(struct kestrel_rec *r,
-			      const char __user *const __user *argv)
+static bool kestrel_uptr_at(const void __user *arr, u32 i, bool compat,
+			    const char __user **p)
+{
+#ifdef CONFIG_COMPAT
+	compat_uptr_t p32;
+
+	if (compat) {
+		if (copy_from_user_nofault(&p32,
+				(const compat_uptr_t __user *)arr + i,
+				sizeof(p32)))
+			return false;
+		*p = compat_ptr(p32);
+		return true;
+	}
+#endif
+	return !copy_from_user_nofault(p,
+			(const char __user *const __user *)arr + i,
+			sizeof(*p));
+}
+
+/*
+ * argv from a user array of string pointers (32-bit ones when compat):
+ * each argument and a NUL, as in /proc/PID/cmdline, at most
+ * KESTREL_ARGV_MAX arguments and snaplen bytes.
+ */
+static void kestrel_put_uargv(struct kestrel_rec *r, const void __user *argv,
+			      bool compat)
 {
 	u32 max = kestrel_param_max(r), done = 0, i;
 	const char __user *p;
@@ -339,7 +366,7 @@ static void kestrel_put_uargv(struct kestrel_rec *r,
 		return;
 	}
 	for (i = 0; i < KESTREL_ARGV_MAX; i++) {
-		if (copy_from_user_nofault(&p, &argv[i], sizeof(p)))
+		if (!kestrel_uptr_at(argv, i, compat, &p))
 			goto fault;
 		if (!p)
 			goto out;
@@ -467,45 +494,97 @@ static long kestrel_fd_path(long fd, char *buf, const char **out)
 	return len;
 }
 
-/* The executable of current's image (right after exec: private mm). */
-static long kestrel_exe_path(char *buf, const char **out)
+/*
+ * The executable a successful exec loaded: the file the kernel opened and
+ * mapped (bprm->file, which the exec holds a reference on while
+ * sched_process_exec runs), never a name read back from user memory and
+ * never mm->exe_file, which another thread may replace
+ * (prctl(PR_SET_MM_EXE_FILE)) and which d_path() must not use without a
+ * reference (files are SLAB_TYPESAFE_BY_RCU since 6.7).
+ */
+static long kestrel_exe_path(const struct linux_binprm *bprm, char *buf,
+			     const char **out)
 {
-	struct mm_struct *mm = current->mm;
-	struct file *file;
-	long len = -ENOENT;
+	if (!bprm || !bprm->file)
+		return -ENOENT;
+	return kestrel_d_path(&bprm->file->f_path, buf, out);
+}
 
-	if (!mm)
-		return len;
+/*
+ * Spinlocks are sleeping locks on PREEMPT_RT, which a probe (preemption
+ * off) must not take: there a probe only tries them, and records what they
+ * guard as unknown when another holder has them.  Elsewhere they spin.
+ */
+static bool kestrel_spin_lock(spinlock_t *lock)
+{
+#ifdef CONFIG_PREEMPT_RT
+	return spin_trylock(lock);
+#else
+	spin_lock(lock);
+	return true;
+#endif
+}
+
+/*
+ * The sequence counter that guards fs->pwd and fs->root: a
+ * seqcount_spinlock_t beside fs->lock before 6.17, the counter of the
+ * seqlock_t that replaced both since.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define KESTREL_FS_SEQCOUNT(fs)	(&(fs)->seq.seqcount.seqcount)
+#else
+#define KESTREL_FS_SEQCOUNT(fs)	(&(fs)->seq.seqcount)
+#endif
+
+/* Attempts at a consistent read of fs->pwd before giving up. */
+#define KESTREL_SEQ_TRIES	4
+
+/*
+ * current's working directory, the way getcwd() reads it: fs->pwd under
+ * RCU (dentries and mounts are freed after a grace period), copied
+ * consistently with fs's sequence counter, then d_path().  No lock and no
+ * reference taken.  The counter is read raw and retried a bounded number
+ * of times: the kernel's seqcount readers wait for a writer (spinning,
+ * or on PREEMPT_RT taking fs's lock), which a probe must not do.
+ */
+static long kestrel_cwd_path(char *buf, const char **out)
+{
+	struct fs_struct *fs = current->fs;
+	const seqcount_t *sc;
+	struct path pwd;
+	unsigned int seq, i;
+	long len = -EAGAIN;
+
+	if (!fs)
+		return -ENOENT;
+	sc = KESTREL_FS_SEQCOUNT(fs);
 	rcu_read_lock();
-	file = rcu_dereference(mm->exe_file);
-	if (file)
-		len = kestrel_d_path(&file->f_path, buf, out);
+	for (i = 0; i < KESTREL_SEQ_TRIES; i++) {
+		seq = raw_read_seqcount(sc);	/* with smp_rmb() after */
+		if (seq & 1) {			/* a writer is in the middle */
+			cpu_relax();
+			continue;
+		}
+		pwd = fs->pwd;
+		if (!read_seqcount_retry(sc, seq)) {	/* smp_rmb() before */
+			len = pwd.dentry ? kestrel_d_path(&pwd, buf, out) :
+					   -ENOENT;
+			break;
+		}
+	}
 	rcu_read_unlock();
 	return len;
 }
 
 /*
- * current's working directory.  fs->lock (a spinlock) keeps pwd referenced
- * while d_path() walks it, without taking a reference we would have to drop
- * (path_put() may sleep).
+ * current's cgroup v2 path.  kernfs reads node names under
+ * kernfs_rename_lock, an rwlock: it spins, except on PREEMPT_RT where it
+ * sleeps, so there the probe records no cgroup (the consumer reads
+ * /proc/PID/cgroup).
  */
-static long kestrel_cwd_path(char *buf, const char **out)
-{
-	struct fs_struct *fs = current->fs;
-	long len;
-
-	if (!fs)
-		return -ENOENT;
-	spin_lock(&fs->lock);
-	len = kestrel_d_path(&fs->pwd, buf, out);
-	spin_unlock(&fs->lock);
-	return len;
-}
-
-/* current's cgroup v2 path; kernfs takes only a spinning rwlock. */
 static long kestrel_cgroup_path(char *buf, const char **out)
 {
-#ifdef CONFIG_CGROUPS
+#if defined(CONFIG_CGROUPS) && !defined(CONFIG_PREEMPT_RT)
 	long len;
 
 	rcu_read_lock();
@@ -571,8 +650,17 @@ static u32 kestrel_tty(void)
 	unsigned long flags;
 	u32 dev = 0;
 
-	/* siglock guards signal->tty; a spinlock, irqs saved as the tty code does */
+	/*
+	 * siglock guards signal->tty (and keeps it referenced); irqs saved as
+	 * the tty code does.  On PREEMPT_RT it is only tried (see
+	 * kestrel_spin_lock()): 0 when busy.
+	 */
+#ifdef CONFIG_PREEMPT_RT
+	if (!spin_trylock_irqsave(&current->sighand->siglock, flags))
+		return 0;
+#else
 	spin_lock_irqsave(&current->sighand->siglock, flags);
+#endif
 	tty = current->signal->tty;
 	if (tty && tty->driver)
 		dev = new_encode_dev(MKDEV(tty->driver->major,
@@ -613,8 +701,12 @@ static u32 kestrel_unix_path(struct sock *sk, u8 *dst)
 	struct sock *peer;
 	u32 n = 0;
 
-	/* unix_state_lock is a spinlock; it keeps the peer pointer alive */
-	unix_state_lock(sk);
+	/*
+	 * unix_state_lock (a spinlock; tried only on PREEMPT_RT) keeps the
+	 * peer pointer alive.
+	 */
+	if (!kestrel_spin_lock(&unix_sk(sk)->lock))
+		return 0;
 	addr = unix_sk(sk)->addr;
 	peer = unix_peer(sk);
 	if (!addr && peer)
@@ -688,9 +780,37 @@ struct kestrel_kpath {
 	long len;	/* < 0: -errno */
 };
 
-static unsigned long kestrel_arg(const unsigned long *args, long ret, u8 a)
+/* One syscall (or exec) being recorded. */
+struct kestrel_call {
+	unsigned long args[6];	/* the x86_64 call's arguments */
+	long ret;		/* its return value (0 at entry) */
+	bool compat;		/* made through the 32-bit ABI */
+	bool args_fault;	/* args could not be read (socketcall, ipc,
+				 * old mmap: from user memory) */
+	const struct linux_binprm *bprm;	/* a successful exec's image */
+};
+
+static unsigned long kestrel_arg(const struct kestrel_call *c, u8 a)
 {
-	return a == KESTREL_ARG_RES ? (unsigned long)ret : args[a % 6];
+	return a == KESTREL_ARG_RES ? (unsigned long)c->ret : c->args[a % 6];
+}
+
+/* Kinds whose value comes from the call's arguments (or its result). */
+static bool kestrel_kind_reads_args(u8 kind)
+{
+	switch (kind) {
+	case KESTREL_PK_RES:
+	case KESTREL_PK_CAP:
+	case KESTREL_PK_CRED:
+	case KESTREL_PK_TASK:
+	case KESTREL_PK_CWD:
+	case KESTREL_PK_CGROUP:
+	case KESTREL_PK_COMM:
+	case KESTREL_PK_KSTR:
+		return false;
+	default:
+		return true;
+	}
 }
 
 static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
@@ -701,18 +821,19 @@ static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
 }
 
 /*
- * Record event type with parameters filled as the table says.  args are the
- * syscall's arguments (unused by kinds that do not read them), ret its return
- * value (0 at entry).
+ * Record event type with parameters filled as the table says, for call c:
+ * its arguments (unused by kinds that do not read them), its return value,
+ * and for a successful exec (EXE, ARGS, ENV with res 0) the new image.
  */
 static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
-			 long ret, const unsigned long *args)
+			 const struct kestrel_call *c)
 {
 	const struct kestrel_edesc *ev = &kestrel_events[type];
 	struct kestrel_kpath kp[KESTREL_MAX_PARAMS];
 	u8 tuple[KESTREL_TUPLE_MAX];
 	const struct kestrel_pdesc *pd;
 	struct mm_struct *mm = current->mm;
+	long ret = c->ret;
 	unsigned long v;
 	struct kestrel_rec r;
 	u64 payload = 0;
@@ -775,10 +896,12 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 				break;		/* cannot happen: table */
 			n = -ENOENT;
 			if (pd->kind == KESTREL_PK_EXE)
-				n = kestrel_exe_path(ring->scratch +
+				n = kestrel_exe_path(c->bprm, ring->scratch +
 						     slot * PATH_MAX, &kp[i].p);
 			else if (pd->kind == KESTREL_PK_FULLPATH)
-				n = kestrel_fd_path(kestrel_arg(args, ret, pd->a),
+				n = c->args_fault && pd->a != KESTREL_ARG_RES ?
+				    -EFAULT :
+				    kestrel_fd_path(kestrel_arg(c, pd->a),
 						    ring->scratch +
 						    slot * PATH_MAX, &kp[i].p);
 			else if (pd->kind == KESTREL_PK_CWD)
@@ -805,7 +928,12 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 	/* pass 2: write them */
 	for (i = 0; i < ev->nparams; i++) {
 		pd = &ev->params[i];
-		v = kestrel_arg(args, ret, pd->a);
+		if (unlikely(c->args_fault) && pd->a != KESTREL_ARG_RES &&
+		    kestrel_kind_reads_args(pd->kind)) {
+			kestrel_put_fault(&r);
+			continue;
+		}
+		v = kestrel_arg(c, pd->a);
 		switch (pd->kind) {
 		case KESTREL_PK_RES:
 			kestrel_put_s64(&r, ret);
@@ -858,10 +986,10 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			kestrel_put_ustr(&r, (const char __user *)v);
 			break;
 		case KESTREL_PK_ARGV:
-			kestrel_put_uargv(&r, (const char __user *const __user *)v);
+			kestrel_put_uargv(&r, (const void __user *)v, c->compat);
 			break;
 		case KESTREL_PK_SOCKADDR: {
-			long len = (int)kestrel_arg(args, ret, pd->b);
+			long len = (int)kestrel_arg(c, pd->b);
 
 			kestrel_put_ubytes_max(&r, (const void __user *)v,
 					       len > 0 ? len : 0,
@@ -869,7 +997,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			break;
 		}
 		case KESTREL_PK_SOCKADDR_OUT: {
-			unsigned long lenp = kestrel_arg(args, ret, pd->b);
+			unsigned long lenp = kestrel_arg(c, pd->b);
 			int len = 0;
 
 			if (ret < 0 || (lenp && copy_from_user_nofault(&len,
@@ -906,8 +1034,8 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 		case KESTREL_PK_ARGS:
 		case KESTREL_PK_ENV:
 			if (ret)
-				kestrel_put_uargv(&r,
-					(const char __user *const __user *)v);
+				kestrel_put_uargv(&r, (const void __user *)v,
+						  c->compat);
 			else if (!mm)
 				kestrel_put_fault(&r);
 			else if (pd->kind == KESTREL_PK_ARGS)
@@ -927,7 +1055,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			int j;
 
 			for (j = 0; j < 6; j++)
-				a[j] = args[j];
+				a[j] = c->args[j];
 			kestrel_put_val(&r, a, sizeof(a));
 			break;
 		}
@@ -940,8 +1068,8 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 }
 
 /* A masked-in syscall with no event of its own: nr, res, raw arguments. */
-static void kestrel_fill_generic(struct kestrel_ring *ring, long nr, long ret,
-				 const unsigned long *args)
+static void kestrel_fill_generic(struct kestrel_ring *ring, long nr,
+				 const struct kestrel_call *c)
 {
 	struct kestrel_rec r;
 	u64 a[6];
@@ -952,10 +1080,13 @@ static void kestrel_fill_generic(struct kestrel_ring *ring, long nr, long ret,
 			   4 + 8 + sizeof(a), KESTREL_SNAPLEN_MIN))
 		return;
 	for (i = 0; i < 6; i++)
-		a[i] = args[i];
+		a[i] = c->args[i];
 	kestrel_put_u32(&r, nr);
-	kestrel_put_s64(&r, ret);
-	kestrel_put_val(&r, a, sizeof(a));
+	kestrel_put_s64(&r, c->ret);
+	if (c->args_fault)
+		kestrel_put_fault(&r);
+	else
+		kestrel_put_val(&r, a, sizeof(a));
 	kestrel_rec_commit(&r);
 }
 
@@ -988,50 +1119,229 @@ static bool kestrel_wanted(long nr, const unsigned long *args)
 }
 
 /* ------------------------------------------------------------------------ */
+/* 32-bit syscalls (see KESTREL_COMPAT_TABLE in kestrel_abi.h)              */
+
+#ifdef CONFIG_IA32_EMULATION
+
+/* How a 32-bit call's arguments become the x86_64 call's. */
+enum kestrel_compat_args {
+	KESTREL_CA_NONE,	/* not recorded */
+	KESTREL_CA_PLAIN,
+	KESTREL_CA_ID16,
+	KESTREL_CA_OWN16,
+	KESTREL_CA_MMAP,
+	KESTREL_CA_MMAP2,
+	KESTREL_CA_SOCKETCALL,
+	KESTREL_CA_IPC,
+};
+
+struct kestrel_compat {
+	u16 nr;		/* the x86_64 syscall */
+	u8 how;		/* enum kestrel_compat_args */
+};
+
+#define KESTREL_COMPAT_(ia32, x64, how)					\
+	[__NR_ia32_##ia32] = { __NR_##x64, KESTREL_CA_##how },
+static const struct kestrel_compat kestrel_compat_map[IA32_NR_syscalls] = {
+	KESTREL_COMPAT_TABLE(KESTREL_COMPAT_)
+	[__NR_ia32_socketcall] = { 0, KESTREL_CA_SOCKETCALL },
+	[__NR_ia32_ipc] = { 0, KESTREL_CA_IPC },
+};
+
+struct kestrel_socketcall {
+	u16 nr;		/* the x86_64 syscall */
+	u8 nargs;	/* 32-bit values read from the user array; 0: none */
+};
+
+#define KESTREL_SOCKETCALL_(call, x64, n)	[call] = { __NR_##x64, n },
+static const struct kestrel_socketcall kestrel_socketcall_map[] = {
+	KESTREL_SOCKETCALL_TABLE(KESTREL_SOCKETCALL_)
+};
+
+struct kestrel_ipc {
+	u16 nr;		/* the x86_64 syscall; 0 (read) is never one */
+	u8 arg[4];	/* ipc argument behind each of its arguments */
+};
+
+#define KESTREL_IPC_(call, x64, a0, a1, a2, a3)				\
+	[call] = { __NR_##x64, { a0, a1, a2, a3 } },
+static const struct kestrel_ipc kestrel_ipc_map[] = {
+	KESTREL_IPC_TABLE(KESTREL_IPC_)
+};
+
+/* A 16-bit id as the kernel widens it: 0xffff is -1. */
+static unsigned long kestrel_id16(unsigned long id)
+{
+	return (u16)id == 0xffff ? (u32)-1 : (u16)id;
+}
+
+/*
+ * Rewrite the arguments of 32-bit syscall cnr (as syscall_get_arguments()
+ * gave them: ebx, ecx, edx, esi, edi, ebp) into those of the x86_64 syscall
+ * it is recorded as, and return that syscall's number, or -1 if the call
+ * is not recorded.  socketcall's argument array and the old mmap's
+ * argument block are read from user memory, where the kernel has just read
+ * them; when they are unreadable c->args_fault is set.
+ */
+static long kestrel_compat_call(long cnr, struct kestrel_call *c)
+{
+	const struct kestrel_compat *m;
+	unsigned long *args = c->args;
+	unsigned long orig[6];
+	u32 v[6];
+	u32 call;
+	int i;
+
+	c->compat = true;
+	if ((unsigned long)cnr >= ARRAY_SIZE(kestrel_compat_map))
+		return -1;
+	m = &kestrel_compat_map[cnr];
+	for (i = 0; i < 6; i++)		/* 32-bit registers */
+		args[i] = (u32)args[i];
+	switch (m->how) {
+	case KESTREL_CA_PLAIN:
+		return m->nr;
+	case KESTREL_CA_ID16:
+		for (i = 0; i < 3; i++)
+			args[i] = kestrel_id16(args[i]);
+		return m->nr;
+	case KESTREL_CA_OWN16:
+		args[1] = kestrel_id16(args[1]);
+		args[2] = kestrel_id16(args[2]);
+		return m->nr;
+	case KESTREL_CA_MMAP2:
+		args[5] <<= 12;		/* pages of 4096 bytes, always */
+		return m->nr;
+	case KESTREL_CA_MMAP:
+		if (copy_from_user_nofault(v, (const void __user *)args[0],
+					   sizeof(v))) {
+			c->args_fault = true;
+			return m->nr;
+		}
+		for (i = 0; i < 6; i++)
+			args[i] = v[i];
+		return m->nr;
+	case KESTREL_CA_SOCKETCALL: {
+		const struct kestrel_socketcall *s;
+
+		call = args[0];
+		if (call >= ARRAY_SIZE(kestrel_socketcall_map) ||
+		    !kestrel_socketcall_map[call].nargs)
+			return -1;
+		s = &kestrel_socketcall_map[call];
+		memset(v, 0, sizeof(v));
+		if (copy_from_user_nofault(v, (const void __user *)args[1],
+					   s->nargs * sizeof(u32)))
+			c->args_fault = true;
+		for (i = 0; i < 6; i++)
+			args[i] = v[i];
+		return s->nr;
+	}
+	case KESTREL_CA_IPC: {
+		const struct kestrel_ipc *p;
+
+		call = args[0] & 0xffff;	/* the high half is a version */
+		if (call >= ARRAY_SIZE(kestrel_ipc_map) ||
+		    !kestrel_ipc_map[call].nr)
+			return -1;
+		p = &kestrel_ipc_map[call];
+		memcpy(orig, args, sizeof(orig));
+		for (i = 0; i < 4; i++)
+			args[i] = p->arg[i] ? orig[p->arg[i]] : 0;
+		args[4] = 0;
+		args[5] = 0;
+		return p->nr;
+	}
+	default:
+		return -1;
+	}
+}
+
+static bool kestrel_in_compat(void)
+{
+	return in_ia32_syscall();
+}
+
+#else /* !CONFIG_IA32_EMULATION */
+
+static long kestrel_compat_call(long cnr, struct kestrel_call *c)
+{
+	return -1;
+}
+
+static bool kestrel_in_compat(void)
+{
+	return false;
+}
+
+#endif /* CONFIG_IA32_EMULATION */
+
+/* ------------------------------------------------------------------------ */
 /* Probes                                                                   */
 
-static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+/* Record the entry event of x86_64 syscall nr, if it has one. */
+static void kestrel_record_enter(long nr, const struct kestrel_call *c)
 {
-	unsigned long args[6];
 	struct kestrel_ring *ring;
 	u16 type;
 
-	if (!kestrel_mask_test(id))	/* first: the common case returns */
-		return;
-	type = kestrel_enter_event[id];
+	type = kestrel_enter_event[nr];
 	if (!type)
-		return;
-	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
 		return;
 	ring = kestrel_enter();
 	if (!ring)
 		return;
-	syscall_get_arguments(current, regs, args);
-	kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, 0, args);
+	/* relaxed: SET_SNAPLEN may race; each event uses one value */
+	kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, c);
 	kestrel_leave(ring);
 }
 
-static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 {
-	long nr = syscall_get_nr(current, regs);
-	unsigned long args[6];
+	struct kestrel_call c = { .ret = 0 };
+	long nr;
+
+	/*
+	 * Only execve and execveat have entry events, and both are PLAIN:
+	 * nothing to read from user memory to know the call.
+	 */
+	syscall_get_arguments(current, regs, c.args);
+	nr = kestrel_compat_call(cnr, &c);
+	if (nr < 0 || !kestrel_mask_test(nr) || c.args_fault)
+		return;
+	kestrel_record_enter(nr, &c);
+}
+
+static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+{
+	struct kestrel_call c = { .ret = 0 };
+
+	if (unlikely(kestrel_in_compat())) {	/* id is an ia32 number */
+		kestrel_compat_enter(regs, id);
+		return;
+	}
+	if (!kestrel_mask_test(id))	/* the common case returns */
+		return;
+	if (!kestrel_enter_event[id])
+		return;
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_record_enter(id, &c);
+}
+
+/* Record the exit of x86_64 syscall nr (already masked in). */
+static void kestrel_record_exit(long nr, const struct kestrel_call *c)
+{
 	struct kestrel_ring *ring;
 	u16 type;
 
-	if (!kestrel_mask_test(nr)) {	/* first: the common case returns */
-		/*
-		 * A successful execveat returns to user space as execve (the
-		 * kernel reports __NR_execve at its exit, as Falco also sees):
-		 * record that exit when only execveat was asked for.
-		 */
-		if (likely(nr != __NR_execve) || ret ||
-		    !kestrel_mask_test(__NR_execveat))
-			return;
-	}
-	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
+	/*
+	 * A successful exec is recorded by kestrel_sched_exec(), from the
+	 * image the kernel loaded, whatever its ABI; it returns to user space
+	 * as execve (x86_64 or ia32, as the new image is).
+	 */
+	if (nr == __NR_execve && c->ret == 0)
 		return;
-	syscall_get_arguments(current, regs, args);
-	if (!kestrel_wanted(nr, args))
+	if (!c->args_fault && !kestrel_wanted(nr, c->args))
 		return;
 	type = kestrel_exit_event[nr];
 	ring = kestrel_enter();
@@ -1039,18 +1349,49 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 		return;
 	/* relaxed: SET_SNAPLEN may race; each event uses one value */
 	if (type)
-		kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, ret, args);
+		kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, c);
 	else
-		kestrel_fill_generic(ring, nr, ret, args);
+		kestrel_fill_generic(ring, nr, c);
 	kestrel_leave(ring);
+}
+
+static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
+{
+	struct kestrel_call c = { .ret = ret };
+	long nr;
+
+	syscall_get_arguments(current, regs, c.args);
+	nr = kestrel_compat_call(syscall_get_nr(current, regs), &c);
+	if (nr < 0 || !kestrel_mask_test(nr))
+		return;
+	kestrel_record_exit(nr, &c);
+}
+
+static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	struct kestrel_call c = { .ret = ret };
+	long nr;
+
+	if (unlikely(kestrel_in_compat())) {	/* an ia32 number */
+		kestrel_compat_exit(regs, ret);
+		return;
+	}
+	nr = syscall_get_nr(current, regs);
+	if (!kestrel_mask_test(nr))	/* the common case returns */
+		return;
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_record_exit(nr, &c);
 }
 
 static void kestrel_sched_fork(void *data, struct task_struct *parent,
 			       struct task_struct *child)
 {
-	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_ring *ring;
 	struct kestrel_rec r;
 
+	if (child->flags & PF_KTHREAD)	/* kthreadd making a kernel thread */
+		return;
+	ring = kestrel_enter();
 	if (!ring)
 		return;
 	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_FORK,
@@ -1063,10 +1404,20 @@ static void kestrel_sched_fork(void *data, struct task_struct *parent,
 	kestrel_leave(ring);
 }
 
+/*
+ * A new image replaced current's: procexec, then (when the mask selects
+ * execve or execveat) the successful exec's exit record, filled here from
+ * what the kernel loaded (bprm->file, the new mm's arguments and
+ * environment, the credentials just committed) rather than at the
+ * syscall's exit, which an exec into a 32-bit image reaches as an ia32
+ * call and which a sibling's memory writes could race.  A successful
+ * execveat is recorded as execve, as it returns.
+ */
 static void kestrel_sched_exec(void *data, struct task_struct *p,
 			       pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_call c = { .ret = 0, .bprm = bprm };
 	struct kestrel_rec r;
 	u32 snaplen;
 
@@ -1080,14 +1431,19 @@ static void kestrel_sched_exec(void *data, struct task_struct *p,
 		kestrel_put_u32(&r, old_pid);
 		kestrel_rec_commit(&r);
 	}
+	if (kestrel_mask_test(__NR_execve) || kestrel_mask_test(__NR_execveat))
+		kestrel_fill(ring, snaplen, KESTREL_EVT_EXECVE, &c);
 	kestrel_leave(ring);
 }
 
 static void kestrel_sched_exit(void *data, struct task_struct *p)
 {
-	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_ring *ring;
 	struct kestrel_rec r;
 
+	if (p->flags & PF_KTHREAD)
+		return;
+	ring = kestrel_enter();
 	if (!ring)
 		return;
 	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXIT,
