@@ -72,7 +72,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped on every incompatible change of anything in this file. */
-#define KESTREL_ABI_VERSION		2
+#define KESTREL_ABI_VERSION		3
 
 /* Path of the character device the module registers (a misc device). */
 #define KESTREL_DEVICE_NAME		"kestrel"
@@ -179,7 +179,8 @@ struct kestrel_event_hdr {
  *   ARGV         the NULL-terminated user array of strings at arg a
  *   SOCKADDR     the user sockaddr at arg a, its length in arg b
  *   SOCKADDR_OUT the user sockaddr at arg a that the kernel filled, its
- *                length in the user int at arg b (FAULT when the call failed)
+ *                length in the user int at arg b, bounded by the buffer
+ *                size that int held at entry (FAULT when the call failed)
  *   TUPLE        both ends of the socket whose fd is arg a (FAULT if it is
  *                not a socket): __u8 family, then for AF_INET local address
  *                (4 bytes, network order), local port (__u16 little-endian),
@@ -187,7 +188,8 @@ struct kestrel_event_hdr {
  *                same with 16-byte addresses; for AF_UNIX the path the
  *                socket is bound to, or else its peer's (abstract names
  *                start with a NUL); any other family: the family byte only
- *   FULLPATH     absolute path (d_path) of the file whose fd is arg a;
+ *   FULLPATH     absolute path (d_path) of the file whose fd is arg a (for
+ *                a == 6, the open's result: the file the open installed);
  *                FAULT when the fd is negative or has no path
  *   EXE          the new image's executable (d_path of the file the exec
  *                opened) after a successful exec; after a failed one, the
@@ -200,6 +202,19 @@ struct kestrel_event_hdr {
  *   COMM         the caller's command name (task->comm)
  *   KSTR         text from the kernel (events the module fills by hand)
  *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
+ * What the caller passed and what the kernel acted on: the input
+ * parameters an exit event reads from user memory (PATH, SOCKADDR,
+ * OPEN_HOW, USER_U64, and SOCKADDR_OUT's buffer size) are copied at
+ * syscall entry, so a sibling thread rewriting them during the call does
+ * not change the record (the module reads them at exit only when the
+ * entry copy could not be made: a page the caller had not touched yet, or
+ * no free slot; SOCKADDR_OUT is then FAULT).  The kernel itself copies them
+ * after the entry probe, so they may still differ from what it used: the
+ * names the kernel acted on are in the kernel-derived parameters, taken
+ * from its own objects: an open's FULLPATH from the file it created (read
+ * when the fd is installed, before another thread can replace it), exec's
+ * EXE from the file it loaded, connect's and bind's TUPLE from the socket
+ * after the call.
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
  * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
  * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which
@@ -471,7 +486,7 @@ struct kestrel_event_hdr {
 	   P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE)                           \
 	   P(U32, flags, 3, 0, SOCKTYPE))                                               \
 	EV(BIND, 70, bind, X, bind, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE)      \
-	   P(SOCKADDR, addr, 1, 2, NONE))                                               \
+	   P(SOCKADDR, addr, 1, 2, NONE) P(TUPLE, tuple, 0, 0, NONE))                   \
 	EV(LISTEN, 71, listen, X, listen, P(RES, res, 6, 0, NONE)                       \
 	   P(INT, fd, 0, 0, NONE) P(INT, backlog, 1, 0, NONE))                          \
 	EV(SENDTO, 72, sendto, X, sendto, P(RES, res, 6, 0, NONE)                       \

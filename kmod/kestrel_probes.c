@@ -24,6 +24,8 @@
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
 #include <linux/ipc.h>
+#include <linux/hash.h>
+#include <linux/kprobes.h>
 #include <linux/kdev_t.h>
 #include <linux/mman.h>
 #include <linux/net.h>
@@ -32,6 +34,7 @@
 #include <linux/tty_driver.h>
 #include <linux/un.h>
 #include <linux/version.h>
+#include <linux/vmalloc.h>
 #include <net/af_unix.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -788,6 +791,8 @@ struct kestrel_call {
 	bool args_fault;	/* args could not be read (socketcall, ipc,
 				 * old mmap: from user memory) */
 	const struct linux_binprm *bprm;	/* a successful exec's image */
+	struct file *file;	/* the file an open installed (fd_install) */
+	const struct kestrel_stash *stash;	/* arguments copied at entry */
 };
 
 static unsigned long kestrel_arg(const struct kestrel_call *c, u8 a)
@@ -813,11 +818,292 @@ static bool kestrel_kind_reads_args(u8 kind)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Arguments copied at syscall entry                                        */
+
+/*
+ * A sibling thread can rewrite a path or a socket address in user memory
+ * while the syscall runs, so what the exit probe would read back is not
+ * what the caller passed.  The parameters an exit event takes from user
+ * memory as the call's input (PATH, SOCKADDR, OPEN_HOW, USER_U64, and the
+ * buffer size behind SOCKADDR_OUT) are copied at sys_enter into a slot of
+ * this table, owned by the calling task until its sys_exit, and the exit
+ * record is filled from there.  (The kernel copies them after sys_enter,
+ * so a sibling can still change them in between: the names the kernel
+ * acted on come from its own objects: FULLPATH, EXE, TUPLE.)
+ *
+ * Slots are claimed with cmpxchg() on owner (NULL -> current: fully
+ * ordered) and freed with a release store of NULL after the owner's last
+ * read of the data, so a later claimer's cmpxchg sees the slot free only
+ * after those reads; only the owner touches the data in between (a task
+ * runs its own syscall entry and exit in program order).  A task looks for
+ * its slot among KESTREL_STASH_PROBE slots from the hash of its task
+ * pointer.  When none is free (more than that many tasks are inside such
+ * calls at once), or capture started during the call, the exit record
+ * reads user memory at exit, as before.  The table exists only while
+ * probes are attached.
+ */
+#define KESTREL_STASH_SLOTS	256	/* power of two */
+#define KESTREL_STASH_PROBE	8
+#define KESTREL_STASH_ITEMS	4	/* parameters of one event */
+#define KESTREL_STASH_BYTES	(8192 - 64)
+
+struct kestrel_stash {
+	struct task_struct *owner;	/* NULL: free (see above) */
+	u32 nr;				/* the x86_64 syscall that filled it */
+	u16 nitems;
+	u16 len[KESTREL_STASH_ITEMS];	/* length | KESTREL_PARAM_* flags */
+	u16 off[KESTREL_STASH_ITEMS];	/* offset in data */
+	u8 data[KESTREL_STASH_BYTES];
+};
+
+static struct kestrel_stash *kestrel_stash;	/* [KESTREL_STASH_SLOTS] */
+
+/* Does event type take a parameter from user memory as input? */
+static bool kestrel_kind_stashed(u8 kind)
+{
+	return kind == KESTREL_PK_PATH || kind == KESTREL_PK_SOCKADDR ||
+	       kind == KESTREL_PK_OPEN_HOW || kind == KESTREL_PK_USER_U64 ||
+	       kind == KESTREL_PK_SOCKADDR_OUT;
+}
+
+/* Exit events with stashed parameters (filled at init from the table). */
+static bool kestrel_event_stashes[KESTREL_EVT_MAX];
+
+static struct kestrel_stash *kestrel_stash_slot(u32 i)
+{
+	return &kestrel_stash[i & (KESTREL_STASH_SLOTS - 1)];
+}
+
+/* current's slot, or NULL. */
+static struct kestrel_stash *kestrel_stash_find(void)
+{
+	u32 h = hash_ptr(current, 32), i;
+	struct kestrel_stash *s;
+
+	if (!kestrel_stash)
+		return NULL;
+	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
+		s = kestrel_stash_slot(h + i);
+		/* only current stores current here: a plain load suffices */
+		if (READ_ONCE(s->owner) == current)
+			return s;
+	}
+	return NULL;
+}
+
+/* current's slot, claimed if it had none; NULL when all are taken. */
+static struct kestrel_stash *kestrel_stash_claim(void)
+{
+	u32 h = hash_ptr(current, 32), i;
+	struct kestrel_stash *s = kestrel_stash_find();
+
+	if (s || !kestrel_stash)
+		return s;
+	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
+		s = kestrel_stash_slot(h + i);
+		/* fully ordered on success: pairs with the release below */
+		if (!READ_ONCE(s->owner) &&
+		    cmpxchg(&s->owner, NULL, current) == NULL)
+			return s;
+	}
+	return NULL;
+}
+
+static void kestrel_stash_release(struct kestrel_stash *s)
+{
+	/* release: our reads of s->data are done before a new owner writes */
+	smp_store_release(&s->owner, NULL);
+}
+
+/* Release task's slot (at its exit: a call whose exit never came). */
+static void kestrel_stash_drop(struct task_struct *task)
+{
+	u32 h = hash_ptr(task, 32), i;
+	struct kestrel_stash *s;
+
+	if (!kestrel_stash)
+		return;
+	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
+		s = kestrel_stash_slot(h + i);
+		if (READ_ONCE(s->owner) == task)
+			kestrel_stash_release(s);
+	}
+}
+
+/* Append one item of n bytes read by the caller; flags as the length's. */
+static void kestrel_stash_item(struct kestrel_stash *s, u32 off, u32 n,
+			       u16 flags)
+{
+	s->off[s->nitems] = off;
+	s->len[s->nitems] = n | flags;
+	s->nitems++;
+}
+
+/*
+ * At sys_enter of x86_64 syscall nr, whose exit event type has stashed
+ * parameters: copy them into current's slot.
+ */
+static void kestrel_stash_fill(long nr, u16 type, const struct kestrel_call *c,
+			       u32 snaplen)
+{
+	const struct kestrel_edesc *ev = &kestrel_events[type];
+	const struct kestrel_pdesc *pd;
+	struct kestrel_stash *s = kestrel_stash_claim();
+	u32 used = 0, room, i, n;
+	unsigned long v;
+	bool trunc;
+	long len;
+
+	if (!s)
+		return;
+	s->nr = nr;
+	s->nitems = 0;
+	for (i = 0; i < ev->nparams && s->nitems < KESTREL_STASH_ITEMS; i++) {
+		pd = &ev->params[i];
+		if (!kestrel_kind_stashed(pd->kind))
+			continue;
+		v = kestrel_arg(c, pd->a);
+		room = min3(KESTREL_STASH_BYTES - used, snaplen,
+			    (u32)KESTREL_PARAM_LEN_MASK);
+		switch (pd->kind) {
+		case KESTREL_PK_PATH:
+			len = kestrel_read_ustr(s->data + used,
+						(const char __user *)v, room,
+						&trunc);
+			if (len < 0) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, len,
+					   trunc ? KESTREL_PARAM_TRUNCATED : 0);
+			used += len;
+			break;
+		case KESTREL_PK_SOCKADDR:
+			len = (int)kestrel_arg(c, pd->b);
+			len = clamp_t(long, len, 0, KESTREL_SOCKADDR_MAX);
+			n = min_t(u32, len, KESTREL_STASH_BYTES - used);
+			n = n ? kestrel_read_ubytes(s->data + used,
+						    (const void __user *)v, n) : 0;
+			kestrel_stash_item(s, used, n,
+					   len && !n ? KESTREL_PARAM_FAULT :
+					   n < len ? KESTREL_PARAM_TRUNCATED : 0);
+			used += n;
+			break;
+		case KESTREL_PK_SOCKADDR_OUT:	/* the buffer's size, an int */
+			v = kestrel_arg(c, pd->b);
+			n = sizeof(int);
+			if (KESTREL_STASH_BYTES - used < n || !v ||
+			    kestrel_read_ubytes(s->data + used,
+						(const void __user *)v, n) != n) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, n, 0);
+			used += n;
+			break;
+		default:			/* OPEN_HOW, USER_U64: a u64 */
+			n = sizeof(u64);
+			if (KESTREL_STASH_BYTES - used < n ||
+			    kestrel_read_ubytes(s->data + used,
+					(const void __user *)(v + 8 * pd->b),
+					n) != n) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, n, 0);
+			used += n;
+			break;
+		}
+	}
+}
+
+/* current's stash for x86_64 syscall nr, if its entry filled one. */
+static struct kestrel_stash *kestrel_stash_for(long nr)
+{
+	struct kestrel_stash *s = kestrel_stash_find();
+
+	return s && s->nr == nr ? s : NULL;
+}
+
+
 static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
 				  unsigned long end)
 {
 	kestrel_put_ubytes(r, (const void __user *)start,
 			   end > start ? end - start : 0, U32_MAX);
+}
+
+/*
+ * Write parameter pd of call c from item k of its entry stash s (see
+ * kestrel_stash_fill()).  Returns false, having written nothing, when the
+ * entry could not read it: a nofault read cannot bring in a page the
+ * caller has not touched yet (a string literal in a freshly forked child),
+ * which the kernel then faults in itself; the caller reads it at exit.
+ */
+static bool kestrel_put_stashed(struct kestrel_rec *r,
+				const struct kestrel_stash *s, u32 k,
+				const struct kestrel_pdesc *pd,
+				const struct kestrel_call *c)
+{
+	const u8 *p;
+	u16 len, flags;
+	u32 n;
+
+	if (k >= s->nitems)		/* cannot happen: same table */
+		return false;
+	len = s->len[k] & KESTREL_PARAM_LEN_MASK;
+	flags = s->len[k] & ~KESTREL_PARAM_LEN_MASK;
+	p = s->data + s->off[k];
+	if ((flags & KESTREL_PARAM_FAULT) && pd->kind != KESTREL_PK_SOCKADDR_OUT)
+		return false;
+	switch (pd->kind) {
+	case KESTREL_PK_PATH:
+	case KESTREL_PK_SOCKADDR:
+		n = min_t(u32, len, pd->kind == KESTREL_PK_PATH ?
+			  kestrel_param_max(r) : kestrel_room(r));
+		memcpy(r->pos, p, n);
+		kestrel_put_done(r, n, flags |
+				 (n < len ? KESTREL_PARAM_TRUNCATED : 0));
+		break;
+	case KESTREL_PK_SOCKADDR_OUT: {
+		/*
+		 * The kernel wrote min(buffer size, address size) bytes and
+		 * stored the address size: read no more than the buffer the
+		 * caller had at entry.
+		 */
+		unsigned long lenp = kestrel_arg(c, pd->b);
+		unsigned long v = kestrel_arg(c, pd->a);
+		int size = 0, out = 0;
+
+		if (lenp && !(flags & KESTREL_PARAM_FAULT))
+			memcpy(&size, p, sizeof(size));
+		if (c->ret < 0 || (lenp && ((flags & KESTREL_PARAM_FAULT) ||
+		    copy_from_user_nofault(&out, (const void __user *)lenp,
+					   sizeof(out))))) {
+			kestrel_put_fault(r);
+			break;
+		}
+		out = min(out, size);
+		kestrel_put_ubytes_max(r, (const void __user *)v,
+				       v && out > 0 ? out : 0,
+				       KESTREL_SOCKADDR_MAX, false);
+		break;
+	}
+	default: {			/* OPEN_HOW, USER_U64 */
+		u64 x;
+
+		if (len != sizeof(x))	/* cannot happen: fill wrote 8 */
+			return false;
+		memcpy(&x, p, sizeof(x));
+		kestrel_put_u64(r, x);
+		break;
+	}
+	}
+	return true;
 }
 
 /*
@@ -837,7 +1123,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 	unsigned long v;
 	struct kestrel_rec r;
 	u64 payload = 0;
-	u32 slot = 0, i;
+	u32 slot = 0, i, k = 0;
 	long n;
 
 	/* pass 1: bound the payload, resolving kernel paths into scratch */
@@ -898,6 +1184,12 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			if (pd->kind == KESTREL_PK_EXE)
 				n = kestrel_exe_path(c->bprm, ring->scratch +
 						     slot * PATH_MAX, &kp[i].p);
+			else if (pd->kind == KESTREL_PK_FULLPATH &&
+				 pd->a == KESTREL_ARG_RES && c->file)
+				/* the file the open installed (fd_install) */
+				n = kestrel_d_path(&c->file->f_path,
+						   ring->scratch +
+						   slot * PATH_MAX, &kp[i].p);
 			else if (pd->kind == KESTREL_PK_FULLPATH)
 				n = c->args_fault && pd->a != KESTREL_ARG_RES ?
 				    -EFAULT :
@@ -933,6 +1225,9 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			kestrel_put_fault(&r);
 			continue;
 		}
+		if (c->stash && kestrel_kind_stashed(pd->kind) &&
+		    kestrel_put_stashed(&r, c->stash, k++, pd, c))
+			continue;
 		v = kestrel_arg(c, pd->a);
 		switch (pd->kind) {
 		case KESTREL_PK_RES:
@@ -996,20 +1291,19 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 					       KESTREL_SOCKADDR_MAX, false);
 			break;
 		}
-		case KESTREL_PK_SOCKADDR_OUT: {
-			unsigned long lenp = kestrel_arg(c, pd->b);
-			int len = 0;
-
-			if (ret < 0 || (lenp && copy_from_user_nofault(&len,
-					(const void __user *)lenp, sizeof(len)))) {
+		case KESTREL_PK_SOCKADDR_OUT:
+			/*
+			 * Without the buffer size copied at entry (see
+			 * kestrel_put_stashed()) the address cannot be bounded
+			 * by the caller's buffer: the length the kernel stores
+			 * is the address's, which may be longer.  Only the
+			 * no-address case needs none.
+			 */
+			if (ret >= 0 && !v && !kestrel_arg(c, pd->b))
+				kestrel_put_done(&r, 0, 0);
+			else
 				kestrel_put_fault(&r);
-				break;
-			}
-			kestrel_put_ubytes_max(&r, (const void __user *)v,
-					       v && len > 0 ? len : 0,
-					       KESTREL_SOCKADDR_MAX, false);
 			break;
-		}
 		case KESTREL_PK_TUPLE:
 			n = kestrel_tuple((int)v, tuple);
 			if (n > 0)	/* whole: never cut at snaplen */
@@ -1279,21 +1573,46 @@ static bool kestrel_in_compat(void)
 /* ------------------------------------------------------------------------ */
 /* Probes                                                                   */
 
-/* Record the entry event of x86_64 syscall nr, if it has one. */
-static void kestrel_record_enter(long nr, const struct kestrel_call *c)
-{
-	struct kestrel_ring *ring;
-	u16 type;
+/* Successful opens are recorded at fd_install (see below). */
+static bool kestrel_open_kprobe_on;
 
-	type = kestrel_enter_event[nr];
-	if (!type)
-		return;
-	ring = kestrel_enter();
-	if (!ring)
-		return;
+/* The open family: the syscalls whose result is a new file's fd. */
+static bool kestrel_is_open(long nr)
+{
+	return nr == __NR_open || nr == __NR_openat || nr == __NR_openat2 ||
+	       nr == __NR_creat;
+}
+
+/*
+ * At sys_enter of x86_64 syscall nr (masked in; args filled): its entry
+ * record, if it has one, and the copy of its exit event's input
+ * parameters, if it has any.
+ */
+static void kestrel_on_enter(long nr, const struct kestrel_call *c)
+{
+	u16 type = kestrel_enter_event[nr];
+	u16 xtype = kestrel_exit_event[nr];
+	struct kestrel_ring *ring;
 	/* relaxed: SET_SNAPLEN may race; each event uses one value */
-	kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, c);
-	kestrel_leave(ring);
+	u32 snaplen = READ_ONCE(kestrel_snaplen);
+
+	if (type) {
+		ring = kestrel_enter();
+		if (ring) {
+			kestrel_fill(ring, snaplen, type, c);
+			kestrel_leave(ring);
+		}
+	}
+	if (kestrel_event_stashes[xtype] && !c->args_fault &&
+	    kestrel_wanted(nr, c->args))
+		kestrel_stash_fill(nr, xtype, c, snaplen);
+}
+
+/* Is there anything to do at the entry of masked-in x86_64 syscall nr? */
+static bool kestrel_enter_work(long nr)
+{
+	return kestrel_enter_event[nr] ||
+	       kestrel_event_stashes[kestrel_exit_event[nr]];
 }
 
 static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
@@ -1301,15 +1620,11 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 	struct kestrel_call c = { .ret = 0 };
 	long nr;
 
-	/*
-	 * Only execve and execveat have entry events, and both are PLAIN:
-	 * nothing to read from user memory to know the call.
-	 */
 	syscall_get_arguments(current, regs, c.args);
 	nr = kestrel_compat_call(cnr, &c);
-	if (nr < 0 || !kestrel_mask_test(nr) || c.args_fault)
+	if (nr < 0 || !kestrel_mask_test(nr) || !kestrel_enter_work(nr))
 		return;
-	kestrel_record_enter(nr, &c);
+	kestrel_on_enter(nr, &c);
 }
 
 static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
@@ -1322,28 +1637,18 @@ static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
 	}
 	if (!kestrel_mask_test(id))	/* the common case returns */
 		return;
-	if (!kestrel_enter_event[id])
+	if (!kestrel_enter_work(id))
 		return;
 	syscall_get_arguments(current, regs, c.args);
-	kestrel_record_enter(id, &c);
+	kestrel_on_enter(id, &c);
 }
 
-/* Record the exit of x86_64 syscall nr (already masked in). */
-static void kestrel_record_exit(long nr, const struct kestrel_call *c)
+/* Write the exit record of x86_64 syscall nr for call c. */
+static void kestrel_write_exit(long nr, const struct kestrel_call *c)
 {
 	struct kestrel_ring *ring;
-	u16 type;
+	u16 type = kestrel_exit_event[nr];
 
-	/*
-	 * A successful exec is recorded by kestrel_sched_exec(), from the
-	 * image the kernel loaded, whatever its ABI; it returns to user space
-	 * as execve (x86_64 or ia32, as the new image is).
-	 */
-	if (nr == __NR_execve && c->ret == 0)
-		return;
-	if (!c->args_fault && !kestrel_wanted(nr, c->args))
-		return;
-	type = kestrel_exit_event[nr];
 	ring = kestrel_enter();
 	if (!ring)
 		return;
@@ -1355,6 +1660,30 @@ static void kestrel_record_exit(long nr, const struct kestrel_call *c)
 	kestrel_leave(ring);
 }
 
+/* At sys_exit of x86_64 syscall nr (already masked in). */
+static void kestrel_on_exit(long nr, struct kestrel_call *c)
+{
+	struct kestrel_stash *s = kestrel_stash_for(nr);
+
+	c->stash = s;
+	/*
+	 * A successful exec is recorded by kestrel_sched_exec(), from the
+	 * image the kernel loaded, whatever its ABI; it returns to user space
+	 * as execve (x86_64 or ia32, as the new image is).  A successful open
+	 * is recorded when its fd is installed, if the kprobe is attached.
+	 */
+	if ((nr == __NR_execve && c->ret == 0) ||
+	    (c->ret >= 0 && kestrel_is_open(nr) &&
+	     READ_ONCE(kestrel_open_kprobe_on)))
+		goto out;
+	if (!c->args_fault && !kestrel_wanted(nr, c->args))
+		goto out;
+	kestrel_write_exit(nr, c);
+out:
+	if (s)
+		kestrel_stash_release(s);
+}
+
 static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 {
 	struct kestrel_call c = { .ret = ret };
@@ -1364,7 +1693,7 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 	nr = kestrel_compat_call(syscall_get_nr(current, regs), &c);
 	if (nr < 0 || !kestrel_mask_test(nr))
 		return;
-	kestrel_record_exit(nr, &c);
+	kestrel_on_exit(nr, &c);
 }
 
 static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
@@ -1380,8 +1709,53 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	if (!kestrel_mask_test(nr))	/* the common case returns */
 		return;
 	syscall_get_arguments(current, regs, c.args);
-	kestrel_record_exit(nr, &c);
+	kestrel_on_exit(nr, &c);
 }
+
+/*
+ * kprobe on fd_install(fd, file): a successful open's exit record, written
+ * in the opening task's context before the new fd is visible to any other
+ * thread, with fullpath from the file the open created.  Looked up by fd
+ * number at sys_exit instead, a sibling thread sharing the fd table could
+ * have closed or dup2()'d another file onto that number in between and
+ * forged the name.  Every other fd_install (sockets, pipes, accepts,
+ * opens by io_uring workers) returns at the syscall test.  Without
+ * kprobes the sys_exit probe records opens as before.
+ */
+static int kestrel_fd_install_probe(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct kestrel_call c = { .ret = 0 };
+	struct pt_regs *uregs;
+	long nr;
+
+	if (current->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return 0;
+	uregs = task_pt_regs(current);
+	nr = syscall_get_nr(current, uregs);
+	if (unlikely(kestrel_in_compat())) {
+		syscall_get_arguments(current, uregs, c.args);
+		nr = kestrel_compat_call(nr, &c);
+		if (!kestrel_is_open(nr))
+			return 0;
+	} else {
+		if (!kestrel_is_open(nr))
+			return 0;
+		syscall_get_arguments(current, uregs, c.args);
+	}
+	if (!kestrel_mask_test(nr))
+		return 0;
+	c.ret = (unsigned int)regs_get_kernel_argument(regs, 0);
+	c.file = (struct file *)regs_get_kernel_argument(regs, 1);
+	c.stash = kestrel_stash_for(nr);
+	kestrel_write_exit(nr, &c);
+	return 0;
+}
+NOKPROBE_SYMBOL(kestrel_fd_install_probe);
+
+static struct kprobe kestrel_fd_install_kp = {
+	.symbol_name = "fd_install",
+	.pre_handler = kestrel_fd_install_probe,
+};
 
 static void kestrel_sched_fork(void *data, struct task_struct *parent,
 			       struct task_struct *child)
@@ -1443,6 +1817,7 @@ static void kestrel_sched_exit(void *data, struct task_struct *p)
 
 	if (p->flags & PF_KTHREAD)
 		return;
+	kestrel_stash_drop(p);		/* a call whose exit never came */
 	ring = kestrel_enter();
 	if (!ring)
 		return;
@@ -1482,6 +1857,24 @@ static void kestrel_find_tp(struct tracepoint *tp, void *priv)
 			kestrel_tps[i].tp = tp;
 }
 
+/* Which exit events take input parameters from user memory. */
+static void kestrel_stash_table_init(void)
+{
+	const struct kestrel_edesc *ev;
+	u32 t, i, n;
+
+	for (t = 1; t < KESTREL_EVT_MAX; t++) {
+		ev = &kestrel_events[t];
+		for (i = 0, n = 0; i < ev->nparams; i++)
+			n += kestrel_kind_stashed(ev->params[i].kind);
+		/* K events and entry events are never stashed */
+		kestrel_event_stashes[t] = n && n <= KESTREL_STASH_ITEMS &&
+					   t != KESTREL_EVT_EXECVE_ENTER &&
+					   t != KESTREL_EVT_EXECVEAT_ENTER;
+		WARN_ON_ONCE(n > KESTREL_STASH_ITEMS);
+	}
+}
+
 int kestrel_probes_init(void)
 {
 	size_t i;
@@ -1505,7 +1898,10 @@ int kestrel_probes_init(void)
 	/* event numbers fit the u8 syscall maps */
 	BUILD_BUG_ON(KESTREL_EVT_MAX > 256);
 	BUILD_BUG_ON(sizeof(struct open_how) != 3 * sizeof(u64));
+	/* a stash item's offset and length fit their u16s */
+	BUILD_BUG_ON(KESTREL_STASH_BYTES > KESTREL_PARAM_LEN_MASK);
 
+	kestrel_stash_table_init();
 	for_each_kernel_tracepoint(kestrel_find_tp, NULL);
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
 		if (!kestrel_tps[i].tp) {
@@ -1527,8 +1923,18 @@ static void kestrel_probes_detach(void)
 					    kestrel_tps[i].probe, NULL);
 		kestrel_tps[i].registered = false;
 	}
+	if (READ_ONCE(kestrel_open_kprobe_on)) {
+		unregister_kprobe(&kestrel_fd_install_kp); /* waits for it */
+		/* a kprobe cannot be registered twice: make a new one */
+		memset(&kestrel_fd_install_kp, 0, sizeof(kestrel_fd_install_kp));
+		kestrel_fd_install_kp.symbol_name = "fd_install";
+		kestrel_fd_install_kp.pre_handler = kestrel_fd_install_probe;
+		WRITE_ONCE(kestrel_open_kprobe_on, false);
+	}
 	/* no probe is running or will run once this returns */
 	tracepoint_synchronize_unregister();
+	vfree(kestrel_stash);
+	kestrel_stash = NULL;
 }
 
 /* Caller holds the ioctl mutex. */
@@ -1537,6 +1943,26 @@ int kestrel_probes_register(void)
 	size_t i;
 	int err;
 
+	/*
+	 * Probes read kestrel_stash without ordering: it is set before they
+	 * are attached (registration publishes them with full barriers) and
+	 * freed after they are detached and waited for.
+	 */
+	kestrel_stash = vzalloc(array_size(KESTREL_STASH_SLOTS,
+					   sizeof(*kestrel_stash)));
+	if (!kestrel_stash)
+		return -ENOMEM;
+	/*
+	 * Set first: from the kprobe's first hit, successful opens are its
+	 * to record (the sys_exit probe is attached after it).
+	 */
+	WRITE_ONCE(kestrel_open_kprobe_on, true);
+	err = register_kprobe(&kestrel_fd_install_kp);
+	if (err) {
+		WRITE_ONCE(kestrel_open_kprobe_on, false);
+		pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
+			     err);
+	}
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
 		err = tracepoint_probe_register(kestrel_tps[i].tp,
 						kestrel_tps[i].probe, NULL);

@@ -29,11 +29,16 @@
  * Usage:
  *   kestrel-syscall-test matrix EXPECTFILE     the full matrix
  *   kestrel-syscall-test snaplen N EXPECTFILE  truncation checks at snaplen N
+ *   kestrel-syscall-test race SECS EXPECTFILE  a sibling thread races the
+ *                                              names of open, bind, connect
  *   kestrel-syscall-test storm N               N rounds of cheap syscalls
  *   kestrel-syscall-test noop [ARGS...]        exit 0 (an execve target)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/io_uring.h>
@@ -1444,6 +1449,214 @@ static void test_snaplen(int snaplen)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Races: a sibling thread changes what a name refers to during the call  */
+
+static volatile int race_stop;
+static int race_innocent_fd;
+#define RACE_FD 200		/* the fd number the open race fights over */
+static char race_path[16] = "/etc/shadow";
+static struct sockaddr_in race_sa;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* dup2() another file onto the number the open is about to return. */
+static void *race_dup2(void *arg)
+{
+	(void)arg;
+	while (!race_stop)
+		dup2(race_innocent_fd, RACE_FD);
+	return NULL;
+}
+
+/* Flip the path buffer between two names of equal length. */
+static void *race_flip_path(void *arg)
+{
+	unsigned long i = 0;
+
+	(void)arg;
+	while (!race_stop)
+		memcpy(race_path, (i++ & 1) ? "/etc/passwd" : "/etc/shadow", 12);
+	return NULL;
+}
+
+/* Flip the port of the socket address between two. */
+static void *race_flip_port(void *arg)
+{
+	unsigned long i = 0;
+	int *ports = arg;
+
+	while (!race_stop)
+		race_sa.sin_port = htons((uint16_t)ports[i++ & 1]);
+	return NULL;
+}
+
+/* Flip the address of the socket address between 127.0.0.1 and .2. */
+static void *race_flip_addr(void *arg)
+{
+	unsigned long i = 0;
+
+	(void)arg;
+	while (!race_stop)
+		race_sa.sin_addr.s_addr = htonl((i++ & 1) ? 0x7f000002 : 0x7f000001);
+	return NULL;
+}
+
+static void race_run(void *(*fn)(void *), void *arg, pthread_t *t)
+{
+	race_stop = 0;
+	need(pthread_create(t, NULL, fn, arg) == 0, "pthread_create");
+}
+
+static void race_end(pthread_t t)
+{
+	race_stop = 1;
+	need(pthread_join(t, NULL) == 0, "pthread_join");
+}
+
+static void test_races(double secs)
+{
+	struct rlimit rl = { 8192, 8192 };
+	struct stat st, st_shadow, st_passwd;
+	struct sockaddr_in got;
+	socklen_t glen;
+	pthread_t t;
+	double end;
+	long r, hits = 0, opens = 0, n;
+	int lports[2] = { 47142, 47143 };
+	long ls[2];
+	int i, one = 1, wst;
+	pid_t pid;
+
+	need(setrlimit(RLIMIT_NOFILE, &rl) == 0, "raise RLIMIT_NOFILE");
+	need(stat("/etc/shadow", &st_shadow) == 0, "stat /etc/shadow");
+	need(stat("/etc/passwd", &st_passwd) == 0, "stat /etc/passwd");
+
+	/*
+	 * 1. open vs dup2: the sibling keeps dup2()ing /etc/hostname onto
+	 * RACE_FD, the number this thread's open of /etc/shadow gets whenever
+	 * it closed it first.  The recorded fullpath must be the file the
+	 * open created, never the one dup2()'d over it afterwards.
+	 */
+	/* in a child: its thousands of records have a tid of their own */
+	pid = fork();
+	need(pid >= 0, "fork for the dup2 race");
+	if (pid == 0) {
+		race_innocent_fd = open("/etc/hostname", O_RDONLY);
+		need(race_innocent_fd >= 0, "open /etc/hostname");
+		/* every lower number taken: the open gets RACE_FD when free */
+		for (i = 0; i < RACE_FD; i++)
+			if (fcntl(i, F_GETFD) < 0)
+				need(dup2(race_innocent_fd, i) == i,
+				     "fill the fd table");
+		race_run(race_dup2, NULL, &t);
+		end = now_s() + secs;
+		while (now_s() < end && opens < 4000) {
+			close(RACE_FD);
+			r = SC(SYS_openat, AT_FDCWD, "/etc/shadow", O_RDONLY, 0);
+			need(r >= 0, "openat /etc/shadow in the dup2 race");
+			opens++;
+			if (r == RACE_FD)
+				hits++;
+			else
+				close((int)r);
+		}
+		race_end(t);
+		printf("race: %ld opens of /etc/shadow, %ld on fd %d\n", opens,
+		       hits, RACE_FD);
+		need(hits > 0, "the dup2 race never got the fd it fights over");
+		EXPECT("open raced by dup2: recorded", "openat",
+		       "res=%d" T "name=\"/etc/shadow\"" T
+		       "fullpath=\"/etc/shadow\"", RACE_FD);
+		NOEXPECT("open raced by dup2: never the dup2'd file", "openat",
+			 "name=\"/etc/shadow\"" T "fullpath=\"/etc/hostname\"");
+		_exit(0);
+	}
+	wait_child(pid, &wst);
+	need(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "dup2 race child");
+
+	/*
+	 * 2. open vs a rewritten path: fullpath is the file the kernel
+	 * opened (this thread checks it with fstat); the fds stay open so
+	 * that each record is told apart by its fd.
+	 */
+	race_run(race_flip_path, NULL, &t);
+	for (n = 0; n < 100; n++) {
+		r = SC(SYS_openat, AT_FDCWD, race_path, O_RDONLY, 0);
+		if (r < 0)	/* read half rewritten: no such file */
+			continue;
+		need(fstat((int)r, &st) == 0, "fstat");
+		EXPECT("open raced by a path rewrite", "openat",
+		       "res=%ld" T "fullpath=\"%s\"", r,
+		       st.st_ino == st_shadow.st_ino ? "/etc/shadow" :
+		       st.st_ino == st_passwd.st_ino ? "/etc/passwd" : "?");
+	}
+	race_end(t);
+	for (r = 3; r < 1000; r++)
+		if (r != expect_fd)
+			close((int)r);
+
+	/*
+	 * 3. bind vs a rewritten address (127.0.0.1 or .2, any port): the
+	 * tuple is the address the socket got (getsockname); the sockets stay
+	 * open so that each record is told apart by its fd.
+	 */
+	race_sa = sin_of("127.0.0.1", 0);
+	race_run(race_flip_addr, NULL, &t);
+	for (n = 0; n < 50; n++) {
+		long s = SC(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+		char ip[32];
+
+		need(s >= 0, "socket in the bind race");
+		r = SC(SYS_bind, s, &race_sa, sizeof(race_sa));
+		need(r == 0, "bind in the bind race");
+		glen = sizeof(got);
+		need(getsockname((int)s, (struct sockaddr *)&got, &glen) == 0,
+		     "getsockname");
+		inet_ntop(AF_INET, &got.sin_addr, ip, sizeof(ip));
+		EXPECT("bind raced by an address rewrite", "bind",
+		       "res=0" T "fd=%ld" T "tuple^=\"%s:%d->", s, ip,
+		       ntohs(got.sin_port));
+	}
+	race_end(t);
+
+	/*
+	 * 4. connect vs a rewritten address: the tuple's remote end is the
+	 * peer the socket connected to (getpeername).
+	 */
+	for (i = 0; i < 2; i++) {
+		struct sockaddr_in la = sin_of("127.0.0.1", lports[i]);
+
+		ls[i] = SC(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		need(ls[i] >= 0, "socket listener");
+		setsockopt((int)ls[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		need(SC(SYS_bind, ls[i], &la, sizeof(la)) == 0, "bind listener");
+		need(SC(SYS_listen, ls[i], 512) == 0, "listen");
+	}
+	race_sa = sin_of("127.0.0.1", lports[0]);
+	race_run(race_flip_port, lports, &t);
+	for (n = 0; n < 50; n++) {
+		long s = SC(SYS_socket, AF_INET, SOCK_STREAM, 0);
+
+		need(s >= 0, "socket in the connect race");
+		r = SC(SYS_connect, s, &race_sa, sizeof(race_sa));
+		need(r == 0, "connect in the connect race");
+		glen = sizeof(got);
+		need(getpeername((int)s, (struct sockaddr *)&got, &glen) == 0,
+		     "getpeername");
+		EXPECT("connect raced by an address rewrite", "connect",
+		       "res=0" T "fd=%ld" T "tuple^=\"127.0.0.1:%d->127.0.0.1:%d\"",
+		       s, local_port((int)s), ntohs(got.sin_port));
+	}
+	race_end(t);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static void storm(long n)
 {
@@ -1480,6 +1693,13 @@ int main(int argc, char **argv)
 		storm(strtol(argv[2], NULL, 10));
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "race") == 0) {
+		open_expect(argv[3]);
+		test_races(atof(argv[2]));
+		printf("kestrel-syscall-test: %d expectations in %s\n", n_expect,
+		       argv[3]);
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "snaplen") == 0) {
 		open_expect(argv[3]);
 		test_snaplen(atoi(argv[2]));
@@ -1507,7 +1727,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"usage: %s matrix EXPECTFILE | snaplen N EXPECTFILE | storm N | noop\n",
+		"usage: %s matrix EXPECTFILE | snaplen N EXPECTFILE | race SECS EXPECTFILE | storm N | noop\n",
 		argv[0]);
 	return 2;
 }
