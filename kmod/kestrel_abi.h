@@ -152,8 +152,9 @@ struct kestrel_event_hdr {
  *
  * KESTREL_PARAM_KINDS(K): K(KIND, number, WIRE) - how a parameter is filled
  * and what its bytes are.  WIRE is the encoding in the record: S64, U64 (8
- * bytes, little-endian), U32 (4 bytes), STR (text, no NUL), BYTES, ARGV (each
- * item followed by a NUL, as /proc/PID/cmdline), SOCKADDR (a struct sockaddr
+ * bytes, little-endian), U32 (4 bytes), STR (text, no NUL), BYTES, ARGV (a
+ * list: each item followed by a NUL, as /proc/PID/cmdline; see below),
+ * SOCKADDR (a struct sockaddr
  * as the caller passed it, at most 128 bytes), TUPLE (see below).  In the
  * list, "arg a" is the syscall's register argument number a of the P()
  * entry, and a == 6 names the syscall's return value instead:
@@ -215,6 +216,19 @@ struct kestrel_event_hdr {
  * when the fd is installed, before another thread can replace it), exec's
  * EXE from the file it loaded, connect's and bind's TUPLE from the socket
  * after the call.
+ * ARGV lists (ARGV, ARGS, ENV) are bounded per item and in count, so that
+ * padding cannot push the last items or any one item out of view: of n
+ * items the first ones and the last ones are kept (at most 24 and 8; at a
+ * small snaplen at most (snaplen - 12) / 2 items, a quarter of them from
+ * the end), and the snaplen bytes left after the trailer and one NUL per
+ * kept item are shared out in turn, each item taking at most an even share
+ * of what is left.  A list with an item cut or items left out has
+ * KESTREL_PARAM_TRUNCATED and, after its items, a trailer: a bitmap of the
+ * kept items that were cut (bit i of byte i / 8 for kept item i, ceil(kept
+ * / 8) bytes), __u32 omitted (items left out after the first `first` kept
+ * ones; 0xffffffff when the list's end was not found: the items after the
+ * kept ones are not counted), __u16 first, __u16 kept.  A list that is
+ * whole has no trailer.
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
  * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
  * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which

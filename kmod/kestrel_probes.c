@@ -66,9 +66,6 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
  */
 #define KESTREL_BOUNCE		256
 
-/* The most argv entries read from a user pointer array. */
-#define KESTREL_ARGV_MAX	1024
-
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving a ring                                              */
 
@@ -321,12 +318,6 @@ static void kestrel_put_ubytes_max(struct kestrel_rec *r,
 				 got < len ? KESTREL_PARAM_TRUNCATED : 0);
 }
 
-static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
-			       u64 len, u32 cap)
-{
-	kestrel_put_ubytes_max(r, u, len, cap, true);
-}
-
 /*
  * Pointer i of a user array of string pointers: 64-bit, or 32-bit
  * (compat_uptr_t) for a 32-bit caller.  Returns false if unreadable.
@@ -352,51 +343,213 @@ static bool kestrel_uptr_at(const void __user *arr, u32 i, bool compat,
 }
 
 /*
- * argv from a user array of string pointers (32-bit ones when compat):
- * each argument and a NUL, as in /proc/PID/cmdline, at most
- * KESTREL_ARGV_MAX arguments and snaplen bytes.
+ * argv and environment lists
+ * --------------------------
+ * A list is written as its items, each followed by a NUL (as
+ * /proc/PID/cmdline), bounded per item and in count so that padding can
+ * push neither the real command (last) nor a variable such as LD_PRELOAD
+ * out of view: of n items at most KESTREL_ARGV_FIRST from the start and
+ * KESTREL_ARGV_LAST from the end are kept (fewer at a small snaplen: at
+ * most one per two bytes, a quarter of them from the end), and the bytes
+ * left (snaplen
+ * less the NULs and the trailer) are shared among the kept items, each
+ * taking at most an even share of what is left when its turn comes (a
+ * short item leaves its unused share to the next).  When an item was cut
+ * or items were left out the parameter is flagged truncated and a trailer
+ * follows the items (see KESTREL_PARAM_KINDS in kestrel_abi.h): one bit per
+ * kept item (set: cut), the number of items left out, the number kept
+ * before that gap and the number kept.
  */
-static void kestrel_put_uargv(struct kestrel_rec *r, const void __user *argv,
-			      bool compat)
+#define KESTREL_ARGV_FIRST	24
+#define KESTREL_ARGV_LAST	8
+#define KESTREL_ARGV_KEPT	(KESTREL_ARGV_FIRST + KESTREL_ARGV_LAST)
+/* Pointers read to find the end of a user array (the last items). */
+#define KESTREL_ARGV_SCAN	4096
+#define KESTREL_ARGV_TRAILER	(KESTREL_ARGV_KEPT / 8 + 4 + 2 + 2)
+/* omitted count when the list's end could not be found */
+#define KESTREL_ARGV_UNKNOWN	0xffffffffU
+/* The longest item the kernel accepts for exec (MAX_ARG_STRLEN). */
+#define KESTREL_ARG_STRLEN	(32 * PAGE_SIZE)
+
+/* Where a list's items are. */
+struct kestrel_argv_src {
+	const void __user *arr;	/* a NULL-terminated user pointer array */
+	bool compat;		/* ... of 32-bit pointers */
+	unsigned long start;	/* or else: a user area of NUL-terminated */
+	unsigned long end;	/* items (a new image's, n of them) */
+	u32 n;
+};
+
+/* strnlen_user() without faulting: length with its NUL, 0 on a fault. */
+static long kestrel_strnlen_nofault(unsigned long addr, long max)
 {
-	u32 max = kestrel_param_max(r), done = 0, i;
-	const char __user *p;
-	bool trunc = false, t;
 	long n;
 
-	if (!argv) {			/* execve(path, NULL, ...) is allowed */
+	pagefault_disable();
+	n = strnlen_user((const char __user *)addr, max);
+	pagefault_enable();
+	return n;
+}
+
+/*
+ * Start of the item whose NUL is at nul, no lower than lo and at most
+ * KESTREL_ARG_STRLEN back; 0 if unreadable.
+ */
+static unsigned long kestrel_item_start_back(unsigned long lo,
+					     unsigned long nul)
+{
+	unsigned long p = nul, floor = nul > lo + KESTREL_ARG_STRLEN ?
+				      nul - KESTREL_ARG_STRLEN : lo;
+	u8 buf[KESTREL_BOUNCE];
+	u32 chunk, j;
+
+	while (p > floor) {	/* each pass moves p down or returns */
+		chunk = min_t(unsigned long, p - floor, KESTREL_BOUNCE);
+		chunk = min_t(u32, chunk,
+			      offset_in_page(p) ? offset_in_page(p) : PAGE_SIZE);
+		if (copy_from_user_nofault(buf, (const void __user *)(p - chunk),
+					   chunk))
+			return 0;
+		for (j = chunk; j > 0; j--)
+			if (!buf[j - 1])
+				return p - chunk + j;
+		p -= chunk;
+	}
+	return floor;
+}
+
+static void kestrel_put_argv(struct kestrel_rec *r,
+			     const struct kestrel_argv_src *src)
+{
+	u32 max = kestrel_param_max(r), text_left, done = 0, k, n, kept, first;
+	u32 cap;
+	unsigned long last_addr[KESTREL_ARGV_LAST];
+	u8 cut[KESTREL_ARGV_KEPT / 8] = { 0 };
+	unsigned long cursor = src->start, a;
+	const char __user *p;
+	u32 omitted = 0, share;
+	bool t, trailer;
+	u16 v16;
+	long len;
+
+	if (!src->arr && !src->start) {	/* execve(path, NULL, ...) */
 		kestrel_put_done(r, 0, 0);
 		return;
 	}
-	for (i = 0; i < KESTREL_ARGV_MAX; i++) {
-		if (!kestrel_uptr_at(argv, i, compat, &p))
-			goto fault;
-		if (!p)
-			goto out;
-		if (done >= max) {
-			trunc = true;
-			goto out;
-		}
-		n = kestrel_read_ustr(r->pos + done, p, max - done, &t);
-		if (n < 0)
-			goto fault;
-		done += n;
-		if (t || done >= max) {	/* no room for the rest or its NUL */
-			trunc = true;
-			goto out;
-		}
-		r->pos[done++] = '\0';
-	}
-	trunc = true;			/* more arguments than we read */
-	goto out;
-fault:
-	if (!done) {
-		kestrel_put_fault(r);
+	/* each kept item takes at least a byte and its NUL */
+	cap = max > KESTREL_ARGV_TRAILER ?
+	      min_t(u32, KESTREL_ARGV_KEPT, (max - KESTREL_ARGV_TRAILER) / 2) : 0;
+	if (!cap) {
+		kestrel_put_fault(r);	/* no room (snaplen is >= 16) */
 		return;
 	}
-	trunc = true;			/* keep what was readable */
-out:
-	kestrel_put_done(r, done, trunc ? KESTREL_PARAM_TRUNCATED : 0);
+	/* how many items, and which are kept */
+	if (src->arr) {
+		for (n = 0; n < KESTREL_ARGV_SCAN; n++) {
+			if (!kestrel_uptr_at(src->arr, n, src->compat, &p)) {
+				if (!n) {
+					kestrel_put_fault(r);
+					return;
+				}
+				omitted = KESTREL_ARGV_UNKNOWN;
+				break;
+			}
+			if (!p)
+				break;
+		}
+		if (n == KESTREL_ARGV_SCAN)
+			omitted = KESTREL_ARGV_UNKNOWN;
+	} else {
+		n = src->n;
+	}
+	if (omitted == KESTREL_ARGV_UNKNOWN) {	/* the end is not known */
+		kept = min(n, cap);
+		first = kept;
+	} else if (n > cap) {
+		kept = cap;
+		/* KESTREL_ARGV_LAST of KESTREL_ARGV_KEPT, a quarter of less */
+		first = cap - min_t(u32, KESTREL_ARGV_LAST, cap / 4);
+		omitted = n - kept;
+	} else {
+		kept = n;
+		first = n;
+	}
+	/* a new image's last items, found backwards from the area's end */
+	if (!src->arr && kept > first) {
+		a = src->end;
+		for (k = kept; k > first; k--) {
+			a = a > src->start ?
+			    kestrel_item_start_back(src->start, a - 1) : 0;
+			last_addr[k - first - 1] = a;
+			if (!a)
+				break;
+		}
+	}
+	/* text bytes: room less one NUL per kept item and the trailer */
+	text_left = max - KESTREL_ARGV_TRAILER - kept;
+	for (k = 0; k < kept; k++) {
+		share = text_left / (kept - k);
+		if (src->arr) {
+			u32 idx = k < first ? k : n - (kept - k);
+
+			if (!kestrel_uptr_at(src->arr, idx, src->compat, &p))
+				p = NULL;
+		} else if (k < first) {
+			p = cursor < src->end ? (const char __user *)cursor :
+						NULL;
+		} else {
+			a = last_addr[k - first];
+			p = a ? (const char __user *)a : NULL;
+		}
+		len = p && share ? kestrel_read_ustr(r->pos + done, p, share,
+						     &t) : -EFAULT;
+		if (len < 0) {		/* unreadable: an empty, cut item */
+			len = 0;
+			t = true;
+		}
+		if (!src->arr && k < first) {	/* step to the next item */
+			if (!t) {
+				cursor += len + 1;
+			} else {
+				long full = kestrel_strnlen_nofault(cursor,
+					min_t(unsigned long, src->end - cursor,
+					      KESTREL_ARG_STRLEN));
+				cursor = full > 0 ? cursor + full : src->end;
+			}
+		}
+		done += len;
+		text_left -= len;
+		r->pos[done++] = '\0';
+		if (t)
+			cut[k / 8] |= 1 << (k % 8);
+	}
+	trailer = omitted;
+	for (k = 0; k < sizeof(cut); k++)
+		trailer |= cut[k];
+	if (!trailer) {
+		kestrel_put_done(r, done, 0);
+		return;
+	}
+	memcpy(r->pos + done, cut, DIV_ROUND_UP(kept, 8));
+	done += DIV_ROUND_UP(kept, 8);
+	memcpy(r->pos + done, &omitted, sizeof(omitted));
+	done += sizeof(omitted);
+	v16 = first;
+	memcpy(r->pos + done, &v16, sizeof(v16));
+	done += sizeof(v16);
+	v16 = kept;
+	memcpy(r->pos + done, &v16, sizeof(v16));
+	done += sizeof(v16);
+	kestrel_put_done(r, done, KESTREL_PARAM_TRUNCATED);
+}
+
+/* A user array of string pointers (32-bit ones when compat). */
+static void kestrel_put_uargv(struct kestrel_rec *r, const void __user *argv,
+			      bool compat)
+{
+	struct kestrel_argv_src src = { .arr = argv, .compat = compat };
+
+	kestrel_put_argv(r, &src);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1030,11 +1183,28 @@ static struct kestrel_stash *kestrel_stash_for(long nr)
 }
 
 
-static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
-				  unsigned long end)
+/*
+ * The new image's arguments or environment (at sched_process_exec, before
+ * it runs): the area of NUL-terminated strings the exec copied onto its
+ * stack, argc (envc) of them.
+ */
+static void kestrel_put_new_image_list(struct kestrel_rec *r,
+				       struct mm_struct *mm,
+				       const struct linux_binprm *bprm,
+				       bool env)
 {
-	kestrel_put_ubytes(r, (const void __user *)start,
-			   end > start ? end - start : 0, U32_MAX);
+	struct kestrel_argv_src src = {
+		.start = env ? READ_ONCE(mm->env_start) :
+			       READ_ONCE(mm->arg_start),
+		.end = env ? READ_ONCE(mm->env_end) : READ_ONCE(mm->arg_end),
+		.n = env ? bprm->envc : bprm->argc,
+	};
+
+	if (src.end < src.start || !src.start) {
+		kestrel_put_fault(r);
+		return;
+	}
+	kestrel_put_argv(r, &src);
 }
 
 /*
@@ -1156,18 +1326,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			break;
 		case KESTREL_PK_ARGS:
 		case KESTREL_PK_ENV:
-			if (ret || !mm)
-				payload += snaplen;
-			else if (pd->kind == KESTREL_PK_ARGS)
-				payload += min_t(u64, snaplen,
-					READ_ONCE(mm->arg_end) -
-					min(READ_ONCE(mm->arg_start),
-					    READ_ONCE(mm->arg_end)));
-			else
-				payload += min_t(u64, snaplen,
-					READ_ONCE(mm->env_end) -
-					min(READ_ONCE(mm->env_start),
-					    READ_ONCE(mm->env_end)));
+			payload += snaplen;
 			break;
 		case KESTREL_PK_EXE:
 			if (ret) {
@@ -1330,16 +1489,11 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			if (ret)
 				kestrel_put_uargv(&r, (const void __user *)v,
 						  c->compat);
-			else if (!mm)
+			else if (!mm || !c->bprm)
 				kestrel_put_fault(&r);
-			else if (pd->kind == KESTREL_PK_ARGS)
-				kestrel_put_user_area(&r,
-						      READ_ONCE(mm->arg_start),
-						      READ_ONCE(mm->arg_end));
 			else
-				kestrel_put_user_area(&r,
-						      READ_ONCE(mm->env_start),
-						      READ_ONCE(mm->env_end));
+				kestrel_put_new_image_list(&r, mm, c->bprm,
+						pd->kind == KESTREL_PK_ENV);
 			break;
 		case KESTREL_PK_COMM:
 			kestrel_put_kstr(&r, current->comm);

@@ -3,7 +3,7 @@
 # rewriting the path, rewriting bind's and connect's socket address -- and
 # the kernel-derived fields (open's fullpath, bind's and connect's tuple)
 # always name what the kernel acted on.
-# timeout: 120
+# timeout: 240
 . /scenarios/lib.sh
 
 TEST=/bin/kestrel-syscall-test
