@@ -2,9 +2,17 @@
 /*
  * kestrel_probes.c - tracepoint probes and the per-syscall fillers.
  *
+ * Probes: sys_enter (entry records, and the copy of an exit event's input
+ * arguments, see "Arguments copied at syscall entry"), sys_exit (exit
+ * records), sched_process_fork/exec/exit (procfork, procexec and a
+ * successful exec's exit record, procexit), and a kprobe on fd_install (a
+ * successful open's record, with the file the open created).  32-bit
+ * syscalls are mapped to their x86_64 twins first (KESTREL_COMPAT_TABLE).
+ *
  * Probes run with preemption disabled (the tracepoint disables it; we nest a
  * preempt_disable_notrace() so the code stays correct should that change),
- * never sleep, and read user memory only with copy_from_user_nofault() and
+ * never sleep, take no lock that sleeps on PREEMPT_RT (spinlocks are only
+ * tried there), and read user memory only with copy_from_user_nofault() and
  * kestrel_strncpy_nofault() (page faults disabled).
  * Every copy is bounded by snaplen and by the space reserved in the ring;
  * every loop is bounded.
@@ -941,8 +949,9 @@ struct kestrel_call {
 	unsigned long args[6];	/* the x86_64 call's arguments */
 	long ret;		/* its return value (0 at entry) */
 	bool compat;		/* made through the 32-bit ABI */
-	bool args_fault;	/* args could not be read (socketcall, ipc,
-				 * old mmap: from user memory) */
+	bool args_fault;	/* args could not be read (socketcall, old
+				 * mmap: from user memory) */
+	bool args_in_memory;	/* args were read from user memory */
 	const struct linux_binprm *bprm;	/* a successful exec's image */
 	struct file *file;	/* the file an open installed (fd_install) */
 	const struct kestrel_stash *stash;	/* arguments copied at entry */
@@ -997,19 +1006,28 @@ static bool kestrel_kind_reads_args(u8 kind)
  * probes are attached.
  */
 #define KESTREL_STASH_SLOTS	256	/* power of two */
-#define KESTREL_STASH_PROBE	8
+#define KESTREL_STASH_PROBE	8	/* owners per cache line */
 #define KESTREL_STASH_ITEMS	4	/* parameters of one event */
-#define KESTREL_STASH_BYTES	(8192 - 64)
+#define KESTREL_STASH_BYTES	(8192 - 128)
 
 struct kestrel_stash {
-	struct task_struct *owner;	/* NULL: free (see above) */
 	u32 nr;				/* the x86_64 syscall that filled it */
+	bool have_args;			/* args: a 32-bit call's arguments read
+					 * from user memory (socketcall, old
+					 * mmap), as they were at entry */
+	unsigned long args[6];
 	u16 nitems;
 	u16 len[KESTREL_STASH_ITEMS];	/* length | KESTREL_PARAM_* flags */
 	u16 off[KESTREL_STASH_ITEMS];	/* offset in data */
 	u8 data[KESTREL_STASH_BYTES];
 };
 
+/*
+ * Slot i's owner (NULL: free, see above), apart from the data so that a
+ * task's KESTREL_STASH_PROBE candidates share one cache line.
+ */
+static struct task_struct *kestrel_stash_owner[KESTREL_STASH_SLOTS]
+	____cacheline_aligned;
 static struct kestrel_stash *kestrel_stash;	/* [KESTREL_STASH_SLOTS] */
 
 /* Does event type take a parameter from user memory as input? */
@@ -1023,65 +1041,68 @@ static bool kestrel_kind_stashed(u8 kind)
 /* Exit events with stashed parameters (filled at init from the table). */
 static bool kestrel_event_stashes[KESTREL_EVT_MAX];
 
-static struct kestrel_stash *kestrel_stash_slot(u32 i)
+/* The first of task's candidate slots. */
+static u32 kestrel_stash_group(const struct task_struct *task)
 {
-	return &kestrel_stash[i & (KESTREL_STASH_SLOTS - 1)];
+	return hash_ptr(task, 32) & (KESTREL_STASH_SLOTS - 1) &
+	       ~(KESTREL_STASH_PROBE - 1);
+}
+
+/* task's slot number, or -1. */
+static int kestrel_stash_index(const struct task_struct *task)
+{
+	u32 g = kestrel_stash_group(task), i;
+
+	for (i = 0; i < KESTREL_STASH_PROBE; i++)
+		/* only task stores task here: a plain load suffices */
+		if (READ_ONCE(kestrel_stash_owner[g + i]) == task)
+			return g + i;
+	return -1;
 }
 
 /* current's slot, or NULL. */
 static struct kestrel_stash *kestrel_stash_find(void)
 {
-	u32 h = hash_ptr(current, 32), i;
-	struct kestrel_stash *s;
+	int i;
 
 	if (!kestrel_stash)
 		return NULL;
-	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
-		s = kestrel_stash_slot(h + i);
-		/* only current stores current here: a plain load suffices */
-		if (READ_ONCE(s->owner) == current)
-			return s;
-	}
-	return NULL;
+	i = kestrel_stash_index(current);
+	return i < 0 ? NULL : &kestrel_stash[i];
 }
 
 /* current's slot, claimed if it had none; NULL when all are taken. */
 static struct kestrel_stash *kestrel_stash_claim(void)
 {
-	u32 h = hash_ptr(current, 32), i;
 	struct kestrel_stash *s = kestrel_stash_find();
+	u32 g = kestrel_stash_group(current), i;
 
 	if (s || !kestrel_stash)
 		return s;
-	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
-		s = kestrel_stash_slot(h + i);
+	for (i = 0; i < KESTREL_STASH_PROBE; i++)
 		/* fully ordered on success: pairs with the release below */
-		if (!READ_ONCE(s->owner) &&
-		    cmpxchg(&s->owner, NULL, current) == NULL)
-			return s;
-	}
+		if (!READ_ONCE(kestrel_stash_owner[g + i]) &&
+		    cmpxchg(&kestrel_stash_owner[g + i], NULL, current) == NULL)
+			return &kestrel_stash[g + i];
 	return NULL;
 }
 
 static void kestrel_stash_release(struct kestrel_stash *s)
 {
 	/* release: our reads of s->data are done before a new owner writes */
-	smp_store_release(&s->owner, NULL);
+	smp_store_release(&kestrel_stash_owner[s - kestrel_stash], NULL);
 }
 
 /* Release task's slot (at its exit: a call whose exit never came). */
 static void kestrel_stash_drop(struct task_struct *task)
 {
-	u32 h = hash_ptr(task, 32), i;
-	struct kestrel_stash *s;
+	int i;
 
 	if (!kestrel_stash)
 		return;
-	for (i = 0; i < KESTREL_STASH_PROBE; i++) {
-		s = kestrel_stash_slot(h + i);
-		if (READ_ONCE(s->owner) == task)
-			kestrel_stash_release(s);
-	}
+	i = kestrel_stash_index(task);
+	if (i >= 0)
+		kestrel_stash_release(&kestrel_stash[i]);
 }
 
 /* Append one item of n bytes read by the caller; flags as the length's. */
@@ -1112,6 +1133,8 @@ static void kestrel_stash_fill(long nr, u16 type, const struct kestrel_call *c,
 		return;
 	s->nr = nr;
 	s->nitems = 0;
+	s->have_args = c->args_in_memory;
+	memcpy(s->args, c->args, sizeof(s->args));
 	for (i = 0; i < ev->nparams && s->nitems < KESTREL_STASH_ITEMS; i++) {
 		pd = &ev->params[i];
 		if (!kestrel_kind_stashed(pd->kind))
@@ -1174,7 +1197,13 @@ static void kestrel_stash_fill(long nr, u16 type, const struct kestrel_call *c,
 	}
 }
 
-/* current's stash for x86_64 syscall nr, if its entry filled one. */
+/*
+ * current's stash for x86_64 syscall nr, if its entry filled one.  A slot
+ * is left behind only by a call whose exit was not recorded (the mask
+ * changed during it, or the task died in it); the next entry refills it
+ * and the task's exit frees it, so a stale copy can be taken only if the
+ * mask changes again between a later entry and its exit.
+ */
 static struct kestrel_stash *kestrel_stash_for(long nr)
 {
 	struct kestrel_stash *s = kestrel_stash_find();
@@ -1668,6 +1697,7 @@ static long kestrel_compat_call(long cnr, struct kestrel_call *c)
 		}
 		for (i = 0; i < 6; i++)
 			args[i] = v[i];
+		c->args_in_memory = true;
 		return m->nr;
 	case KESTREL_CA_SOCKETCALL: {
 		const struct kestrel_socketcall *s;
@@ -1683,6 +1713,7 @@ static long kestrel_compat_call(long cnr, struct kestrel_call *c)
 			c->args_fault = true;
 		for (i = 0; i < 6; i++)
 			args[i] = v[i];
+		c->args_in_memory = true;
 		return s->nr;
 	}
 	case KESTREL_CA_IPC: {
@@ -1757,8 +1788,8 @@ static void kestrel_on_enter(long nr, const struct kestrel_call *c)
 			kestrel_leave(ring);
 		}
 	}
-	if (kestrel_event_stashes[xtype] && !c->args_fault &&
-	    kestrel_wanted(nr, c->args))
+	if ((kestrel_event_stashes[xtype] || c->args_in_memory) &&
+	    !c->args_fault && kestrel_wanted(nr, c->args))
 		kestrel_stash_fill(nr, xtype, c, snaplen);
 }
 
@@ -1776,7 +1807,8 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 
 	syscall_get_arguments(current, regs, c.args);
 	nr = kestrel_compat_call(cnr, &c);
-	if (nr < 0 || !kestrel_mask_test(nr) || !kestrel_enter_work(nr))
+	if (nr < 0 || !kestrel_mask_test(nr) ||
+	    !(kestrel_enter_work(nr) || c.args_in_memory))
 		return;
 	kestrel_on_enter(nr, &c);
 }
@@ -1817,8 +1849,10 @@ static void kestrel_write_exit(long nr, const struct kestrel_call *c)
 /* At sys_exit of x86_64 syscall nr (already masked in). */
 static void kestrel_on_exit(long nr, struct kestrel_call *c)
 {
-	struct kestrel_stash *s = kestrel_stash_for(nr);
+	struct kestrel_stash *s = NULL;
 
+	if (kestrel_event_stashes[kestrel_exit_event[nr]] || c->args_in_memory)
+		s = kestrel_stash_for(nr);
 	c->stash = s;
 	/*
 	 * A successful exec is recorded by kestrel_sched_exec(), from the
@@ -1841,12 +1875,23 @@ out:
 static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 {
 	struct kestrel_call c = { .ret = ret };
+	struct kestrel_stash *s;
 	long nr;
 
 	syscall_get_arguments(current, regs, c.args);
 	nr = kestrel_compat_call(syscall_get_nr(current, regs), &c);
 	if (nr < 0 || !kestrel_mask_test(nr))
 		return;
+	/*
+	 * socketcall's argument array (and the old mmap's block) as it was
+	 * at entry: a sibling may have rewritten it since (the call number
+	 * is a register).
+	 */
+	s = c.args_in_memory ? kestrel_stash_for(nr) : NULL;
+	if (s && s->have_args) {
+		memcpy(c.args, s->args, sizeof(c.args));
+		c.args_fault = false;
+	}
 	kestrel_on_exit(nr, &c);
 }
 
@@ -2089,6 +2134,7 @@ static void kestrel_probes_detach(void)
 	tracepoint_synchronize_unregister();
 	vfree(kestrel_stash);
 	kestrel_stash = NULL;
+	memset(kestrel_stash_owner, 0, sizeof(kestrel_stash_owner));
 }
 
 /* Caller holds the ioctl mutex. */
@@ -2110,12 +2156,20 @@ int kestrel_probes_register(void)
 	 * Set first: from the kprobe's first hit, successful opens are its
 	 * to record (the sys_exit probe is attached after it).
 	 */
-	WRITE_ONCE(kestrel_open_kprobe_on, true);
-	err = register_kprobe(&kestrel_fd_install_kp);
-	if (err) {
-		WRITE_ONCE(kestrel_open_kprobe_on, false);
-		pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
-			     err);
+	/*
+	 * Only when the mask (set before START) selects an open: the kprobe
+	 * costs every fd_install of the system.  Opens selected later are
+	 * recorded at sys_exit, fullpath looked up by fd.
+	 */
+	if (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
+	    kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat)) {
+		WRITE_ONCE(kestrel_open_kprobe_on, true);
+		err = register_kprobe(&kestrel_fd_install_kp);
+		if (err) {
+			WRITE_ONCE(kestrel_open_kprobe_on, false);
+			pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
+				     err);
+		}
 	}
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
 		err = tracepoint_probe_register(kestrel_tps[i].tp,
