@@ -2137,6 +2137,17 @@ static void kestrel_probes_detach(void)
 	memset(kestrel_stash_owner, 0, sizeof(kestrel_stash_owner));
 }
 
+/* Does the mask select a syscall with work at its entry? */
+static bool kestrel_mask_has_entry_work(void)
+{
+	long nr;
+
+	for (nr = 0; nr < KESTREL_MAX_SYSCALLS; nr++)
+		if (kestrel_mask_test(nr) && kestrel_enter_work(nr))
+			return true;
+	return false;
+}
+
 /* Caller holds the ioctl mutex. */
 int kestrel_probes_register(void)
 {
@@ -2172,6 +2183,16 @@ int kestrel_probes_register(void)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
+		/*
+		 * sys_enter runs for every syscall on the host: attach it only
+		 * when the mask (set before START) selects a syscall with
+		 * entry work (an entry event, or input arguments to copy).
+		 * A mask changed during capture does without: entry records
+		 * are then missing and inputs are read at exit.
+		 */
+		if (kestrel_tps[i].probe == kestrel_sys_enter &&
+		    !kestrel_mask_has_entry_work())
+			continue;
 		err = tracepoint_probe_register(kestrel_tps[i].tp,
 						kestrel_tps[i].probe, NULL);
 		if (err) {
