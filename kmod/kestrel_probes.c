@@ -1813,20 +1813,30 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 	kestrel_on_enter(nr, &c);
 }
 
-static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
 {
 	struct kestrel_call c = { .ret = 0 };
 
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_on_enter(nr, &c);
+}
+
+/*
+ * The probes themselves only test the ABI and the mask: everything with a
+ * frame worth the name (the call context, its zeroing, a stack canary) is
+ * in the noinline functions they call, so a masked-out syscall pays for
+ * nothing else.
+ */
+static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+{
 	if (unlikely(kestrel_in_compat())) {	/* id is an ia32 number */
 		kestrel_compat_enter(regs, id);
 		return;
 	}
 	if (!kestrel_mask_test(id))	/* the common case returns */
 		return;
-	if (!kestrel_enter_work(id))
-		return;
-	syscall_get_arguments(current, regs, c.args);
-	kestrel_on_enter(id, &c);
+	if (kestrel_enter_work(id))
+		kestrel_native_enter(regs, id);
 }
 
 /* Write the exit record of x86_64 syscall nr for call c. */
@@ -1895,9 +1905,17 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 	kestrel_on_exit(nr, &c);
 }
 
-static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
+					 long ret)
 {
 	struct kestrel_call c = { .ret = ret };
+
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_on_exit(nr, &c);
+}
+
+static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
 	long nr;
 
 	if (unlikely(kestrel_in_compat())) {	/* an ia32 number */
@@ -1907,8 +1925,7 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	nr = syscall_get_nr(current, regs);
 	if (!kestrel_mask_test(nr))	/* the common case returns */
 		return;
-	syscall_get_arguments(current, regs, c.args);
-	kestrel_on_exit(nr, &c);
+	kestrel_native_exit(regs, nr, ret);
 }
 
 /*
