@@ -944,7 +944,10 @@ struct kestrel_kpath {
 	long len;	/* < 0: -errno */
 };
 
-/* One syscall (or exec) being recorded. */
+/*
+ * One syscall (or exec) being recorded.  kestrel_native_exit() sets every
+ * field by hand (not zeroing the arguments): keep it in step.
+ */
 struct kestrel_call {
 	unsigned long args[6];	/* the x86_64 call's arguments */
 	long ret;		/* its return value (0 at entry) */
@@ -1549,21 +1552,19 @@ static void kestrel_fill_generic(struct kestrel_ring *ring, long nr,
 				 const struct kestrel_call *c)
 {
 	struct kestrel_rec r;
-	u64 a[6];
-	int i;
 
+	/* the six arguments as they are: unsigned long is a u64 here */
+	BUILD_BUG_ON(sizeof(c->args) != 6 * sizeof(u64));
 	if (!kestrel_begin(&r, ring, KESTREL_EVT_GENERIC,
 			   kestrel_events[KESTREL_EVT_GENERIC].nparams,
-			   4 + 8 + sizeof(a), KESTREL_SNAPLEN_MIN))
+			   4 + 8 + sizeof(c->args), KESTREL_SNAPLEN_MIN))
 		return;
-	for (i = 0; i < 6; i++)
-		a[i] = c->args[i];
 	kestrel_put_u32(&r, nr);
 	kestrel_put_s64(&r, c->ret);
 	if (c->args_fault)
 		kestrel_put_fault(&r);
 	else
-		kestrel_put_val(&r, a, sizeof(a));
+		kestrel_put_val(&r, c->args, sizeof(c->args));
 	kestrel_rec_commit(&r);
 }
 
@@ -1908,8 +1909,16 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
 					 long ret)
 {
-	struct kestrel_call c = { .ret = ret };
+	struct kestrel_call c;
 
+	/* field by field: args are filled next, no need to zero them */
+	c.ret = ret;
+	c.compat = false;
+	c.args_fault = false;
+	c.args_in_memory = false;
+	c.bprm = NULL;
+	c.file = NULL;
+	c.stash = NULL;
 	syscall_get_arguments(current, regs, c.args);
 	kestrel_on_exit(nr, &c);
 }
