@@ -152,8 +152,9 @@ struct kestrel_event_hdr {
  *
  * KESTREL_PARAM_KINDS(K): K(KIND, number, WIRE) - how a parameter is filled
  * and what its bytes are.  WIRE is the encoding in the record: S64, U64 (8
- * bytes, little-endian), U32 (4 bytes), STR (text, no NUL), BYTES, ARGV (each
- * item followed by a NUL, as /proc/PID/cmdline), SOCKADDR (a struct sockaddr
+ * bytes, little-endian), U32 (4 bytes), STR (text, no NUL), BYTES, ARGV (a
+ * list: each item followed by a NUL, as /proc/PID/cmdline; see below),
+ * SOCKADDR (a struct sockaddr
  * as the caller passed it, at most 128 bytes), TUPLE (see below).  In the
  * list, "arg a" is the syscall's register argument number a of the P()
  * entry, and a == 6 names the syscall's return value instead:
@@ -179,7 +180,8 @@ struct kestrel_event_hdr {
  *   ARGV         the NULL-terminated user array of strings at arg a
  *   SOCKADDR     the user sockaddr at arg a, its length in arg b
  *   SOCKADDR_OUT the user sockaddr at arg a that the kernel filled, its
- *                length in the user int at arg b (FAULT when the call failed)
+ *                length in the user int at arg b, bounded by the buffer
+ *                size that int held at entry (FAULT when the call failed)
  *   TUPLE        both ends of the socket whose fd is arg a (FAULT if it is
  *                not a socket): __u8 family, then for AF_INET local address
  *                (4 bytes, network order), local port (__u16 little-endian),
@@ -187,10 +189,12 @@ struct kestrel_event_hdr {
  *                same with 16-byte addresses; for AF_UNIX the path the
  *                socket is bound to, or else its peer's (abstract names
  *                start with a NUL); any other family: the family byte only
- *   FULLPATH     absolute path (d_path) of the file whose fd is arg a;
+ *   FULLPATH     absolute path (d_path) of the file whose fd is arg a (for
+ *                a == 6, the open's result: the file the open installed);
  *                FAULT when the fd is negative or has no path
- *   EXE          the new image's executable (d_path) after a successful
- *                exec; after a failed one, the user string at arg a
+ *   EXE          the new image's executable (d_path of the file the exec
+ *                opened) after a successful exec; after a failed one, the
+ *                user string at arg a
  *   ARGS         the new image's arguments after a successful exec; after a
  *                failed one, the user array at arg a
  *   ENV          likewise for the environment (user array at arg a)
@@ -199,6 +203,32 @@ struct kestrel_event_hdr {
  *   COMM         the caller's command name (task->comm)
  *   KSTR         text from the kernel (events the module fills by hand)
  *   RAWARGS      the six raw syscall arguments, 6 x __u64 (48 bytes)
+ * What the caller passed and what the kernel acted on: the input
+ * parameters an exit event reads from user memory (PATH, SOCKADDR,
+ * OPEN_HOW, USER_U64, and SOCKADDR_OUT's buffer size) are copied at
+ * syscall entry, so a sibling thread rewriting them during the call does
+ * not change the record (the module reads them at exit only when the
+ * entry copy could not be made: a page the caller had not touched yet, or
+ * no free slot; SOCKADDR_OUT is then FAULT).  The kernel itself copies them
+ * after the entry probe, so they may still differ from what it used: the
+ * names the kernel acted on are in the kernel-derived parameters, taken
+ * from its own objects: an open's FULLPATH from the file it created (read
+ * when the fd is installed, before another thread can replace it), exec's
+ * EXE from the file it loaded, connect's and bind's TUPLE from the socket
+ * after the call.
+ * ARGV lists (ARGV, ARGS, ENV) are bounded per item and in count, so that
+ * padding cannot push the last items or any one item out of view: of n
+ * items the first ones and the last ones are kept (at most 24 and 8; at a
+ * small snaplen at most (snaplen - 12) / 2 items, a quarter of them from
+ * the end), and the snaplen bytes left after the trailer and one NUL per
+ * kept item are shared out in turn, each item taking at most an even share
+ * of what is left.  A list with an item cut or items left out has
+ * KESTREL_PARAM_TRUNCATED and, after its items, a trailer: a bitmap of the
+ * kept items that were cut (bit i of byte i / 8 for kept item i, ceil(kept
+ * / 8) bytes), __u32 omitted (items left out after the first `first` kept
+ * ones; 0xffffffff when the list's end was not found: the items after the
+ * kept ones are not counted), __u16 first, __u16 kept.  A list that is
+ * whole has no trailer.
  * Paths resolved by the kernel (FULLPATH, EXE, CWD, CGROUP) are at most
  * PATH_MAX bytes; every variable parameter is at most snaplen bytes, except
  * SOCKADDR/SOCKADDR_OUT (at most 128 bytes) and TUPLE (at most 109), which
@@ -289,11 +319,16 @@ struct kestrel_event_hdr {
  * which has no setpgrp syscall.
  * execve/execveat exit: on success exe, args and env describe the new image;
  * on failure exe, args and env are the caller's arguments.  The ENTER
- * records are written before the image is replaced.  A successful execveat
- * returns to user space as execve (the kernel reports __NR_execve at its
- * exit): its exit record is an EXECVE one, following the EXECVEAT_ENTER
- * record of the same thread; it is recorded when the mask selects execve or
- * execveat.  Only a failed execveat has an EXECVEAT exit record.
+ * records are written before the image is replaced.  A successful exec's
+ * exit record is written at sched_process_exec, right after procexec, from
+ * what the kernel loaded: exe is the file it opened and mapped (the
+ * interpreter for a #! script), args and env the new image's, whatever the
+ * ABI of the old and new images (an exec into a 32-bit image returns to
+ * user space as an ia32 syscall).  It is an EXECVE record for execveat too
+ * (the kernel also reports a successful execveat as __NR_execve at its
+ * exit), following the EXECVEAT_ENTER record of the same thread, and is
+ * recorded when the mask selects execve or execveat.  Only a failed
+ * execveat has an EXECVEAT exit record.
  */
 #define KESTREL_EVENT_TABLE(EV, P)                                                      \
 	EV(PAD, 1, pad, K, _, )                                                         \
@@ -465,7 +500,7 @@ struct kestrel_event_hdr {
 	   P(INT, fd, 0, 0, NONE) P(TUPLE, tuple, 6, 0, NONE)                           \
 	   P(U32, flags, 3, 0, SOCKTYPE))                                               \
 	EV(BIND, 70, bind, X, bind, P(RES, res, 6, 0, NONE) P(INT, fd, 0, 0, NONE)      \
-	   P(SOCKADDR, addr, 1, 2, NONE))                                               \
+	   P(SOCKADDR, addr, 1, 2, NONE) P(TUPLE, tuple, 0, 0, NONE))                   \
 	EV(LISTEN, 71, listen, X, listen, P(RES, res, 6, 0, NONE)                       \
 	   P(INT, fd, 0, 0, NONE) P(INT, backlog, 1, 0, NONE))                          \
 	EV(SENDTO, 72, sendto, X, sendto, P(RES, res, 6, 0, NONE)                       \
@@ -503,6 +538,112 @@ struct kestrel_event_hdr {
 	EV(SETSID, 85, setsid, X, setsid, P(RES, res, 6, 0, NONE))                      \
 	EV(SETPGID, 86, setpgid, X, setpgid, P(RES, res, 6, 0, NONE)                    \
 	   P(INT, pid, 0, 0, NONE) P(INT, pgid, 1, 0, NONE))
+
+/*
+ * 32-bit syscalls
+ * ---------------
+ * A syscall made through the 32-bit x86 ABI (a 32-bit program, or int 0x80
+ * from a 64-bit one) is recorded as the x86_64 syscall of the same meaning:
+ * the same event type, selected by the same mask bit (the mask holds x86_64
+ * numbers only), its arguments rearranged into the x86_64 call's.  Records
+ * do not say which ABI a call came through.  The module builds its number
+ * map from the tables below with the kernel's own __NR_ia32_* and __NR_*
+ * numbers; the consumer does not read them.
+ *
+ * KESTREL_COMPAT_TABLE(C): C(ia32 syscall, x86_64 syscall, ARGS), where
+ * ARGS says how the 32-bit arguments become the x86_64 call's:
+ *   PLAIN   the same arguments, each 32 bits (zero-extended; signed ones,
+ *           such as fds, are read as C ints); pointers are 32-bit user
+ *           addresses and the argv/envp arrays of execve hold 32-bit
+ *           pointers (compat_uptr_t)
+ *   ID16    the 16-bit uid/gid calls: every argument is an id, 0xffff is -1
+ *   OWN16   the 16-bit chown calls: arguments 1 and 2 are such ids
+ *   MMAP    the old mmap: one pointer to the six 32-bit arguments
+ *   MMAP2   mmap2: the offset (argument 5) is in 4096-byte pages
+ * Two 32-bit syscalls multiplex others and are demultiplexed (below):
+ * socketcall(call, args) and ipc(call, first, second, third, ptr, fifth).
+ * A 32-bit syscall in neither is not recorded, generic included.
+ */
+#define KESTREL_COMPAT_TABLE(C)                                                         \
+	C(execve, execve, PLAIN) C(execveat, execveat, PLAIN) C(open, open, PLAIN)      \
+	C(openat, openat, PLAIN) C(openat2, openat2, PLAIN) C(creat, creat, PLAIN)      \
+	C(connect, connect, PLAIN) C(clone, clone, PLAIN) C(fork, fork, PLAIN)          \
+	C(vfork, vfork, PLAIN) C(clone3, clone3, PLAIN) C(kill, kill, PLAIN)            \
+	C(tkill, tkill, PLAIN) C(tgkill, tgkill, PLAIN) C(ptrace, ptrace, PLAIN)        \
+	C(prctl, prctl, PLAIN) C(capset, capset, PLAIN)                                 \
+	C(setuid, setuid, ID16) C(setuid32, setuid, PLAIN)                              \
+	C(setgid, setgid, ID16) C(setgid32, setgid, PLAIN)                              \
+	C(setreuid, setreuid, ID16) C(setreuid32, setreuid, PLAIN)                      \
+	C(setregid, setregid, ID16) C(setregid32, setregid, PLAIN)                      \
+	C(setresuid, setresuid, ID16) C(setresuid32, setresuid, PLAIN)                  \
+	C(setresgid, setresgid, ID16) C(setresgid32, setresgid, PLAIN)                  \
+	C(setfsuid, setfsuid, ID16) C(setfsuid32, setfsuid, PLAIN)                      \
+	C(setfsgid, setfsgid, ID16) C(setfsgid32, setfsgid, PLAIN)                      \
+	C(setns, setns, PLAIN) C(unshare, unshare, PLAIN) C(chroot, chroot, PLAIN)      \
+	C(pivot_root, pivot_root, PLAIN) C(close, close, PLAIN) C(dup, dup, PLAIN)      \
+	C(dup2, dup2, PLAIN) C(dup3, dup3, PLAIN) C(fcntl, fcntl, PLAIN)                \
+	C(fcntl64, fcntl, PLAIN) C(rename, rename, PLAIN) C(renameat, renameat, PLAIN)  \
+	C(renameat2, renameat2, PLAIN) C(unlink, unlink, PLAIN)                         \
+	C(unlinkat, unlinkat, PLAIN) C(mkdir, mkdir, PLAIN) C(mkdirat, mkdirat, PLAIN)  \
+	C(rmdir, rmdir, PLAIN) C(link, link, PLAIN) C(linkat, linkat, PLAIN)            \
+	C(symlink, symlink, PLAIN) C(symlinkat, symlinkat, PLAIN)                       \
+	C(chmod, chmod, PLAIN) C(fchmod, fchmod, PLAIN) C(fchmodat, fchmodat, PLAIN)    \
+	C(chown, chown, OWN16) C(chown32, chown, PLAIN) C(lchown, lchown, OWN16)        \
+	C(lchown32, lchown, PLAIN) C(fchown, fchown, OWN16)                             \
+	C(fchown32, fchown, PLAIN) C(fchownat, fchownat, PLAIN)                         \
+	C(mount, mount, PLAIN) C(umount2, umount2, PLAIN)                               \
+	C(memfd_create, memfd_create, PLAIN) C(pipe, pipe, PLAIN)                       \
+	C(pipe2, pipe2, PLAIN) C(socket, socket, PLAIN) C(accept4, accept4, PLAIN)      \
+	C(bind, bind, PLAIN) C(listen, listen, PLAIN) C(sendto, sendto, PLAIN)          \
+	C(recvfrom, recvfrom, PLAIN) C(socketpair, socketpair, PLAIN)                   \
+	C(getsockname, getsockname, PLAIN) C(getpeername, getpeername, PLAIN)           \
+	C(shutdown, shutdown, PLAIN) C(setsockopt, setsockopt, PLAIN)                   \
+	C(getsockopt, getsockopt, PLAIN) C(sendmsg, sendmsg, PLAIN)                     \
+	C(recvmsg, recvmsg, PLAIN) C(init_module, init_module, PLAIN)                   \
+	C(finit_module, finit_module, PLAIN) C(delete_module, delete_module, PLAIN)     \
+	C(bpf, bpf, PLAIN) C(userfaultfd, userfaultfd, PLAIN)                           \
+	C(io_uring_setup, io_uring_setup, PLAIN) C(mprotect, mprotect, PLAIN)           \
+	C(mmap, mmap, MMAP) C(mmap2, mmap, MMAP2) C(chdir, chdir, PLAIN)                \
+	C(fchdir, fchdir, PLAIN) C(setsid, setsid, PLAIN) C(setpgid, setpgid, PLAIN)    \
+	C(semget, semget, PLAIN) C(semctl, semctl, PLAIN) C(shmget, shmget, PLAIN)      \
+	C(shmctl, shmctl, PLAIN) C(shmat, shmat, PLAIN) C(shmdt, shmdt, PLAIN)          \
+	C(msgget, msgget, PLAIN) C(msgsnd, msgsnd, PLAIN) C(msgrcv, msgrcv, PLAIN)      \
+	C(msgctl, msgctl, PLAIN)
+
+/*
+ * KESTREL_SOCKETCALL_TABLE(S): S(call, x86_64 syscall, n): socketcall's
+ * call number (SYS_* of <linux/net.h>) and the x86_64 syscall it is
+ * recorded as, whose n arguments are the first n 32-bit values of the
+ * user array (the rest are 0: SEND and RECV are sendto and recvfrom
+ * without an address).
+ */
+#define KESTREL_SOCKETCALL_TABLE(S)                                                     \
+	S(SYS_SOCKET, socket, 3) S(SYS_BIND, bind, 3) S(SYS_CONNECT, connect, 3)        \
+	S(SYS_LISTEN, listen, 2) S(SYS_ACCEPT, accept, 3)                               \
+	S(SYS_GETSOCKNAME, getsockname, 3) S(SYS_GETPEERNAME, getpeername, 3)           \
+	S(SYS_SOCKETPAIR, socketpair, 4) S(SYS_SEND, sendto, 4)                         \
+	S(SYS_RECV, recvfrom, 4) S(SYS_SENDTO, sendto, 6)                               \
+	S(SYS_RECVFROM, recvfrom, 6) S(SYS_SHUTDOWN, shutdown, 2)                       \
+	S(SYS_SETSOCKOPT, setsockopt, 5) S(SYS_GETSOCKOPT, getsockopt, 5)               \
+	S(SYS_SENDMSG, sendmsg, 3) S(SYS_RECVMSG, recvmsg, 3)                           \
+	S(SYS_ACCEPT4, accept4, 4) S(SYS_RECVMMSG, recvmmsg, 5)                         \
+	S(SYS_SENDMMSG, sendmmsg, 4)
+
+/*
+ * KESTREL_IPC_TABLE(I): I(call, x86_64 syscall, a0, a1, a2, a3): ipc's call
+ * number (low 16 bits of its first argument, as <linux/ipc.h> numbers
+ * them) and the x86_64 syscall it is recorded as, whose arguments 0..3 are
+ * ipc's arguments a0..a3 (1 first, 2 second, 3 third, 4 ptr, 5 fifth;
+ * 0 for none).  These have no events of their own: they are recorded as
+ * generic when the mask selects them.
+ */
+#define KESTREL_IPC_TABLE(I)                                                            \
+	I(SEMOP, semop, 1, 4, 2, 0) I(SEMGET, semget, 1, 2, 3, 0)                       \
+	I(SEMCTL, semctl, 1, 2, 3, 4) I(SEMTIMEDOP, semtimedop, 1, 4, 2, 5)             \
+	I(MSGSND, msgsnd, 1, 4, 2, 3) I(MSGRCV, msgrcv, 1, 4, 2, 5)                     \
+	I(MSGGET, msgget, 1, 2, 0, 0) I(MSGCTL, msgctl, 1, 2, 4, 0)                     \
+	I(SHMAT, shmat, 1, 4, 2, 0) I(SHMDT, shmdt, 4, 0, 0, 0)                         \
+	I(SHMGET, shmget, 1, 2, 3, 0) I(SHMCTL, shmctl, 1, 2, 4, 0)
 
 /* The argument number a P() entry uses for the syscall's return value. */
 #define KESTREL_ARG_RES			6

@@ -2,9 +2,17 @@
 /*
  * kestrel_probes.c - tracepoint probes and the per-syscall fillers.
  *
+ * Probes: sys_enter (entry records, and the copy of an exit event's input
+ * arguments, see "Arguments copied at syscall entry"), sys_exit (exit
+ * records), sched_process_fork/exec/exit (procfork, procexec and a
+ * successful exec's exit record, procexit), and a kprobe on fd_install (a
+ * successful open's record, with the file the open created).  32-bit
+ * syscalls are mapped to their x86_64 twins first (KESTREL_COMPAT_TABLE).
+ *
  * Probes run with preemption disabled (the tracepoint disables it; we nest a
  * preempt_disable_notrace() so the code stays correct should that change),
- * never sleep, and read user memory only with copy_from_user_nofault() and
+ * never sleep, take no lock that sleeps on PREEMPT_RT (spinlocks are only
+ * tried there), and read user memory only with copy_from_user_nofault() and
  * kestrel_strncpy_nofault() (page faults disabled).
  * Every copy is bounded by snaplen and by the space reserved in the ring;
  * every loop is bounded.
@@ -23,6 +31,9 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/ipc.h>
+#include <linux/hash.h>
+#include <linux/kprobes.h>
 #include <linux/kdev_t.h>
 #include <linux/mman.h>
 #include <linux/net.h>
@@ -31,6 +42,7 @@
 #include <linux/tty_driver.h>
 #include <linux/un.h>
 #include <linux/version.h>
+#include <linux/vmalloc.h>
 #include <net/af_unix.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -41,6 +53,7 @@
 #include <linux/openat2.h>
 #include <linux/path.h>
 #include <linux/rcupdate.h>
+#include <linux/seqlock.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
@@ -60,9 +73,6 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
  * area up under a global spinlock on some kernels, a stack check is free.
  */
 #define KESTREL_BOUNCE		256
-
-/* The most argv entries read from a user pointer array. */
-#define KESTREL_ARGV_MAX	1024
 
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving a ring                                              */
@@ -316,57 +326,238 @@ static void kestrel_put_ubytes_max(struct kestrel_rec *r,
 				 got < len ? KESTREL_PARAM_TRUNCATED : 0);
 }
 
-static void kestrel_put_ubytes(struct kestrel_rec *r, const void __user *u,
-			       u64 len, u32 cap)
+/*
+ * Pointer i of a user array of string pointers: 64-bit, or 32-bit
+ * (compat_uptr_t) for a 32-bit caller.  Returns false if unreadable.
+ */
+static bool kestrel_uptr_at(const void __user *arr, u32 i, bool compat,
+			    const char __user **p)
 {
-	kestrel_put_ubytes_max(r, u, len, cap, true);
+#ifdef CONFIG_COMPAT
+	compat_uptr_t p32;
+
+	if (compat) {
+		if (copy_from_user_nofault(&p32,
+				(const compat_uptr_t __user *)arr + i,
+				sizeof(p32)))
+			return false;
+		*p = compat_ptr(p32);
+		return true;
+	}
+#endif
+	return !copy_from_user_nofault(p,
+			(const char __user *const __user *)arr + i,
+			sizeof(*p));
 }
 
 /*
- * argv from a user array of string pointers: each argument and a NUL, as
- * in /proc/PID/cmdline, at most KESTREL_ARGV_MAX arguments and snaplen bytes.
+ * argv and environment lists
+ * --------------------------
+ * A list is written as its items, each followed by a NUL (as
+ * /proc/PID/cmdline), bounded per item and in count so that padding can
+ * push neither the real command (last) nor a variable such as LD_PRELOAD
+ * out of view: of n items at most KESTREL_ARGV_FIRST from the start and
+ * KESTREL_ARGV_LAST from the end are kept (fewer at a small snaplen: at
+ * most one per two bytes, a quarter of them from the end), and the bytes
+ * left (snaplen
+ * less the NULs and the trailer) are shared among the kept items, each
+ * taking at most an even share of what is left when its turn comes (a
+ * short item leaves its unused share to the next).  When an item was cut
+ * or items were left out the parameter is flagged truncated and a trailer
+ * follows the items (see KESTREL_PARAM_KINDS in kestrel_abi.h): one bit per
+ * kept item (set: cut), the number of items left out, the number kept
+ * before that gap and the number kept.
  */
-static void kestrel_put_uargv(struct kestrel_rec *r,
-			      const char __user *const __user *argv)
+#define KESTREL_ARGV_FIRST	24
+#define KESTREL_ARGV_LAST	8
+#define KESTREL_ARGV_KEPT	(KESTREL_ARGV_FIRST + KESTREL_ARGV_LAST)
+/* Pointers read to find the end of a user array (the last items). */
+#define KESTREL_ARGV_SCAN	4096
+#define KESTREL_ARGV_TRAILER	(KESTREL_ARGV_KEPT / 8 + 4 + 2 + 2)
+/* omitted count when the list's end could not be found */
+#define KESTREL_ARGV_UNKNOWN	0xffffffffU
+/* The longest item the kernel accepts for exec (MAX_ARG_STRLEN). */
+#define KESTREL_ARG_STRLEN	(32 * PAGE_SIZE)
+
+/* Where a list's items are. */
+struct kestrel_argv_src {
+	const void __user *arr;	/* a NULL-terminated user pointer array */
+	bool compat;		/* ... of 32-bit pointers */
+	unsigned long start;	/* or else: a user area of NUL-terminated */
+	unsigned long end;	/* items (a new image's, n of them) */
+	u32 n;
+};
+
+/* strnlen_user() without faulting: length with its NUL, 0 on a fault. */
+static long kestrel_strnlen_nofault(unsigned long addr, long max)
 {
-	u32 max = kestrel_param_max(r), done = 0, i;
-	const char __user *p;
-	bool trunc = false, t;
 	long n;
 
-	if (!argv) {			/* execve(path, NULL, ...) is allowed */
+	pagefault_disable();
+	n = strnlen_user((const char __user *)addr, max);
+	pagefault_enable();
+	return n;
+}
+
+/*
+ * Start of the item whose NUL is at nul, no lower than lo and at most
+ * KESTREL_ARG_STRLEN back; 0 if unreadable.
+ */
+static unsigned long kestrel_item_start_back(unsigned long lo,
+					     unsigned long nul)
+{
+	unsigned long p = nul, floor = nul > lo + KESTREL_ARG_STRLEN ?
+				      nul - KESTREL_ARG_STRLEN : lo;
+	u8 buf[KESTREL_BOUNCE];
+	u32 chunk, j;
+
+	while (p > floor) {	/* each pass moves p down or returns */
+		chunk = min_t(unsigned long, p - floor, KESTREL_BOUNCE);
+		chunk = min_t(u32, chunk,
+			      offset_in_page(p) ? offset_in_page(p) : PAGE_SIZE);
+		if (copy_from_user_nofault(buf, (const void __user *)(p - chunk),
+					   chunk))
+			return 0;
+		for (j = chunk; j > 0; j--)
+			if (!buf[j - 1])
+				return p - chunk + j;
+		p -= chunk;
+	}
+	return floor;
+}
+
+static void kestrel_put_argv(struct kestrel_rec *r,
+			     const struct kestrel_argv_src *src)
+{
+	u32 max = kestrel_param_max(r), text_left, done = 0, k, n, kept, first;
+	u32 cap;
+	unsigned long last_addr[KESTREL_ARGV_LAST];
+	u8 cut[KESTREL_ARGV_KEPT / 8] = { 0 };
+	unsigned long cursor = src->start, a;
+	const char __user *p;
+	u32 omitted = 0, share;
+	bool t, trailer;
+	u16 v16;
+	long len;
+
+	if (!src->arr && !src->start) {	/* execve(path, NULL, ...) */
 		kestrel_put_done(r, 0, 0);
 		return;
 	}
-	for (i = 0; i < KESTREL_ARGV_MAX; i++) {
-		if (copy_from_user_nofault(&p, &argv[i], sizeof(p)))
-			goto fault;
-		if (!p)
-			goto out;
-		if (done >= max) {
-			trunc = true;
-			goto out;
-		}
-		n = kestrel_read_ustr(r->pos + done, p, max - done, &t);
-		if (n < 0)
-			goto fault;
-		done += n;
-		if (t || done >= max) {	/* no room for the rest or its NUL */
-			trunc = true;
-			goto out;
-		}
-		r->pos[done++] = '\0';
-	}
-	trunc = true;			/* more arguments than we read */
-	goto out;
-fault:
-	if (!done) {
-		kestrel_put_fault(r);
+	/* each kept item takes at least a byte and its NUL */
+	cap = max > KESTREL_ARGV_TRAILER ?
+	      min_t(u32, KESTREL_ARGV_KEPT, (max - KESTREL_ARGV_TRAILER) / 2) : 0;
+	if (!cap) {
+		kestrel_put_fault(r);	/* no room (snaplen is >= 16) */
 		return;
 	}
-	trunc = true;			/* keep what was readable */
-out:
-	kestrel_put_done(r, done, trunc ? KESTREL_PARAM_TRUNCATED : 0);
+	/* how many items, and which are kept */
+	if (src->arr) {
+		for (n = 0; n < KESTREL_ARGV_SCAN; n++) {
+			if (!kestrel_uptr_at(src->arr, n, src->compat, &p)) {
+				if (!n) {
+					kestrel_put_fault(r);
+					return;
+				}
+				omitted = KESTREL_ARGV_UNKNOWN;
+				break;
+			}
+			if (!p)
+				break;
+		}
+		if (n == KESTREL_ARGV_SCAN)
+			omitted = KESTREL_ARGV_UNKNOWN;
+	} else {
+		n = src->n;
+	}
+	if (omitted == KESTREL_ARGV_UNKNOWN) {	/* the end is not known */
+		kept = min(n, cap);
+		first = kept;
+	} else if (n > cap) {
+		kept = cap;
+		/* KESTREL_ARGV_LAST of KESTREL_ARGV_KEPT, a quarter of less */
+		first = cap - min_t(u32, KESTREL_ARGV_LAST, cap / 4);
+		omitted = n - kept;
+	} else {
+		kept = n;
+		first = n;
+	}
+	/* a new image's last items, found backwards from the area's end */
+	if (!src->arr && kept > first) {
+		a = src->end;
+		for (k = kept; k > first; k--) {
+			a = a > src->start ?
+			    kestrel_item_start_back(src->start, a - 1) : 0;
+			last_addr[k - first - 1] = a;
+			if (!a)
+				break;
+		}
+	}
+	/* text bytes: room less one NUL per kept item and the trailer */
+	text_left = max - KESTREL_ARGV_TRAILER - kept;
+	for (k = 0; k < kept; k++) {
+		share = text_left / (kept - k);
+		if (src->arr) {
+			u32 idx = k < first ? k : n - (kept - k);
+
+			if (!kestrel_uptr_at(src->arr, idx, src->compat, &p))
+				p = NULL;
+		} else if (k < first) {
+			p = cursor < src->end ? (const char __user *)cursor :
+						NULL;
+		} else {
+			a = last_addr[k - first];
+			p = a ? (const char __user *)a : NULL;
+		}
+		len = p && share ? kestrel_read_ustr(r->pos + done, p, share,
+						     &t) : -EFAULT;
+		if (len < 0) {		/* unreadable: an empty, cut item */
+			len = 0;
+			t = true;
+		}
+		if (!src->arr && k < first) {	/* step to the next item */
+			if (!t) {
+				cursor += len + 1;
+			} else {
+				long full = kestrel_strnlen_nofault(cursor,
+					min_t(unsigned long, src->end - cursor,
+					      KESTREL_ARG_STRLEN));
+				cursor = full > 0 ? cursor + full : src->end;
+			}
+		}
+		done += len;
+		text_left -= len;
+		r->pos[done++] = '\0';
+		if (t)
+			cut[k / 8] |= 1 << (k % 8);
+	}
+	trailer = omitted;
+	for (k = 0; k < sizeof(cut); k++)
+		trailer |= cut[k];
+	if (!trailer) {
+		kestrel_put_done(r, done, 0);
+		return;
+	}
+	memcpy(r->pos + done, cut, DIV_ROUND_UP(kept, 8));
+	done += DIV_ROUND_UP(kept, 8);
+	memcpy(r->pos + done, &omitted, sizeof(omitted));
+	done += sizeof(omitted);
+	v16 = first;
+	memcpy(r->pos + done, &v16, sizeof(v16));
+	done += sizeof(v16);
+	v16 = kept;
+	memcpy(r->pos + done, &v16, sizeof(v16));
+	done += sizeof(v16);
+	kestrel_put_done(r, done, KESTREL_PARAM_TRUNCATED);
+}
+
+/* A user array of string pointers (32-bit ones when compat). */
+static void kestrel_put_uargv(struct kestrel_rec *r, const void __user *argv,
+			      bool compat)
+{
+	struct kestrel_argv_src src = { .arr = argv, .compat = compat };
+
+	kestrel_put_argv(r, &src);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -467,45 +658,97 @@ static long kestrel_fd_path(long fd, char *buf, const char **out)
 	return len;
 }
 
-/* The executable of current's image (right after exec: private mm). */
-static long kestrel_exe_path(char *buf, const char **out)
+/*
+ * The executable a successful exec loaded: the file the kernel opened and
+ * mapped (bprm->file, which the exec holds a reference on while
+ * sched_process_exec runs), never a name read back from user memory and
+ * never mm->exe_file, which another thread may replace
+ * (prctl(PR_SET_MM_EXE_FILE)) and which d_path() must not use without a
+ * reference (files are SLAB_TYPESAFE_BY_RCU since 6.7).
+ */
+static long kestrel_exe_path(const struct linux_binprm *bprm, char *buf,
+			     const char **out)
 {
-	struct mm_struct *mm = current->mm;
-	struct file *file;
-	long len = -ENOENT;
+	if (!bprm || !bprm->file)
+		return -ENOENT;
+	return kestrel_d_path(&bprm->file->f_path, buf, out);
+}
 
-	if (!mm)
-		return len;
+/*
+ * Spinlocks are sleeping locks on PREEMPT_RT, which a probe (preemption
+ * off) must not take: there a probe only tries them, and records what they
+ * guard as unknown when another holder has them.  Elsewhere they spin.
+ */
+static bool kestrel_spin_lock(spinlock_t *lock)
+{
+#ifdef CONFIG_PREEMPT_RT
+	return spin_trylock(lock);
+#else
+	spin_lock(lock);
+	return true;
+#endif
+}
+
+/*
+ * The sequence counter that guards fs->pwd and fs->root: a
+ * seqcount_spinlock_t beside fs->lock before 6.17, the counter of the
+ * seqlock_t that replaced both since.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define KESTREL_FS_SEQCOUNT(fs)	(&(fs)->seq.seqcount.seqcount)
+#else
+#define KESTREL_FS_SEQCOUNT(fs)	(&(fs)->seq.seqcount)
+#endif
+
+/* Attempts at a consistent read of fs->pwd before giving up. */
+#define KESTREL_SEQ_TRIES	4
+
+/*
+ * current's working directory, the way getcwd() reads it: fs->pwd under
+ * RCU (dentries and mounts are freed after a grace period), copied
+ * consistently with fs's sequence counter, then d_path().  No lock and no
+ * reference taken.  The counter is read raw and retried a bounded number
+ * of times: the kernel's seqcount readers wait for a writer (spinning,
+ * or on PREEMPT_RT taking fs's lock), which a probe must not do.
+ */
+static long kestrel_cwd_path(char *buf, const char **out)
+{
+	struct fs_struct *fs = current->fs;
+	const seqcount_t *sc;
+	struct path pwd;
+	unsigned int seq, i;
+	long len = -EAGAIN;
+
+	if (!fs)
+		return -ENOENT;
+	sc = KESTREL_FS_SEQCOUNT(fs);
 	rcu_read_lock();
-	file = rcu_dereference(mm->exe_file);
-	if (file)
-		len = kestrel_d_path(&file->f_path, buf, out);
+	for (i = 0; i < KESTREL_SEQ_TRIES; i++) {
+		seq = raw_read_seqcount(sc);	/* with smp_rmb() after */
+		if (seq & 1) {			/* a writer is in the middle */
+			cpu_relax();
+			continue;
+		}
+		pwd = fs->pwd;
+		if (!read_seqcount_retry(sc, seq)) {	/* smp_rmb() before */
+			len = pwd.dentry ? kestrel_d_path(&pwd, buf, out) :
+					   -ENOENT;
+			break;
+		}
+	}
 	rcu_read_unlock();
 	return len;
 }
 
 /*
- * current's working directory.  fs->lock (a spinlock) keeps pwd referenced
- * while d_path() walks it, without taking a reference we would have to drop
- * (path_put() may sleep).
+ * current's cgroup v2 path.  kernfs reads node names under
+ * kernfs_rename_lock, an rwlock: it spins, except on PREEMPT_RT where it
+ * sleeps, so there the probe records no cgroup (the consumer reads
+ * /proc/PID/cgroup).
  */
-static long kestrel_cwd_path(char *buf, const char **out)
-{
-	struct fs_struct *fs = current->fs;
-	long len;
-
-	if (!fs)
-		return -ENOENT;
-	spin_lock(&fs->lock);
-	len = kestrel_d_path(&fs->pwd, buf, out);
-	spin_unlock(&fs->lock);
-	return len;
-}
-
-/* current's cgroup v2 path; kernfs takes only a spinning rwlock. */
 static long kestrel_cgroup_path(char *buf, const char **out)
 {
-#ifdef CONFIG_CGROUPS
+#if defined(CONFIG_CGROUPS) && !defined(CONFIG_PREEMPT_RT)
 	long len;
 
 	rcu_read_lock();
@@ -571,8 +814,17 @@ static u32 kestrel_tty(void)
 	unsigned long flags;
 	u32 dev = 0;
 
-	/* siglock guards signal->tty; a spinlock, irqs saved as the tty code does */
+	/*
+	 * siglock guards signal->tty (and keeps it referenced); irqs saved as
+	 * the tty code does.  On PREEMPT_RT it is only tried (see
+	 * kestrel_spin_lock()): 0 when busy.
+	 */
+#ifdef CONFIG_PREEMPT_RT
+	if (!spin_trylock_irqsave(&current->sighand->siglock, flags))
+		return 0;
+#else
 	spin_lock_irqsave(&current->sighand->siglock, flags);
+#endif
 	tty = current->signal->tty;
 	if (tty && tty->driver)
 		dev = new_encode_dev(MKDEV(tty->driver->major,
@@ -613,8 +865,12 @@ static u32 kestrel_unix_path(struct sock *sk, u8 *dst)
 	struct sock *peer;
 	u32 n = 0;
 
-	/* unix_state_lock is a spinlock; it keeps the peer pointer alive */
-	unix_state_lock(sk);
+	/*
+	 * unix_state_lock (a spinlock; tried only on PREEMPT_RT) keeps the
+	 * peer pointer alive.
+	 */
+	if (!kestrel_spin_lock(&unix_sk(sk)->lock))
+		return 0;
 	addr = unix_sk(sk)->addr;
 	peer = unix_peer(sk);
 	if (!addr && peer)
@@ -688,35 +944,388 @@ struct kestrel_kpath {
 	long len;	/* < 0: -errno */
 };
 
-static unsigned long kestrel_arg(const unsigned long *args, long ret, u8 a)
+/*
+ * One syscall (or exec) being recorded.  kestrel_native_exit() sets every
+ * field by hand (not zeroing the arguments): keep it in step.
+ */
+struct kestrel_call {
+	unsigned long args[6];	/* the x86_64 call's arguments */
+	long ret;		/* its return value (0 at entry) */
+	bool compat;		/* made through the 32-bit ABI */
+	bool args_fault;	/* args could not be read (socketcall, old
+				 * mmap: from user memory) */
+	bool args_in_memory;	/* args were read from user memory */
+	const struct linux_binprm *bprm;	/* a successful exec's image */
+	struct file *file;	/* the file an open installed (fd_install) */
+	const struct kestrel_stash *stash;	/* arguments copied at entry */
+};
+
+static unsigned long kestrel_arg(const struct kestrel_call *c, u8 a)
 {
-	return a == KESTREL_ARG_RES ? (unsigned long)ret : args[a % 6];
+	return a == KESTREL_ARG_RES ? (unsigned long)c->ret : c->args[a % 6];
 }
 
-static void kestrel_put_user_area(struct kestrel_rec *r, unsigned long start,
-				  unsigned long end)
+/* Kinds whose value comes from the call's arguments (or its result). */
+static bool kestrel_kind_reads_args(u8 kind)
 {
-	kestrel_put_ubytes(r, (const void __user *)start,
-			   end > start ? end - start : 0, U32_MAX);
+	switch (kind) {
+	case KESTREL_PK_RES:
+	case KESTREL_PK_CAP:
+	case KESTREL_PK_CRED:
+	case KESTREL_PK_TASK:
+	case KESTREL_PK_CWD:
+	case KESTREL_PK_CGROUP:
+	case KESTREL_PK_COMM:
+	case KESTREL_PK_KSTR:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments copied at syscall entry                                        */
+
+/*
+ * A sibling thread can rewrite a path or a socket address in user memory
+ * while the syscall runs, so what the exit probe would read back is not
+ * what the caller passed.  The parameters an exit event takes from user
+ * memory as the call's input (PATH, SOCKADDR, OPEN_HOW, USER_U64, and the
+ * buffer size behind SOCKADDR_OUT) are copied at sys_enter into a slot of
+ * this table, owned by the calling task until its sys_exit, and the exit
+ * record is filled from there.  (The kernel copies them after sys_enter,
+ * so a sibling can still change them in between: the names the kernel
+ * acted on come from its own objects: FULLPATH, EXE, TUPLE.)
+ *
+ * Slots are claimed with cmpxchg() on owner (NULL -> current: fully
+ * ordered) and freed with a release store of NULL after the owner's last
+ * read of the data, so a later claimer's cmpxchg sees the slot free only
+ * after those reads; only the owner touches the data in between (a task
+ * runs its own syscall entry and exit in program order).  A task looks for
+ * its slot among KESTREL_STASH_PROBE slots from the hash of its task
+ * pointer.  When none is free (more than that many tasks are inside such
+ * calls at once), or capture started during the call, the exit record
+ * reads user memory at exit, as before.  The table exists only while
+ * probes are attached.
+ */
+#define KESTREL_STASH_SLOTS	256	/* power of two */
+#define KESTREL_STASH_PROBE	8	/* owners per cache line */
+#define KESTREL_STASH_ITEMS	4	/* parameters of one event */
+#define KESTREL_STASH_BYTES	(8192 - 128)
+
+struct kestrel_stash {
+	u32 nr;				/* the x86_64 syscall that filled it */
+	bool have_args;			/* args: a 32-bit call's arguments read
+					 * from user memory (socketcall, old
+					 * mmap), as they were at entry */
+	unsigned long args[6];
+	u16 nitems;
+	u16 len[KESTREL_STASH_ITEMS];	/* length | KESTREL_PARAM_* flags */
+	u16 off[KESTREL_STASH_ITEMS];	/* offset in data */
+	u8 data[KESTREL_STASH_BYTES];
+};
+
+/*
+ * Slot i's owner (NULL: free, see above), apart from the data so that a
+ * task's KESTREL_STASH_PROBE candidates share one cache line.
+ */
+static struct task_struct *kestrel_stash_owner[KESTREL_STASH_SLOTS]
+	____cacheline_aligned;
+static struct kestrel_stash *kestrel_stash;	/* [KESTREL_STASH_SLOTS] */
+
+/* Does event type take a parameter from user memory as input? */
+static bool kestrel_kind_stashed(u8 kind)
+{
+	return kind == KESTREL_PK_PATH || kind == KESTREL_PK_SOCKADDR ||
+	       kind == KESTREL_PK_OPEN_HOW || kind == KESTREL_PK_USER_U64 ||
+	       kind == KESTREL_PK_SOCKADDR_OUT;
+}
+
+/* Exit events with stashed parameters (filled at init from the table). */
+static bool kestrel_event_stashes[KESTREL_EVT_MAX];
+
+/* The first of task's candidate slots. */
+static u32 kestrel_stash_group(const struct task_struct *task)
+{
+	return hash_ptr(task, 32) & (KESTREL_STASH_SLOTS - 1) &
+	       ~(KESTREL_STASH_PROBE - 1);
+}
+
+/* task's slot number, or -1. */
+static int kestrel_stash_index(const struct task_struct *task)
+{
+	u32 g = kestrel_stash_group(task), i;
+
+	for (i = 0; i < KESTREL_STASH_PROBE; i++)
+		/* only task stores task here: a plain load suffices */
+		if (READ_ONCE(kestrel_stash_owner[g + i]) == task)
+			return g + i;
+	return -1;
+}
+
+/* current's slot, or NULL. */
+static struct kestrel_stash *kestrel_stash_find(void)
+{
+	int i;
+
+	if (!kestrel_stash)
+		return NULL;
+	i = kestrel_stash_index(current);
+	return i < 0 ? NULL : &kestrel_stash[i];
+}
+
+/* current's slot, claimed if it had none; NULL when all are taken. */
+static struct kestrel_stash *kestrel_stash_claim(void)
+{
+	struct kestrel_stash *s = kestrel_stash_find();
+	u32 g = kestrel_stash_group(current), i;
+
+	if (s || !kestrel_stash)
+		return s;
+	for (i = 0; i < KESTREL_STASH_PROBE; i++)
+		/* fully ordered on success: pairs with the release below */
+		if (!READ_ONCE(kestrel_stash_owner[g + i]) &&
+		    cmpxchg(&kestrel_stash_owner[g + i], NULL, current) == NULL)
+			return &kestrel_stash[g + i];
+	return NULL;
+}
+
+static void kestrel_stash_release(struct kestrel_stash *s)
+{
+	/* release: our reads of s->data are done before a new owner writes */
+	smp_store_release(&kestrel_stash_owner[s - kestrel_stash], NULL);
+}
+
+/* Release task's slot (at its exit: a call whose exit never came). */
+static void kestrel_stash_drop(struct task_struct *task)
+{
+	int i;
+
+	if (!kestrel_stash)
+		return;
+	i = kestrel_stash_index(task);
+	if (i >= 0)
+		kestrel_stash_release(&kestrel_stash[i]);
+}
+
+/* Append one item of n bytes read by the caller; flags as the length's. */
+static void kestrel_stash_item(struct kestrel_stash *s, u32 off, u32 n,
+			       u16 flags)
+{
+	s->off[s->nitems] = off;
+	s->len[s->nitems] = n | flags;
+	s->nitems++;
 }
 
 /*
- * Record event type with parameters filled as the table says.  args are the
- * syscall's arguments (unused by kinds that do not read them), ret its return
- * value (0 at entry).
+ * At sys_enter of x86_64 syscall nr, whose exit event type has stashed
+ * parameters: copy them into current's slot.
+ */
+static void kestrel_stash_fill(long nr, u16 type, const struct kestrel_call *c,
+			       u32 snaplen)
+{
+	const struct kestrel_edesc *ev = &kestrel_events[type];
+	const struct kestrel_pdesc *pd;
+	struct kestrel_stash *s = kestrel_stash_claim();
+	u32 used = 0, room, i, n;
+	unsigned long v;
+	bool trunc;
+	long len;
+
+	if (!s)
+		return;
+	s->nr = nr;
+	s->nitems = 0;
+	s->have_args = c->args_in_memory;
+	memcpy(s->args, c->args, sizeof(s->args));
+	for (i = 0; i < ev->nparams && s->nitems < KESTREL_STASH_ITEMS; i++) {
+		pd = &ev->params[i];
+		if (!kestrel_kind_stashed(pd->kind))
+			continue;
+		v = kestrel_arg(c, pd->a);
+		room = min3(KESTREL_STASH_BYTES - used, snaplen,
+			    (u32)KESTREL_PARAM_LEN_MASK);
+		switch (pd->kind) {
+		case KESTREL_PK_PATH:
+			len = kestrel_read_ustr(s->data + used,
+						(const char __user *)v, room,
+						&trunc);
+			if (len < 0) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, len,
+					   trunc ? KESTREL_PARAM_TRUNCATED : 0);
+			used += len;
+			break;
+		case KESTREL_PK_SOCKADDR:
+			len = (int)kestrel_arg(c, pd->b);
+			len = clamp_t(long, len, 0, KESTREL_SOCKADDR_MAX);
+			n = min_t(u32, len, KESTREL_STASH_BYTES - used);
+			n = n ? kestrel_read_ubytes(s->data + used,
+						    (const void __user *)v, n) : 0;
+			kestrel_stash_item(s, used, n,
+					   len && !n ? KESTREL_PARAM_FAULT :
+					   n < len ? KESTREL_PARAM_TRUNCATED : 0);
+			used += n;
+			break;
+		case KESTREL_PK_SOCKADDR_OUT:	/* the buffer's size, an int */
+			v = kestrel_arg(c, pd->b);
+			n = sizeof(int);
+			if (KESTREL_STASH_BYTES - used < n || !v ||
+			    kestrel_read_ubytes(s->data + used,
+						(const void __user *)v, n) != n) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, n, 0);
+			used += n;
+			break;
+		default:			/* OPEN_HOW, USER_U64: a u64 */
+			n = sizeof(u64);
+			if (KESTREL_STASH_BYTES - used < n ||
+			    kestrel_read_ubytes(s->data + used,
+					(const void __user *)(v + 8 * pd->b),
+					n) != n) {
+				kestrel_stash_item(s, used, 0,
+						   KESTREL_PARAM_FAULT);
+				break;
+			}
+			kestrel_stash_item(s, used, n, 0);
+			used += n;
+			break;
+		}
+	}
+}
+
+/*
+ * current's stash for x86_64 syscall nr, if its entry filled one.  A slot
+ * is left behind only by a call whose exit was not recorded (the mask
+ * changed during it, or the task died in it); the next entry refills it
+ * and the task's exit frees it, so a stale copy can be taken only if the
+ * mask changes again between a later entry and its exit.
+ */
+static struct kestrel_stash *kestrel_stash_for(long nr)
+{
+	struct kestrel_stash *s = kestrel_stash_find();
+
+	return s && s->nr == nr ? s : NULL;
+}
+
+
+/*
+ * The new image's arguments or environment (at sched_process_exec, before
+ * it runs): the area of NUL-terminated strings the exec copied onto its
+ * stack, argc (envc) of them.
+ */
+static void kestrel_put_new_image_list(struct kestrel_rec *r,
+				       struct mm_struct *mm,
+				       const struct linux_binprm *bprm,
+				       bool env)
+{
+	struct kestrel_argv_src src = {
+		.start = env ? READ_ONCE(mm->env_start) :
+			       READ_ONCE(mm->arg_start),
+		.end = env ? READ_ONCE(mm->env_end) : READ_ONCE(mm->arg_end),
+		.n = env ? bprm->envc : bprm->argc,
+	};
+
+	if (src.end < src.start || !src.start) {
+		kestrel_put_fault(r);
+		return;
+	}
+	kestrel_put_argv(r, &src);
+}
+
+/*
+ * Write parameter pd of call c from item k of its entry stash s (see
+ * kestrel_stash_fill()).  Returns false, having written nothing, when the
+ * entry could not read it: a nofault read cannot bring in a page the
+ * caller has not touched yet (a string literal in a freshly forked child),
+ * which the kernel then faults in itself; the caller reads it at exit.
+ */
+static bool kestrel_put_stashed(struct kestrel_rec *r,
+				const struct kestrel_stash *s, u32 k,
+				const struct kestrel_pdesc *pd,
+				const struct kestrel_call *c)
+{
+	const u8 *p;
+	u16 len, flags;
+	u32 n;
+
+	if (k >= s->nitems)		/* cannot happen: same table */
+		return false;
+	len = s->len[k] & KESTREL_PARAM_LEN_MASK;
+	flags = s->len[k] & ~KESTREL_PARAM_LEN_MASK;
+	p = s->data + s->off[k];
+	if ((flags & KESTREL_PARAM_FAULT) && pd->kind != KESTREL_PK_SOCKADDR_OUT)
+		return false;
+	switch (pd->kind) {
+	case KESTREL_PK_PATH:
+	case KESTREL_PK_SOCKADDR:
+		n = min_t(u32, len, pd->kind == KESTREL_PK_PATH ?
+			  kestrel_param_max(r) : kestrel_room(r));
+		memcpy(r->pos, p, n);
+		kestrel_put_done(r, n, flags |
+				 (n < len ? KESTREL_PARAM_TRUNCATED : 0));
+		break;
+	case KESTREL_PK_SOCKADDR_OUT: {
+		/*
+		 * The kernel wrote min(buffer size, address size) bytes and
+		 * stored the address size: read no more than the buffer the
+		 * caller had at entry.
+		 */
+		unsigned long lenp = kestrel_arg(c, pd->b);
+		unsigned long v = kestrel_arg(c, pd->a);
+		int size = 0, out = 0;
+
+		if (lenp && !(flags & KESTREL_PARAM_FAULT))
+			memcpy(&size, p, sizeof(size));
+		if (c->ret < 0 || (lenp && ((flags & KESTREL_PARAM_FAULT) ||
+		    copy_from_user_nofault(&out, (const void __user *)lenp,
+					   sizeof(out))))) {
+			kestrel_put_fault(r);
+			break;
+		}
+		out = min(out, size);
+		kestrel_put_ubytes_max(r, (const void __user *)v,
+				       v && out > 0 ? out : 0,
+				       KESTREL_SOCKADDR_MAX, false);
+		break;
+	}
+	default: {			/* OPEN_HOW, USER_U64 */
+		u64 x;
+
+		if (len != sizeof(x))	/* cannot happen: fill wrote 8 */
+			return false;
+		memcpy(&x, p, sizeof(x));
+		kestrel_put_u64(r, x);
+		break;
+	}
+	}
+	return true;
+}
+
+/*
+ * Record event type with parameters filled as the table says, for call c:
+ * its arguments (unused by kinds that do not read them), its return value,
+ * and for a successful exec (EXE, ARGS, ENV with res 0) the new image.
  */
 static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
-			 long ret, const unsigned long *args)
+			 const struct kestrel_call *c)
 {
 	const struct kestrel_edesc *ev = &kestrel_events[type];
 	struct kestrel_kpath kp[KESTREL_MAX_PARAMS];
 	u8 tuple[KESTREL_TUPLE_MAX];
 	const struct kestrel_pdesc *pd;
 	struct mm_struct *mm = current->mm;
+	long ret = c->ret;
 	unsigned long v;
 	struct kestrel_rec r;
 	u64 payload = 0;
-	u32 slot = 0, i;
+	u32 slot = 0, i, k = 0;
 	long n;
 
 	/* pass 1: bound the payload, resolving kernel paths into scratch */
@@ -749,18 +1358,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			break;
 		case KESTREL_PK_ARGS:
 		case KESTREL_PK_ENV:
-			if (ret || !mm)
-				payload += snaplen;
-			else if (pd->kind == KESTREL_PK_ARGS)
-				payload += min_t(u64, snaplen,
-					READ_ONCE(mm->arg_end) -
-					min(READ_ONCE(mm->arg_start),
-					    READ_ONCE(mm->arg_end)));
-			else
-				payload += min_t(u64, snaplen,
-					READ_ONCE(mm->env_end) -
-					min(READ_ONCE(mm->env_start),
-					    READ_ONCE(mm->env_end)));
+			payload += snaplen;
 			break;
 		case KESTREL_PK_EXE:
 			if (ret) {
@@ -775,10 +1373,18 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 				break;		/* cannot happen: table */
 			n = -ENOENT;
 			if (pd->kind == KESTREL_PK_EXE)
-				n = kestrel_exe_path(ring->scratch +
+				n = kestrel_exe_path(c->bprm, ring->scratch +
 						     slot * PATH_MAX, &kp[i].p);
+			else if (pd->kind == KESTREL_PK_FULLPATH &&
+				 pd->a == KESTREL_ARG_RES && c->file)
+				/* the file the open installed (fd_install) */
+				n = kestrel_d_path(&c->file->f_path,
+						   ring->scratch +
+						   slot * PATH_MAX, &kp[i].p);
 			else if (pd->kind == KESTREL_PK_FULLPATH)
-				n = kestrel_fd_path(kestrel_arg(args, ret, pd->a),
+				n = c->args_fault && pd->a != KESTREL_ARG_RES ?
+				    -EFAULT :
+				    kestrel_fd_path(kestrel_arg(c, pd->a),
 						    ring->scratch +
 						    slot * PATH_MAX, &kp[i].p);
 			else if (pd->kind == KESTREL_PK_CWD)
@@ -805,7 +1411,15 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 	/* pass 2: write them */
 	for (i = 0; i < ev->nparams; i++) {
 		pd = &ev->params[i];
-		v = kestrel_arg(args, ret, pd->a);
+		if (unlikely(c->args_fault) && pd->a != KESTREL_ARG_RES &&
+		    kestrel_kind_reads_args(pd->kind)) {
+			kestrel_put_fault(&r);
+			continue;
+		}
+		if (c->stash && kestrel_kind_stashed(pd->kind) &&
+		    kestrel_put_stashed(&r, c->stash, k++, pd, c))
+			continue;
+		v = kestrel_arg(c, pd->a);
 		switch (pd->kind) {
 		case KESTREL_PK_RES:
 			kestrel_put_s64(&r, ret);
@@ -858,30 +1472,29 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			kestrel_put_ustr(&r, (const char __user *)v);
 			break;
 		case KESTREL_PK_ARGV:
-			kestrel_put_uargv(&r, (const char __user *const __user *)v);
+			kestrel_put_uargv(&r, (const void __user *)v, c->compat);
 			break;
 		case KESTREL_PK_SOCKADDR: {
-			long len = (int)kestrel_arg(args, ret, pd->b);
+			long len = (int)kestrel_arg(c, pd->b);
 
 			kestrel_put_ubytes_max(&r, (const void __user *)v,
 					       len > 0 ? len : 0,
 					       KESTREL_SOCKADDR_MAX, false);
 			break;
 		}
-		case KESTREL_PK_SOCKADDR_OUT: {
-			unsigned long lenp = kestrel_arg(args, ret, pd->b);
-			int len = 0;
-
-			if (ret < 0 || (lenp && copy_from_user_nofault(&len,
-					(const void __user *)lenp, sizeof(len)))) {
+		case KESTREL_PK_SOCKADDR_OUT:
+			/*
+			 * Without the buffer size copied at entry (see
+			 * kestrel_put_stashed()) the address cannot be bounded
+			 * by the caller's buffer: the length the kernel stores
+			 * is the address's, which may be longer.  Only the
+			 * no-address case needs none.
+			 */
+			if (ret >= 0 && !v && !kestrel_arg(c, pd->b))
+				kestrel_put_done(&r, 0, 0);
+			else
 				kestrel_put_fault(&r);
-				break;
-			}
-			kestrel_put_ubytes_max(&r, (const void __user *)v,
-					       v && len > 0 ? len : 0,
-					       KESTREL_SOCKADDR_MAX, false);
 			break;
-		}
 		case KESTREL_PK_TUPLE:
 			n = kestrel_tuple((int)v, tuple);
 			if (n > 0)	/* whole: never cut at snaplen */
@@ -906,18 +1519,13 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 		case KESTREL_PK_ARGS:
 		case KESTREL_PK_ENV:
 			if (ret)
-				kestrel_put_uargv(&r,
-					(const char __user *const __user *)v);
-			else if (!mm)
+				kestrel_put_uargv(&r, (const void __user *)v,
+						  c->compat);
+			else if (!mm || !c->bprm)
 				kestrel_put_fault(&r);
-			else if (pd->kind == KESTREL_PK_ARGS)
-				kestrel_put_user_area(&r,
-						      READ_ONCE(mm->arg_start),
-						      READ_ONCE(mm->arg_end));
 			else
-				kestrel_put_user_area(&r,
-						      READ_ONCE(mm->env_start),
-						      READ_ONCE(mm->env_end));
+				kestrel_put_new_image_list(&r, mm, c->bprm,
+						pd->kind == KESTREL_PK_ENV);
 			break;
 		case KESTREL_PK_COMM:
 			kestrel_put_kstr(&r, current->comm);
@@ -927,7 +1535,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			int j;
 
 			for (j = 0; j < 6; j++)
-				a[j] = args[j];
+				a[j] = c->args[j];
 			kestrel_put_val(&r, a, sizeof(a));
 			break;
 		}
@@ -940,22 +1548,23 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 }
 
 /* A masked-in syscall with no event of its own: nr, res, raw arguments. */
-static void kestrel_fill_generic(struct kestrel_ring *ring, long nr, long ret,
-				 const unsigned long *args)
+static void kestrel_fill_generic(struct kestrel_ring *ring, long nr,
+				 const struct kestrel_call *c)
 {
 	struct kestrel_rec r;
-	u64 a[6];
-	int i;
 
+	/* the six arguments as they are: unsigned long is a u64 here */
+	BUILD_BUG_ON(sizeof(c->args) != 6 * sizeof(u64));
 	if (!kestrel_begin(&r, ring, KESTREL_EVT_GENERIC,
 			   kestrel_events[KESTREL_EVT_GENERIC].nparams,
-			   4 + 8 + sizeof(a), KESTREL_SNAPLEN_MIN))
+			   4 + 8 + sizeof(c->args), KESTREL_SNAPLEN_MIN))
 		return;
-	for (i = 0; i < 6; i++)
-		a[i] = args[i];
 	kestrel_put_u32(&r, nr);
-	kestrel_put_s64(&r, ret);
-	kestrel_put_val(&r, a, sizeof(a));
+	kestrel_put_s64(&r, c->ret);
+	if (c->args_fault)
+		kestrel_put_fault(&r);
+	else
+		kestrel_put_val(&r, c->args, sizeof(c->args));
 	kestrel_rec_commit(&r);
 }
 
@@ -988,69 +1597,400 @@ static bool kestrel_wanted(long nr, const unsigned long *args)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Probes                                                                   */
+/* 32-bit syscalls (see KESTREL_COMPAT_TABLE in kestrel_abi.h)              */
 
-static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+#ifdef CONFIG_IA32_EMULATION
+
+/* How a 32-bit call's arguments become the x86_64 call's. */
+enum kestrel_compat_args {
+	KESTREL_CA_NONE,	/* not recorded */
+	KESTREL_CA_PLAIN,
+	KESTREL_CA_ID16,
+	KESTREL_CA_OWN16,
+	KESTREL_CA_MMAP,
+	KESTREL_CA_MMAP2,
+	KESTREL_CA_SOCKETCALL,
+	KESTREL_CA_IPC,
+};
+
+struct kestrel_compat {
+	u16 nr;		/* the x86_64 syscall */
+	u8 how;		/* enum kestrel_compat_args */
+};
+
+#define KESTREL_COMPAT_(ia32, x64, how)					\
+	[__NR_ia32_##ia32] = { __NR_##x64, KESTREL_CA_##how },
+static const struct kestrel_compat kestrel_compat_map[IA32_NR_syscalls] = {
+	KESTREL_COMPAT_TABLE(KESTREL_COMPAT_)
+	[__NR_ia32_socketcall] = { 0, KESTREL_CA_SOCKETCALL },
+	[__NR_ia32_ipc] = { 0, KESTREL_CA_IPC },
+};
+
+struct kestrel_socketcall {
+	u16 nr;		/* the x86_64 syscall */
+	u8 nargs;	/* 32-bit values read from the user array; 0: none */
+};
+
+#define KESTREL_SOCKETCALL_(call, x64, n)	[call] = { __NR_##x64, n },
+static const struct kestrel_socketcall kestrel_socketcall_map[] = {
+	KESTREL_SOCKETCALL_TABLE(KESTREL_SOCKETCALL_)
+};
+
+struct kestrel_ipc {
+	u16 nr;		/* the x86_64 syscall; 0 (read) is never one */
+	u8 arg[4];	/* ipc argument behind each of its arguments */
+};
+
+#define KESTREL_IPC_(call, x64, a0, a1, a2, a3)				\
+	[call] = { __NR_##x64, { a0, a1, a2, a3 } },
+static const struct kestrel_ipc kestrel_ipc_map[] = {
+	KESTREL_IPC_TABLE(KESTREL_IPC_)
+};
+
+/* A 16-bit id as the kernel widens it: 0xffff is -1. */
+static unsigned long kestrel_id16(unsigned long id)
 {
-	unsigned long args[6];
-	struct kestrel_ring *ring;
-	u16 type;
-
-	if (!kestrel_mask_test(id))	/* first: the common case returns */
-		return;
-	type = kestrel_enter_event[id];
-	if (!type)
-		return;
-	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
-		return;
-	ring = kestrel_enter();
-	if (!ring)
-		return;
-	syscall_get_arguments(current, regs, args);
-	kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, 0, args);
-	kestrel_leave(ring);
+	return (u16)id == 0xffff ? (u32)-1 : (u16)id;
 }
 
-static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+/*
+ * Rewrite the arguments of 32-bit syscall cnr (as syscall_get_arguments()
+ * gave them: ebx, ecx, edx, esi, edi, ebp) into those of the x86_64 syscall
+ * it is recorded as, and return that syscall's number, or -1 if the call
+ * is not recorded.  socketcall's argument array and the old mmap's
+ * argument block are read from user memory, where the kernel has just read
+ * them; when they are unreadable c->args_fault is set.
+ */
+static long kestrel_compat_call(long cnr, struct kestrel_call *c)
 {
-	long nr = syscall_get_nr(current, regs);
-	unsigned long args[6];
-	struct kestrel_ring *ring;
-	u16 type;
+	const struct kestrel_compat *m;
+	unsigned long *args = c->args;
+	unsigned long orig[6];
+	u32 v[6];
+	u32 call;
+	int i;
 
-	if (!kestrel_mask_test(nr)) {	/* first: the common case returns */
-		/*
-		 * A successful execveat returns to user space as execve (the
-		 * kernel reports __NR_execve at its exit, as Falco also sees):
-		 * record that exit when only execveat was asked for.
-		 */
-		if (likely(nr != __NR_execve) || ret ||
-		    !kestrel_mask_test(__NR_execveat))
-			return;
+	c->compat = true;
+	if ((unsigned long)cnr >= ARRAY_SIZE(kestrel_compat_map))
+		return -1;
+	m = &kestrel_compat_map[cnr];
+	for (i = 0; i < 6; i++)		/* 32-bit registers */
+		args[i] = (u32)args[i];
+	switch (m->how) {
+	case KESTREL_CA_PLAIN:
+		return m->nr;
+	case KESTREL_CA_ID16:
+		for (i = 0; i < 3; i++)
+			args[i] = kestrel_id16(args[i]);
+		return m->nr;
+	case KESTREL_CA_OWN16:
+		args[1] = kestrel_id16(args[1]);
+		args[2] = kestrel_id16(args[2]);
+		return m->nr;
+	case KESTREL_CA_MMAP2:
+		args[5] <<= 12;		/* pages of 4096 bytes, always */
+		return m->nr;
+	case KESTREL_CA_MMAP:
+		if (copy_from_user_nofault(v, (const void __user *)args[0],
+					   sizeof(v))) {
+			c->args_fault = true;
+			return m->nr;
+		}
+		for (i = 0; i < 6; i++)
+			args[i] = v[i];
+		c->args_in_memory = true;
+		return m->nr;
+	case KESTREL_CA_SOCKETCALL: {
+		const struct kestrel_socketcall *s;
+
+		call = args[0];
+		if (call >= ARRAY_SIZE(kestrel_socketcall_map) ||
+		    !kestrel_socketcall_map[call].nargs)
+			return -1;
+		s = &kestrel_socketcall_map[call];
+		memset(v, 0, sizeof(v));
+		if (copy_from_user_nofault(v, (const void __user *)args[1],
+					   s->nargs * sizeof(u32)))
+			c->args_fault = true;
+		for (i = 0; i < 6; i++)
+			args[i] = v[i];
+		c->args_in_memory = true;
+		return s->nr;
 	}
-	if (in_compat_syscall())	/* the mask holds x86_64 numbers */
+	case KESTREL_CA_IPC: {
+		const struct kestrel_ipc *p;
+
+		call = args[0] & 0xffff;	/* the high half is a version */
+		if (call >= ARRAY_SIZE(kestrel_ipc_map) ||
+		    !kestrel_ipc_map[call].nr)
+			return -1;
+		p = &kestrel_ipc_map[call];
+		memcpy(orig, args, sizeof(orig));
+		for (i = 0; i < 4; i++)
+			args[i] = p->arg[i] ? orig[p->arg[i]] : 0;
+		args[4] = 0;
+		args[5] = 0;
+		return p->nr;
+	}
+	default:
+		return -1;
+	}
+}
+
+static bool kestrel_in_compat(void)
+{
+	return in_ia32_syscall();
+}
+
+#else /* !CONFIG_IA32_EMULATION */
+
+static long kestrel_compat_call(long cnr, struct kestrel_call *c)
+{
+	return -1;
+}
+
+static bool kestrel_in_compat(void)
+{
+	return false;
+}
+
+#endif /* CONFIG_IA32_EMULATION */
+
+/* ------------------------------------------------------------------------ */
+/* Probes                                                                   */
+
+/* Successful opens are recorded at fd_install (see below). */
+static bool kestrel_open_kprobe_on;
+
+/* The open family: the syscalls whose result is a new file's fd. */
+static bool kestrel_is_open(long nr)
+{
+	return nr == __NR_open || nr == __NR_openat || nr == __NR_openat2 ||
+	       nr == __NR_creat;
+}
+
+/*
+ * At sys_enter of x86_64 syscall nr (masked in; args filled): its entry
+ * record, if it has one, and the copy of its exit event's input
+ * parameters, if it has any.
+ */
+static void kestrel_on_enter(long nr, const struct kestrel_call *c)
+{
+	u16 type = kestrel_enter_event[nr];
+	u16 xtype = kestrel_exit_event[nr];
+	struct kestrel_ring *ring;
+	/* relaxed: SET_SNAPLEN may race; each event uses one value */
+	u32 snaplen = READ_ONCE(kestrel_snaplen);
+
+	if (type) {
+		ring = kestrel_enter();
+		if (ring) {
+			kestrel_fill(ring, snaplen, type, c);
+			kestrel_leave(ring);
+		}
+	}
+	if ((kestrel_event_stashes[xtype] || c->args_in_memory) &&
+	    !c->args_fault && kestrel_wanted(nr, c->args))
+		kestrel_stash_fill(nr, xtype, c, snaplen);
+}
+
+/* Is there anything to do at the entry of masked-in x86_64 syscall nr? */
+static bool kestrel_enter_work(long nr)
+{
+	return kestrel_enter_event[nr] ||
+	       kestrel_event_stashes[kestrel_exit_event[nr]];
+}
+
+static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
+{
+	struct kestrel_call c = { .ret = 0 };
+	long nr;
+
+	syscall_get_arguments(current, regs, c.args);
+	nr = kestrel_compat_call(cnr, &c);
+	if (nr < 0 || !kestrel_mask_test(nr) ||
+	    !(kestrel_enter_work(nr) || c.args_in_memory))
 		return;
-	syscall_get_arguments(current, regs, args);
-	if (!kestrel_wanted(nr, args))
+	kestrel_on_enter(nr, &c);
+}
+
+static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
+{
+	struct kestrel_call c = { .ret = 0 };
+
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_on_enter(nr, &c);
+}
+
+/*
+ * The probes themselves only test the ABI and the mask: everything with a
+ * frame worth the name (the call context, its zeroing, a stack canary) is
+ * in the noinline functions they call, so a masked-out syscall pays for
+ * nothing else.
+ */
+static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+{
+	if (unlikely(kestrel_in_compat())) {	/* id is an ia32 number */
+		kestrel_compat_enter(regs, id);
 		return;
-	type = kestrel_exit_event[nr];
+	}
+	if (!kestrel_mask_test(id))	/* the common case returns */
+		return;
+	if (kestrel_enter_work(id))
+		kestrel_native_enter(regs, id);
+}
+
+/* Write the exit record of x86_64 syscall nr for call c. */
+static void kestrel_write_exit(long nr, const struct kestrel_call *c)
+{
+	struct kestrel_ring *ring;
+	u16 type = kestrel_exit_event[nr];
+
 	ring = kestrel_enter();
 	if (!ring)
 		return;
 	/* relaxed: SET_SNAPLEN may race; each event uses one value */
 	if (type)
-		kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, ret, args);
+		kestrel_fill(ring, READ_ONCE(kestrel_snaplen), type, c);
 	else
-		kestrel_fill_generic(ring, nr, ret, args);
+		kestrel_fill_generic(ring, nr, c);
 	kestrel_leave(ring);
 }
+
+/* At sys_exit of x86_64 syscall nr (already masked in). */
+static void kestrel_on_exit(long nr, struct kestrel_call *c)
+{
+	struct kestrel_stash *s = NULL;
+
+	if (kestrel_event_stashes[kestrel_exit_event[nr]] || c->args_in_memory)
+		s = kestrel_stash_for(nr);
+	c->stash = s;
+	/*
+	 * A successful exec is recorded by kestrel_sched_exec(), from the
+	 * image the kernel loaded, whatever its ABI; it returns to user space
+	 * as execve (x86_64 or ia32, as the new image is).  A successful open
+	 * is recorded when its fd is installed, if the kprobe is attached.
+	 */
+	if ((nr == __NR_execve && c->ret == 0) ||
+	    (c->ret >= 0 && kestrel_is_open(nr) &&
+	     READ_ONCE(kestrel_open_kprobe_on)))
+		goto out;
+	if (!c->args_fault && !kestrel_wanted(nr, c->args))
+		goto out;
+	kestrel_write_exit(nr, c);
+out:
+	if (s)
+		kestrel_stash_release(s);
+}
+
+static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
+{
+	struct kestrel_call c = { .ret = ret };
+	struct kestrel_stash *s;
+	long nr;
+
+	syscall_get_arguments(current, regs, c.args);
+	nr = kestrel_compat_call(syscall_get_nr(current, regs), &c);
+	if (nr < 0 || !kestrel_mask_test(nr))
+		return;
+	/*
+	 * socketcall's argument array (and the old mmap's block) as it was
+	 * at entry: a sibling may have rewritten it since (the call number
+	 * is a register).
+	 */
+	s = c.args_in_memory ? kestrel_stash_for(nr) : NULL;
+	if (s && s->have_args) {
+		memcpy(c.args, s->args, sizeof(c.args));
+		c.args_fault = false;
+	}
+	kestrel_on_exit(nr, &c);
+}
+
+static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
+					 long ret)
+{
+	struct kestrel_call c;
+
+	/* field by field: args are filled next, no need to zero them */
+	c.ret = ret;
+	c.compat = false;
+	c.args_fault = false;
+	c.args_in_memory = false;
+	c.bprm = NULL;
+	c.file = NULL;
+	c.stash = NULL;
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_on_exit(nr, &c);
+}
+
+static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	long nr;
+
+	if (unlikely(kestrel_in_compat())) {	/* an ia32 number */
+		kestrel_compat_exit(regs, ret);
+		return;
+	}
+	nr = syscall_get_nr(current, regs);
+	if (!kestrel_mask_test(nr))	/* the common case returns */
+		return;
+	kestrel_native_exit(regs, nr, ret);
+}
+
+/*
+ * kprobe on fd_install(fd, file): a successful open's exit record, written
+ * in the opening task's context before the new fd is visible to any other
+ * thread, with fullpath from the file the open created.  Looked up by fd
+ * number at sys_exit instead, a sibling thread sharing the fd table could
+ * have closed or dup2()'d another file onto that number in between and
+ * forged the name.  Every other fd_install (sockets, pipes, accepts,
+ * opens by io_uring workers) returns at the syscall test.  Without
+ * kprobes the sys_exit probe records opens as before.
+ */
+static int kestrel_fd_install_probe(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct kestrel_call c = { .ret = 0 };
+	struct pt_regs *uregs;
+	long nr;
+
+	if (current->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return 0;
+	uregs = task_pt_regs(current);
+	nr = syscall_get_nr(current, uregs);
+	if (unlikely(kestrel_in_compat())) {
+		syscall_get_arguments(current, uregs, c.args);
+		nr = kestrel_compat_call(nr, &c);
+		if (!kestrel_is_open(nr))
+			return 0;
+	} else {
+		if (!kestrel_is_open(nr))
+			return 0;
+		syscall_get_arguments(current, uregs, c.args);
+	}
+	if (!kestrel_mask_test(nr))
+		return 0;
+	c.ret = (unsigned int)regs_get_kernel_argument(regs, 0);
+	c.file = (struct file *)regs_get_kernel_argument(regs, 1);
+	c.stash = kestrel_stash_for(nr);
+	kestrel_write_exit(nr, &c);
+	return 0;
+}
+NOKPROBE_SYMBOL(kestrel_fd_install_probe);
+
+static struct kprobe kestrel_fd_install_kp = {
+	.symbol_name = "fd_install",
+	.pre_handler = kestrel_fd_install_probe,
+};
 
 static void kestrel_sched_fork(void *data, struct task_struct *parent,
 			       struct task_struct *child)
 {
-	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_ring *ring;
 	struct kestrel_rec r;
 
+	if (child->flags & PF_KTHREAD)	/* kthreadd making a kernel thread */
+		return;
+	ring = kestrel_enter();
 	if (!ring)
 		return;
 	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_FORK,
@@ -1063,10 +2003,20 @@ static void kestrel_sched_fork(void *data, struct task_struct *parent,
 	kestrel_leave(ring);
 }
 
+/*
+ * A new image replaced current's: procexec, then (when the mask selects
+ * execve or execveat) the successful exec's exit record, filled here from
+ * what the kernel loaded (bprm->file, the new mm's arguments and
+ * environment, the credentials just committed) rather than at the
+ * syscall's exit, which an exec into a 32-bit image reaches as an ia32
+ * call and which a sibling's memory writes could race.  A successful
+ * execveat is recorded as execve, as it returns.
+ */
 static void kestrel_sched_exec(void *data, struct task_struct *p,
 			       pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_call c = { .ret = 0, .bprm = bprm };
 	struct kestrel_rec r;
 	u32 snaplen;
 
@@ -1080,14 +2030,20 @@ static void kestrel_sched_exec(void *data, struct task_struct *p,
 		kestrel_put_u32(&r, old_pid);
 		kestrel_rec_commit(&r);
 	}
+	if (kestrel_mask_test(__NR_execve) || kestrel_mask_test(__NR_execveat))
+		kestrel_fill(ring, snaplen, KESTREL_EVT_EXECVE, &c);
 	kestrel_leave(ring);
 }
 
 static void kestrel_sched_exit(void *data, struct task_struct *p)
 {
-	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_ring *ring;
 	struct kestrel_rec r;
 
+	if (p->flags & PF_KTHREAD)
+		return;
+	kestrel_stash_drop(p);		/* a call whose exit never came */
+	ring = kestrel_enter();
 	if (!ring)
 		return;
 	if (kestrel_begin(&r, ring, KESTREL_EVT_PROC_EXIT,
@@ -1126,6 +2082,24 @@ static void kestrel_find_tp(struct tracepoint *tp, void *priv)
 			kestrel_tps[i].tp = tp;
 }
 
+/* Which exit events take input parameters from user memory. */
+static void kestrel_stash_table_init(void)
+{
+	const struct kestrel_edesc *ev;
+	u32 t, i, n;
+
+	for (t = 1; t < KESTREL_EVT_MAX; t++) {
+		ev = &kestrel_events[t];
+		for (i = 0, n = 0; i < ev->nparams; i++)
+			n += kestrel_kind_stashed(ev->params[i].kind);
+		/* K events and entry events are never stashed */
+		kestrel_event_stashes[t] = n && n <= KESTREL_STASH_ITEMS &&
+					   t != KESTREL_EVT_EXECVE_ENTER &&
+					   t != KESTREL_EVT_EXECVEAT_ENTER;
+		WARN_ON_ONCE(n > KESTREL_STASH_ITEMS);
+	}
+}
+
 int kestrel_probes_init(void)
 {
 	size_t i;
@@ -1149,7 +2123,10 @@ int kestrel_probes_init(void)
 	/* event numbers fit the u8 syscall maps */
 	BUILD_BUG_ON(KESTREL_EVT_MAX > 256);
 	BUILD_BUG_ON(sizeof(struct open_how) != 3 * sizeof(u64));
+	/* a stash item's offset and length fit their u16s */
+	BUILD_BUG_ON(KESTREL_STASH_BYTES > KESTREL_PARAM_LEN_MASK);
 
+	kestrel_stash_table_init();
 	for_each_kernel_tracepoint(kestrel_find_tp, NULL);
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
 		if (!kestrel_tps[i].tp) {
@@ -1171,8 +2148,30 @@ static void kestrel_probes_detach(void)
 					    kestrel_tps[i].probe, NULL);
 		kestrel_tps[i].registered = false;
 	}
+	if (READ_ONCE(kestrel_open_kprobe_on)) {
+		unregister_kprobe(&kestrel_fd_install_kp); /* waits for it */
+		/* a kprobe cannot be registered twice: make a new one */
+		memset(&kestrel_fd_install_kp, 0, sizeof(kestrel_fd_install_kp));
+		kestrel_fd_install_kp.symbol_name = "fd_install";
+		kestrel_fd_install_kp.pre_handler = kestrel_fd_install_probe;
+		WRITE_ONCE(kestrel_open_kprobe_on, false);
+	}
 	/* no probe is running or will run once this returns */
 	tracepoint_synchronize_unregister();
+	vfree(kestrel_stash);
+	kestrel_stash = NULL;
+	memset(kestrel_stash_owner, 0, sizeof(kestrel_stash_owner));
+}
+
+/* Does the mask select a syscall with work at its entry? */
+static bool kestrel_mask_has_entry_work(void)
+{
+	long nr;
+
+	for (nr = 0; nr < KESTREL_MAX_SYSCALLS; nr++)
+		if (kestrel_mask_test(nr) && kestrel_enter_work(nr))
+			return true;
+	return false;
 }
 
 /* Caller holds the ioctl mutex. */
@@ -1181,7 +2180,45 @@ int kestrel_probes_register(void)
 	size_t i;
 	int err;
 
+	/*
+	 * Probes read kestrel_stash without ordering: it is set before they
+	 * are attached (registration publishes them with full barriers) and
+	 * freed after they are detached and waited for.
+	 */
+	kestrel_stash = vzalloc(array_size(KESTREL_STASH_SLOTS,
+					   sizeof(*kestrel_stash)));
+	if (!kestrel_stash)
+		return -ENOMEM;
+	/*
+	 * Set first: from the kprobe's first hit, successful opens are its
+	 * to record (the sys_exit probe is attached after it).
+	 */
+	/*
+	 * Only when the mask (set before START) selects an open: the kprobe
+	 * costs every fd_install of the system.  Opens selected later are
+	 * recorded at sys_exit, fullpath looked up by fd.
+	 */
+	if (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
+	    kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat)) {
+		WRITE_ONCE(kestrel_open_kprobe_on, true);
+		err = register_kprobe(&kestrel_fd_install_kp);
+		if (err) {
+			WRITE_ONCE(kestrel_open_kprobe_on, false);
+			pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
+				     err);
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
+		/*
+		 * sys_enter runs for every syscall on the host: attach it only
+		 * when the mask (set before START) selects a syscall with
+		 * entry work (an entry event, or input arguments to copy).
+		 * A mask changed during capture does without: entry records
+		 * are then missing and inputs are read at exit.
+		 */
+		if (kestrel_tps[i].probe == kestrel_sys_enter &&
+		    !kestrel_mask_has_entry_work())
+			continue;
 		err = tracepoint_probe_register(kestrel_tps[i].tp,
 						kestrel_tps[i].probe, NULL);
 		if (err) {

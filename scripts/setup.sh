@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(
 	build-essential	# gcc, make: the module and cc-using crates
+	gcc-multilib	# gcc -m32: the 32-bit syscall test (tests/syscalls)
+	libc6-dev-i386
 	kmod		# modinfo for the built module
 	clang		# bindgen (ffi/) needs libclang and clang's headers
 	libclang-dev

@@ -135,6 +135,7 @@ for a in $("$BUSYBOX" --list); do
 done
 objcopy --strip-debug "$BIN" "$R/bin/kestrel" 2>/dev/null || cp "$BIN" "$R/bin/kestrel"
 cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
+cp "$SYSCALL_TEST"-compat32 "$SYSCALL_TEST"-int80 "$R/bin/"
 cp "$BENCH" "$R/bin/kestrel-bench"
 cp "$DEVTEST" "$R/bin/kestrel-devtest"
 mkdir -p "$R/rules"

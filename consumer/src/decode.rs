@@ -34,7 +34,7 @@ impl<'a> From<Param<'a>> for Bytes<'a> {
     }
 }
 
-impl Bytes<'_> {
+impl<'a> Bytes<'a> {
     /// The bytes as text, with invalid UTF-8 replaced.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
         // `from_utf8` checks ASCII a word at a time; `from_utf8_lossy`
@@ -45,12 +45,81 @@ impl Bytes<'_> {
         }
     }
 
-    /// NUL-separated items (argv), the last one possibly cut short.
-    pub fn split_nul(&self) -> impl Iterator<Item = &[u8]> {
-        let trimmed = self.bytes.strip_suffix(b"\0").unwrap_or(self.bytes);
+    /// NUL-separated items (argv, environment): the items the module kept,
+    /// each possibly cut short ([`Bytes::argv_cut`] says which, and how
+    /// many were left out between the first and the last ones).
+    pub fn split_nul(&self) -> impl Iterator<Item = &'a [u8]> {
+        let items = self.argv_cut().map_or(self.bytes, |c| c.items);
+        let trimmed = items.strip_suffix(b"\0").unwrap_or(items);
         trimmed
             .split(|&b| b == 0)
             .filter(move |_| !trimmed.is_empty())
+    }
+
+    /// How an argv or environment list was cut, when it was: the trailer
+    /// the module writes after the items of a truncated list (`ARGV` in
+    /// `kmod/kestrel_abi.h`).  `None` for a whole list, for any other
+    /// parameter, and for a truncated list without a valid trailer (a
+    /// module before ABI 3 cut lists at snaplen in total).
+    pub fn argv_cut(&self) -> Option<ArgvCut<'a>> {
+        if !self.truncated || self.fault {
+            return None;
+        }
+        let b = self.bytes;
+        let n = b.len();
+        if n < 8 {
+            return None;
+        }
+        let kept = u16::from_le_bytes([b[n - 2], b[n - 1]]);
+        let first = u16::from_le_bytes([b[n - 4], b[n - 3]]);
+        let omitted = u32::from_le_bytes([b[n - 8], b[n - 7], b[n - 6], b[n - 5]]);
+        let map_len = usize::from(kept).div_ceil(8);
+        let items_len = (n - 8).checked_sub(map_len)?;
+        let items = &b[..items_len];
+        let nuls = items.iter().filter(|&&c| c == 0).count();
+        if first > kept || nuls != usize::from(kept) || items.last().is_some_and(|&c| c != 0) {
+            return None;
+        }
+        Some(ArgvCut {
+            items,
+            cut_map: &b[items_len..n - 8],
+            omitted,
+            first,
+            kept,
+        })
+    }
+}
+
+/// How the module cut an argv or environment list: which kept items were
+/// cut short and how many items were left out between the first `first`
+/// kept items and the last ones (see [`Bytes::argv_cut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgvCut<'a> {
+    items: &'a [u8],
+    cut_map: &'a [u8],
+    /// Items left out ([`ArgvCut::OMITTED_UNKNOWN`]: the list's end was
+    /// not found, so the items after the kept ones are not counted).
+    pub omitted: u32,
+    /// Kept items before the gap.
+    pub first: u16,
+    /// Kept items in all.
+    pub kept: u16,
+}
+
+impl ArgvCut<'_> {
+    /// `omitted` when the module did not find the list's end.
+    pub const OMITTED_UNKNOWN: u32 = u32::MAX;
+
+    /// Kept item `i` (0-based, in record order) was cut short.
+    pub fn is_cut(&self, i: usize) -> bool {
+        self.cut_map
+            .get(i / 8)
+            .is_some_and(|m| m & (1 << (i % 8)) != 0)
+    }
+
+    /// The kept items that were cut short, by index.
+    pub fn cut_items(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..usize::from(self.kept)).filter(|&i| self.is_cut(i))
     }
 }
 
@@ -661,6 +730,74 @@ mod tests {
         assert!(args.is_truncated() && !args.is_fault());
         let items: Vec<&[u8]> = args.as_bytes().unwrap().split_nul().collect();
         assert_eq!(items, vec![&b"sh"[..], b"-c", b"echo h"]);
+    }
+
+    /// An argv list the way the module cuts one: items, then the cut map,
+    /// the count left out, the count kept before the gap and the count kept.
+    fn cut_list(items: &[&[u8]], cut: &[usize], omitted: u32, first: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        for it in items {
+            b.extend_from_slice(it);
+            b.push(0);
+        }
+        let mut map = vec![0u8; items.len().div_ceil(8)];
+        for &i in cut {
+            map[i / 8] |= 1 << (i % 8);
+        }
+        b.extend_from_slice(&map);
+        b.extend_from_slice(&omitted.to_le_bytes());
+        b.extend_from_slice(&first.to_le_bytes());
+        b.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn argv_lists_cut_per_item_keep_first_and_last() {
+        let list = cut_list(&[b"python3", b"-c", b"pad", b"real-cmd"], &[2], 1000, 3);
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_EXECVE_ENTER), 1, 1, 1)
+            .param(b"/usr/bin/python3")
+            .param_flags(&list, PARAM_TRUNCATED)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        let args = ev.param("args").unwrap().as_bytes().unwrap();
+        let items: Vec<&[u8]> = args.split_nul().collect();
+        assert_eq!(items, vec![&b"python3"[..], b"-c", b"pad", b"real-cmd"]);
+        let cut = args.argv_cut().expect("a trailer");
+        assert_eq!((cut.omitted, cut.first, cut.kept), (1000, 3, 4));
+        assert_eq!(cut.cut_items().collect::<Vec<_>>(), vec![2]);
+        assert!(!cut.is_cut(3) && !cut.is_cut(40));
+
+        // Nine items: a two-byte map; an empty item is an item.
+        let nine: Vec<&[u8]> = vec![b"a", b"", b"c", b"d", b"e", b"f", b"g", b"h", b"i"];
+        let list = cut_list(&nine, &[0, 8], ArgvCut::OMITTED_UNKNOWN, 9);
+        let bytes = Bytes {
+            bytes: &list,
+            truncated: true,
+            fault: false,
+        };
+        assert_eq!(bytes.split_nul().collect::<Vec<_>>(), nine);
+        let cut = bytes.argv_cut().unwrap();
+        assert_eq!(cut.cut_items().collect::<Vec<_>>(), vec![0, 8]);
+        assert_eq!(cut.omitted, ArgvCut::OMITTED_UNKNOWN);
+
+        // A whole list has no trailer; a trailer that does not add up is
+        // not one (a list cut at snaplen in total, before ABI 3).
+        let whole = Bytes {
+            bytes: b"a\0b\0",
+            truncated: false,
+            fault: false,
+        };
+        assert!(whole.argv_cut().is_none());
+        assert_eq!(whole.split_nul().count(), 2);
+        let mut bad = cut_list(&[b"a", b"b"], &[1], 0, 2);
+        let n = bad.len();
+        bad[n - 2] = 3; // claims three items
+        let bad = Bytes {
+            bytes: &bad,
+            truncated: true,
+            fault: false,
+        };
+        assert!(bad.argv_cut().is_none());
     }
 
     #[test]

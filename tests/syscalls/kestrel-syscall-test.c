@@ -29,11 +29,17 @@
  * Usage:
  *   kestrel-syscall-test matrix EXPECTFILE     the full matrix
  *   kestrel-syscall-test snaplen N EXPECTFILE  truncation checks at snaplen N
+ *   kestrel-syscall-test argvpad               execve with padded argv/env
+ *   kestrel-syscall-test race SECS EXPECTFILE  a sibling thread races the
+ *                                              names of open, bind, connect
  *   kestrel-syscall-test storm N               N rounds of cheap syscalls
  *   kestrel-syscall-test noop [ARGS...]        exit 0 (an execve target)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/io_uring.h>
@@ -57,6 +63,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -841,12 +848,23 @@ static void test_exec(void)
 	int st, dfd;
 	long loginuid;
 	const char *base;
-	char cgroup[256];
+	char cgroup[256], cgroup_field[300];
+	struct utsname uts;
 
 	need(chdir(workdir) == 0, "chdir workdir");
 	need(stat("/proc/self/ns/pid", &ns) == 0, "stat /proc/self/ns/pid");
 	loginuid = read_long_file("/proc/self/loginuid", -2);
 	cgroup_path(cgroup, sizeof(cgroup));
+	/*
+	 * On PREEMPT_RT the module records no cgroup (kernfs' rwlock sleeps
+	 * there): the field is faulted, the consumer reads /proc instead.
+	 */
+	need(uname(&uts) == 0, "uname");
+	if (strstr(uts.version, "PREEMPT_RT"))
+		snprintf(cgroup_field, sizeof(cgroup_field), "cgroups@faulted");
+	else
+		snprintf(cgroup_field, sizeof(cgroup_field), "cgroups=\"%s\"",
+			 cgroup);
 
 	/* execve that succeeds: the new image is this program (a regular
 	 * file, so the kernel's exe path is its own name). */
@@ -869,9 +887,9 @@ static void test_exec(void)
 		   "env=[\"KESTREL_ENV=marker\",\"SECOND=2\"]" T "cwd=" Q T
 		   "uid=%d" T "gid=%d" T "euid=%d" T "egid=%d" T "pidns=%lu" T
 		   "vpid=%d" T "vtid=%d" T "ptid=%d" T "tty=%ld" T
-		   "comm=\"kestrel-syscall\"" T "cgroups=" Q,
+		   "comm=\"kestrel-syscall\"" T "%s",
 		   self, workdir, getuid(), getgid(), geteuid(), getegid(),
-		   (unsigned long)ns.st_ino, p, p, tid(), tty_nr(), cgroup);
+		   (unsigned long)ns.st_ino, p, p, tid(), tty_nr(), cgroup_field);
 	if (loginuid != -2)
 		EXPECT_TID(p, "execve exit loginuid", "execve", "<",
 			   "res=0" T "loginuid=%ld", loginuid);
@@ -1388,13 +1406,34 @@ static void test_kernel_memory(void)
 /* ---------------------------------------------------------------------- */
 /* Truncation at a small snaplen                                           */
 
-/* The start of the truncated argv at any snaplen >= 27. */
-#define ARGV_PREFIX "[\"kestrel-syscall-test\",\"noop\",\"z"
+/*
+ * The JSON of a list of n items as the module cuts it at snaplen (kmod's
+ * kestrel_put_argv(), for n small enough to keep them all): the bytes
+ * left after a 12-byte trailer and one NUL per item are shared out in
+ * turn, each item taking at most an even share of what is left.
+ */
+static void cut_list_json(char *out, size_t size, char *const items[], int n,
+			  int snaplen)
+{
+	int left = snaplen - 12 - n, k, len, share, o;
+
+	o = snprintf(out, size, "[");
+	for (k = 0; k < n; k++) {
+		share = left / (n - k);
+		len = (int)strlen(items[k]);
+		if (len > share)
+			len = share;
+		o += snprintf(out + o, size - (size_t)o, "%s\"%.*s\"",
+			      k ? "," : "", len, items[k]);
+		left -= len;
+	}
+	snprintf(out + o, size - (size_t)o, "]");
+}
 
 static void test_snaplen(int snaplen)
 {
 	char path[512], longarg[300], *argv[5];
-	char prefix[512];
+	char prefix[512], listjson[512];
 	long r;
 	pid_t p;
 	int st, i;
@@ -1437,10 +1476,261 @@ static void test_snaplen(int snaplen)
 	}
 	wait_child(p, &st);
 	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "execve'd child exits 0");
-	EXPECT_TID(p, "execve enter argv truncated", "execve", ">",
-		   "args^=" ARGV_PREFIX T "args@truncated");
-	EXPECT_TID(p, "execve exit argv truncated", "execve", "<",
-		   "res=0" T "args^=" ARGV_PREFIX T "args@truncated");
+	/* every item kept, each cut to its share */
+	cut_list_json(listjson, sizeof(listjson), argv, 4, snaplen);
+	EXPECT_TID(p, "execve enter argv cut per item", "execve", ">",
+		   "args=%s" T "args@truncated", listjson);
+	EXPECT_TID(p, "execve exit argv cut per item", "execve", "<",
+		   "res=0" T "args=%s" T "args@truncated", listjson);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Races: a sibling thread changes what a name refers to during the call  */
+
+static volatile int race_stop;
+static int race_innocent_fd;
+#define RACE_FD 200		/* the fd number the open race fights over */
+static char race_path[16] = "/etc/shadow";
+static struct sockaddr_in race_sa;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* dup2() another file onto the number the open is about to return. */
+static void *race_dup2(void *arg)
+{
+	(void)arg;
+	while (!race_stop)
+		dup2(race_innocent_fd, RACE_FD);
+	return NULL;
+}
+
+/* Flip the path buffer between two names of equal length. */
+static void *race_flip_path(void *arg)
+{
+	unsigned long i = 0;
+
+	(void)arg;
+	while (!race_stop)
+		memcpy(race_path, (i++ & 1) ? "/etc/passwd" : "/etc/shadow", 12);
+	return NULL;
+}
+
+/* Flip the port of the socket address between two. */
+static void *race_flip_port(void *arg)
+{
+	unsigned long i = 0;
+	int *ports = arg;
+
+	while (!race_stop)
+		race_sa.sin_port = htons((uint16_t)ports[i++ & 1]);
+	return NULL;
+}
+
+/* Flip the address of the socket address between 127.0.0.1 and .2. */
+static void *race_flip_addr(void *arg)
+{
+	unsigned long i = 0;
+
+	(void)arg;
+	while (!race_stop)
+		race_sa.sin_addr.s_addr = htonl((i++ & 1) ? 0x7f000002 : 0x7f000001);
+	return NULL;
+}
+
+static void race_run(void *(*fn)(void *), void *arg, pthread_t *t)
+{
+	race_stop = 0;
+	need(pthread_create(t, NULL, fn, arg) == 0, "pthread_create");
+}
+
+static void race_end(pthread_t t)
+{
+	race_stop = 1;
+	need(pthread_join(t, NULL) == 0, "pthread_join");
+}
+
+static void test_races(double secs)
+{
+	struct rlimit rl = { 8192, 8192 };
+	struct stat st, st_shadow, st_passwd;
+	struct sockaddr_in got;
+	socklen_t glen;
+	pthread_t t;
+	double end;
+	long r, hits = 0, opens = 0, n;
+	int lports[2] = { 47142, 47143 };
+	long ls[2];
+	int i, one = 1, wst;
+	pid_t pid;
+
+	need(setrlimit(RLIMIT_NOFILE, &rl) == 0, "raise RLIMIT_NOFILE");
+	need(stat("/etc/shadow", &st_shadow) == 0, "stat /etc/shadow");
+	need(stat("/etc/passwd", &st_passwd) == 0, "stat /etc/passwd");
+
+	/*
+	 * 1. open vs dup2: the sibling keeps dup2()ing /etc/hostname onto
+	 * RACE_FD, the number this thread's open of /etc/shadow gets whenever
+	 * it closed it first.  The recorded fullpath must be the file the
+	 * open created, never the one dup2()'d over it afterwards.
+	 */
+	/* in a child: its thousands of records have a tid of their own */
+	pid = fork();
+	need(pid >= 0, "fork for the dup2 race");
+	if (pid == 0) {
+		race_innocent_fd = open("/etc/hostname", O_RDONLY);
+		need(race_innocent_fd >= 0, "open /etc/hostname");
+		/* every lower number taken: the open gets RACE_FD when free */
+		for (i = 0; i < RACE_FD; i++)
+			if (fcntl(i, F_GETFD) < 0)
+				need(dup2(race_innocent_fd, i) == i,
+				     "fill the fd table");
+		race_run(race_dup2, NULL, &t);
+		end = now_s() + secs;
+		while (now_s() < end && opens < 2000) {
+			close(RACE_FD);
+			r = SC(SYS_openat, AT_FDCWD, "/etc/shadow", O_RDONLY, 0);
+			need(r >= 0, "openat /etc/shadow in the dup2 race");
+			opens++;
+			if (r == RACE_FD)
+				hits++;
+			else
+				close((int)r);
+		}
+		race_end(t);
+		printf("race: %ld opens of /etc/shadow, %ld on fd %d\n", opens,
+		       hits, RACE_FD);
+		need(hits > 0, "the dup2 race never got the fd it fights over");
+		EXPECT("open raced by dup2: recorded", "openat",
+		       "res=%d" T "name=\"/etc/shadow\"" T
+		       "fullpath=\"/etc/shadow\"", RACE_FD);
+		NOEXPECT("open raced by dup2: never the dup2'd file", "openat",
+			 "name=\"/etc/shadow\"" T "fullpath=\"/etc/hostname\"");
+		_exit(0);
+	}
+	wait_child(pid, &wst);
+	need(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "dup2 race child");
+
+	/*
+	 * 2. open vs a rewritten path: fullpath is the file the kernel
+	 * opened (this thread checks it with fstat); the fds stay open so
+	 * that each record is told apart by its fd.
+	 */
+	race_run(race_flip_path, NULL, &t);
+	for (n = 0; n < 60; n++) {
+		r = SC(SYS_openat, AT_FDCWD, race_path, O_RDONLY, 0);
+		if (r < 0)	/* read half rewritten: no such file */
+			continue;
+		need(fstat((int)r, &st) == 0, "fstat");
+		EXPECT("open raced by a path rewrite", "openat",
+		       "res=%ld" T "fullpath=\"%s\"", r,
+		       st.st_ino == st_shadow.st_ino ? "/etc/shadow" :
+		       st.st_ino == st_passwd.st_ino ? "/etc/passwd" : "?");
+	}
+	race_end(t);
+	for (r = 3; r < 1000; r++)
+		if (r != expect_fd)
+			close((int)r);
+
+	/*
+	 * 3. bind vs a rewritten address (127.0.0.1 or .2, any port): the
+	 * tuple is the address the socket got (getsockname); the sockets stay
+	 * open so that each record is told apart by its fd.
+	 */
+	race_sa = sin_of("127.0.0.1", 0);
+	race_run(race_flip_addr, NULL, &t);
+	for (n = 0; n < 30; n++) {
+		long s = SC(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+		char ip[32];
+
+		need(s >= 0, "socket in the bind race");
+		r = SC(SYS_bind, s, &race_sa, sizeof(race_sa));
+		need(r == 0, "bind in the bind race");
+		glen = sizeof(got);
+		need(getsockname((int)s, (struct sockaddr *)&got, &glen) == 0,
+		     "getsockname");
+		inet_ntop(AF_INET, &got.sin_addr, ip, sizeof(ip));
+		EXPECT("bind raced by an address rewrite", "bind",
+		       "res=0" T "fd=%ld" T "tuple^=\"%s:%d->", s, ip,
+		       ntohs(got.sin_port));
+	}
+	race_end(t);
+
+	/*
+	 * 4. connect vs a rewritten address: the tuple's remote end is the
+	 * peer the socket connected to (getpeername).
+	 */
+	for (i = 0; i < 2; i++) {
+		struct sockaddr_in la = sin_of("127.0.0.1", lports[i]);
+
+		ls[i] = SC(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		need(ls[i] >= 0, "socket listener");
+		setsockopt((int)ls[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		need(SC(SYS_bind, ls[i], &la, sizeof(la)) == 0, "bind listener");
+		need(SC(SYS_listen, ls[i], 512) == 0, "listen");
+	}
+	race_sa = sin_of("127.0.0.1", lports[0]);
+	race_run(race_flip_port, lports, &t);
+	for (n = 0; n < 30; n++) {
+		long s = SC(SYS_socket, AF_INET, SOCK_STREAM, 0);
+
+		need(s >= 0, "socket in the connect race");
+		r = SC(SYS_connect, s, &race_sa, sizeof(race_sa));
+		need(r == 0, "connect in the connect race");
+		glen = sizeof(got);
+		need(getpeername((int)s, (struct sockaddr *)&got, &glen) == 0,
+		     "getpeername");
+		EXPECT("connect raced by an address rewrite", "connect",
+		       "res=0" T "fd=%ld" T "tuple^=\"127.0.0.1:%d->127.0.0.1:%d\"",
+		       s, local_port((int)s), ntohs(got.sin_port));
+	}
+	race_end(t);
+}
+
+/*
+ * argv padded to push the real command out of view, and an environment
+ * padded to hide LD_PRELOAD: execve of this program (noop) with 300
+ * padding arguments before "real-command" and three 3000-byte variables
+ * before LD_PRELOAD=/tmp/evil.so.  Prints the child's pid.
+ */
+static void argv_padding(void)
+{
+	static char pads[300][51], envpad[3][3006];
+	static char *argv[305], *envp[5];
+	pid_t p;
+	int i, st;
+
+	argv[0] = "kestrel-syscall-test";
+	argv[1] = "noop";
+	for (i = 0; i < 300; i++) {
+		snprintf(pads[i], sizeof(pads[i]), "-pad-%045d", i);
+		argv[2 + i] = pads[i];
+	}
+	argv[302] = "real-command";
+	argv[303] = NULL;
+	for (i = 0; i < 3; i++) {
+		memcpy(envpad[i], "PAD=", 4);
+		memset(envpad[i] + 4, 'a' + i, 3000);
+		envpad[i][3004] = 0;
+		envp[i] = envpad[i];
+	}
+	envp[3] = "LD_PRELOAD=/tmp/evil.so";
+	envp[4] = NULL;
+	p = fork();
+	need(p >= 0, "fork for the padded execve");
+	if (p == 0) {
+		touch_exec_args(self, argv, envp);
+		syscall(SYS_execve, self, argv, envp);
+		_exit(99);
+	}
+	wait_child(p, &st);
+	need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "padded execve'd child exits 0");
+	printf("child %d\n", p);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1480,6 +1770,21 @@ int main(int argc, char **argv)
 		storm(strtol(argv[2], NULL, 10));
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "argvpad") == 0) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		need(n > 0 && n < (ssize_t)sizeof(self) - 1, "readlink /proc/self/exe");
+		self[n] = 0;
+		argv_padding();
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "race") == 0) {
+		open_expect(argv[3]);
+		test_races(atof(argv[2]));
+		printf("kestrel-syscall-test: %d expectations in %s\n", n_expect,
+		       argv[3]);
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "snaplen") == 0) {
 		open_expect(argv[3]);
 		test_snaplen(atoi(argv[2]));
@@ -1507,7 +1812,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"usage: %s matrix EXPECTFILE | snaplen N EXPECTFILE | storm N | noop\n",
+		"usage: %s matrix EXPECTFILE | snaplen N EXPECTFILE | race SECS EXPECTFILE | argvpad | storm N | noop\n",
 		argv[0]);
 	return 2;
 }
