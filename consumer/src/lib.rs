@@ -20,6 +20,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod device;
 pub mod flags;
