@@ -255,22 +255,16 @@ impl Default for FileOutput {
 }
 
 /// `syslog_output`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyslogOutput {
     /// On or off.
     pub enabled: bool,
 }
 
-#[allow(clippy::derivable_impls)]
-impl Default for SyslogOutput {
-    fn default() -> Self {
-        SyslogOutput { enabled: false }
-    }
-}
 
 /// `program_output`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProgramOutput {
     /// On or off.
@@ -282,15 +276,6 @@ pub struct ProgramOutput {
     pub program: String,
 }
 
-impl Default for ProgramOutput {
-    fn default() -> Self {
-        ProgramOutput {
-            enabled: false,
-            keep_alive: false,
-            program: String::new(),
-        }
-    }
-}
 
 /// `http_output`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
