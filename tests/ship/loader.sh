@@ -38,7 +38,7 @@ if [ -n "${FAKE_INSMOD_ERR:-}" ]; then
 fi
 mkdir -p "$KESTREL_SYSFS/module/kestrel"
 echo 0 >"$KESTREL_SYSFS/module/kestrel/refcnt"
-[ -n "${FAKE_NO_DEVICE:-}" ] || : >"$KESTREL_DEVICE"
+[ -n "${FAKE_NO_DEVICE:-}" ] || : >"${KESTREL_DEVICE:-$FAKE_DEV}"
 EOF
 cat >"$T/bin/rmmod" <<'EOF'
 #!/bin/sh
@@ -83,20 +83,48 @@ cp "$KO61" "$HR/lib/modules/$K61/updates/dkms/kestrel.ko"
 cat >"$T/kestrel.yaml" <<'EOF'
 # kestrel.yaml for the test
 json_output: true
-ring_size: 1K   # not the driver section's: ignored
-driver:
-  snaplen: 256
-  ring_size: 16M   # bytes per CPU
+ring_size: 1K   # not engine.kmod's: ignored
+rules_files:
+  - /x
+engine:
+  kind: kmod
+  other:
+    ring_size: 2K
+  kmod:
+    # per CPU
+    snaplen: 256
+    ring_size: 16M   # bytes per CPU
 webserver:
   listen_port: 8765
 EOF
 loader -c "$T/kestrel.yaml"
 expect_rc 0 "dkms-built module"
 calls
-expect_out "insmod $HR/lib/modules/$K61/updates/dkms/kestrel.ko ring_size=16777216" "dkms-built module: insmod with driver.ring_size"
+expect_out "insmod $HR/lib/modules/$K61/updates/dkms/kestrel.ko ring_size=16777216" "dkms-built module: insmod with engine.kmod.ring_size"
 expect_no_out "make" "dkms-built module: no build"
 
+# --- 1b. the shipped config/kestrel.yaml: its ring size; host root and
+# device from a config (as the DaemonSet's says /host)
+rm -rf "$T/sys/module/kestrel"; : >"$CALLS"
+loader -c "$ROOT/config/kestrel.yaml"
+expect_rc 0 "shipped config"
+calls
+expect_out "insmod $HR/lib/modules/$K61/updates/dkms/kestrel.ko ring_size=8388608" "shipped config: its engine.kmod.ring_size"
+rm -rf "$T/sys/module/kestrel"; : >"$CALLS"
+sed -e "s|host_root: /\$|host_root: $HR|" -e "s|device: /dev/kestrel|device: $T/cfg-dev|" \
+	"$ROOT/config/kestrel.yaml" >"$T/node.yaml"
+run env -u KESTREL_DEVICE FAKE_DEV=$T/cfg-dev "$LOADER" -c "$T/node.yaml" --cache-dir "$T/cache"
+expect_rc 0 "config's host_root and device"
+calls
+expect_out "insmod $HR/lib/modules/$K61/updates/dkms/kestrel.ko" "config's host_root and device: module under its host_root"
+rm -rf "$T/sys/module/kestrel"
+printf 'engine:\n  kmod:\n    host_root: %s\n' "$T/nothere" >"$T/badroot.yaml"
+run "$LOADER" -c "$T/badroot.yaml"
+expect_rc 1 "config's host_root missing"
+expect_out "$T/badroot.yaml:3: engine.kmod.host_root: the host root $T/nothere is not a directory" "config's host_root missing"
+
 # --- 2. loaded, and kestrel stats accepts it: nothing to do
+fake_loaded 0
 : >"$CALLS"
 FAKE_ABI=ok loader -c "$T/kestrel.yaml"
 expect_rc 0 "already loaded"
@@ -235,14 +263,14 @@ expect_out "devtmpfs" "no device node"
 
 # --- 15. bad ring sizes, named with file:line
 rm -rf "$T/sys/module/kestrel"
-printf 'driver:\n  # per CPU\n  ring_size: 3M\n' >"$T/bad.yaml"
+printf 'engine:\n  kmod:\n    # per CPU\n    ring_size: 3M\n' >"$T/bad.yaml"
 loader -c "$T/bad.yaml"
 expect_rc 1 "ring size not a power of two"
-expect_out "$T/bad.yaml:3: driver.ring_size: 3M (3145728 bytes) is not a power of two between 64K and 1G" "ring size not a power of two"
-printf 'driver:\n  ring_size: "lots"\n' >"$T/bad.yaml"
+expect_out "$T/bad.yaml:4: engine.kmod.ring_size: 3M (3145728 bytes) is not a power of two between 64K and 1G" "ring size not a power of two"
+printf 'engine:\n  kmod:\n    ring_size: "lots"\n' >"$T/bad.yaml"
 loader -c "$T/bad.yaml"
 expect_rc 1 "ring size not a size"
-expect_out "$T/bad.yaml:2: driver.ring_size: 'lots' is not a size" "ring size not a size"
+expect_out "$T/bad.yaml:3: engine.kmod.ring_size: 'lots' is not a size" "ring size not a size"
 loader --ring-size 2G
 expect_rc 1 "ring size too large"
 expect_out "--ring-size: 2G (2147483648 bytes) is not a power of two between 64K and 1G" "ring size too large"
