@@ -26,6 +26,8 @@ PKGS=(
 	unzip		# ship tests: helm from an npm package's layer.zip
 	python3-venv	# ship tests: kubernetes-validate in a venv
 	debootstrap	# ship tests: the container image's base
+	podman		# ship tests: build and run the container image
+	runc		# ship tests: podman's runtime (crun refuses hybrid cgroups)
 )
 
 log() { echo "setup.sh: $*" >&2; }
@@ -45,6 +47,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# The lists may be absent (fresh image) or stale: update first.
 	apt-get update -qq -o DPkg::Lock::Timeout=600
 	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+
+# npm: scripts/k8s-tools.sh fetches helm from an npm package.  The image may
+# carry its own Node.js (with npm); Debian's npm only where there is none.
+if ! command -v npm >/dev/null 2>&1; then
+	log "installing: npm"
+	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 npm
 fi
 
 # Rust: rustfmt and clippy for `make lint`.  Rust itself comes with the image.

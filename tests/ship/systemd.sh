@@ -47,6 +47,43 @@ run systemd-analyze verify --man=no --root="$T/bad" /lib/systemd/system/kestrel.
 expect_out "Failed to parse protect home value" "verify catches a bad option"
 expect_out "kestrel-driver-loader is not executable" "verify catches a missing command"
 
+# --- the host path: scripts/install-host.sh into a root, then verify ---------
+eval "$("$ROOT/scripts/kernel.sh" 6.1)"
+KO=$("$ROOT/scripts/build-kmod.sh" 6.1)
+H=$T/host
+mkdir -p "$H/lib/systemd" "$H/bin"
+cp -a /lib/systemd/system "$H/lib/systemd/"
+install -m 0755 /bin/kill "$H/bin/kill"
+run "$ROOT/scripts/install-host.sh" --binary "$BIN" --module "$KO" --source "$H"
+expect_rc 0 "install-host.sh"
+VER=$(kestrel_version)
+for f in usr/bin/kestrel usr/bin/kestrel-driver-loader etc/kestrel/kestrel.yaml \
+	usr/share/kestrel/rules/kestrel_rules.yaml etc/systemd/system/kestrel.service \
+	"lib/modules/$KVER/extra/kestrel.ko" "usr/src/kestrel-$VER/dkms.conf" etc/kestrel/rules.d; do
+	[ -e "$H/$f" ] && pass "install-host.sh: /$f" || fail "install-host.sh: no /$f"
+done
+expect_file_has "$H/usr/bin/kestrel-driver-loader" "VERSION='$VER'" "install-host.sh: loader version"
+run systemd-analyze verify --man=no --root="$H" /etc/systemd/system/kestrel.service
+expect_rc 0 "systemd-analyze verify (install-host.sh's root)"
+[ -z "$OUT" ] && pass "systemd-analyze verify (install-host.sh's root): no diagnostics" ||
+	{ fail "systemd-analyze verify (install-host.sh's root):"; sed 's/^/     | /' <<<"$OUT"; }
+# a second install keeps the admin's config, beside the new default
+echo "json_output: true" >>"$H/etc/kestrel/kestrel.yaml"
+run "$ROOT/scripts/install-host.sh" --binary "$BIN" "$H"
+expect_rc 0 "install-host.sh again"
+expect_file_has "$H/etc/kestrel/kestrel.yaml" "json_output: true" "install-host.sh keeps a changed config"
+cmp -s "$H/etc/kestrel/kestrel.yaml.new" "$ROOT/config/kestrel.yaml" &&
+	pass "install-host.sh puts the new default beside it" || fail "no kestrel.yaml.new"
+# the installed loader finds the installed module (host root = that root)
+mkdir -p "$T/fake" "$T/sys"
+printf '#!/bin/sh\n[ "$1" = -r ] && { echo %s; exit 0; }\nexec /bin/uname "$@"\n' "$KVER" >"$T/fake/uname"
+printf '#!/bin/sh\necho "insmod $*" >>%s/calls\nmkdir -p %s/sys/module/kestrel; : >%s/dev\n' "$T" "$T" "$T" >"$T/fake/insmod"
+chmod +x "$T/fake/"*
+run env PATH="$T/fake:$PATH" KESTREL_SYSFS="$T/sys" KESTREL_DEVICE="$T/dev" \
+	"$H/usr/bin/kestrel-driver-loader" --host-root "$H" --config "$H/etc/kestrel/kestrel.yaml" --cache-dir "$T/cache"
+expect_rc 0 "installed loader"
+expect_file_has "$T/calls" "insmod $H/lib/modules/$KVER/extra/kestrel.ko ring_size=8388608" "installed loader loads the installed module"
+
 # --- the unit's contract with kestrel run and the loader --------------------
 expect_file_has "$UNIT" "Type=notify" "unit"
 expect_file_has "$UNIT" "ExecStartPre=+/usr/bin/kestrel-driver-loader" "unit: loader with full privileges"
