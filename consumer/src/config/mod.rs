@@ -262,7 +262,6 @@ pub struct SyslogOutput {
     pub enabled: bool,
 }
 
-
 /// `program_output`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -275,7 +274,6 @@ pub struct ProgramOutput {
     /// The command, run with `sh -c`.
     pub program: String,
 }
-
 
 /// `http_output`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
