@@ -308,8 +308,9 @@ fn outputs_key(c: &Config) -> String {
     )
 }
 
-/// Loads the configuration and rules for a reload (on its own thread).
-fn load_for_reload(args: &RunArgs) -> Reloaded {
+/// Loads the configuration and rules again, as a reload does (on its own
+/// thread, while capture goes on): the error names the file and line.
+pub fn reload(args: &RunArgs) -> Reloaded {
     let loaded = load_config(args).map_err(|f| f.message)?;
     let rules = RuleSet::load(&loaded.config).map_err(|e| e.0)?;
     Ok((loaded.config, rules))
@@ -523,7 +524,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                 let spawned = std::thread::Builder::new()
                     .name("reload".into())
                     .spawn(move || {
-                        let _ = tx.send(load_for_reload(&args));
+                        let _ = tx.send(self::reload(&args));
                     });
                 match spawned {
                     Ok(_) => reloading = Some(rx),
