@@ -289,6 +289,10 @@ pub struct HttpOutput {
     pub timeout_ms: u64,
     /// Further attempts after a failed POST (with backoff).
     pub max_retries: u32,
+    /// Keep connections open between alerts.
+    pub keep_alive: bool,
+    /// Print the receiver's answers on standard output.
+    pub echo: bool,
 }
 
 impl Default for HttpOutput {
@@ -299,6 +303,8 @@ impl Default for HttpOutput {
             user_agent: "kestrel".into(),
             timeout_ms: 2000,
             max_retries: 3,
+            keep_alive: true,
+            echo: false,
         }
     }
 }
@@ -710,15 +716,14 @@ impl Config {
                     "is empty while http_output.enabled is true".into(),
                 );
             }
-            if !(h.url.starts_with("http://") || h.url.starts_with("https://"))
-                || h.url
-                    .split("://")
-                    .nth(1)
-                    .is_none_or(|rest| rest.is_empty() || rest.starts_with('/'))
-            {
+            let host = h.url.strip_prefix("http://").unwrap_or("");
+            if host.is_empty() || host.starts_with('/') {
                 return e(
                     "http_output.url",
-                    format!("'{}' is not an http:// or https:// URL with a host", h.url),
+                    format!(
+                        "'{}' is not an http:// URL with a host (https is not supported: put a TLS proxy such as falcosidekick in front)",
+                        h.url
+                    ),
                 );
             }
         }

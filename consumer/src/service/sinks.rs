@@ -1,8 +1,13 @@
 //! The outputs a configuration enables, as sinks of [`crate::output`],
 //! started behind their queues.
 
+use std::time::Duration;
+
 use crate::config::Config;
-use crate::output::{AlertFormat, Outputs, Sink, StdoutSink};
+use crate::output::{
+    AlertFormat, FileSink, HttpOptions, HttpSink, Outputs, ProgramSink, Sink, StdoutSink,
+    SyslogSink,
+};
 
 /// The alert format the configuration asks for.
 pub fn alert_format(c: &Config) -> AlertFormat {
@@ -21,15 +26,37 @@ pub fn build(c: &Config) -> Result<Vec<Box<dyn Sink>>, String> {
     if c.stdout_output.enabled {
         sinks.push(Box::new(StdoutSink::new(fmt, c.buffered_outputs)));
     }
-    for (on, key) in [
-        (c.file_output.enabled, "file_output"),
-        (c.syslog_output.enabled, "syslog_output"),
-        (c.program_output.enabled, "program_output"),
-        (c.http_output.enabled, "http_output"),
-    ] {
-        if on {
-            return Err(format!("{key} is not available in this build"));
-        }
+    let f = &c.file_output;
+    if f.enabled {
+        let sink = FileSink::open(&f.filename, f.keep_alive, fmt, c.buffered_outputs)
+            .map_err(|e| format!("file_output: {}: {e}", f.filename.display()))?;
+        sinks.push(Box::new(sink));
+    }
+    if c.syslog_output.enabled {
+        let sink = SyslogSink::new(crate::output::syslog::DEFAULT_SYSLOG_SOCKET, fmt)
+            .map_err(|e| format!("syslog_output: {e}"))?;
+        sinks.push(Box::new(sink));
+    }
+    let p = &c.program_output;
+    if p.enabled {
+        let sink = ProgramSink::new(&p.program, p.keep_alive, fmt)
+            .map_err(|e| format!("program_output: {}: {e}", p.program))?;
+        sinks.push(Box::new(sink));
+    }
+    let h = &c.http_output;
+    if h.enabled {
+        let sink = HttpSink::new(HttpOptions {
+            url: h.url.clone(),
+            user_agent: Some(h.user_agent.clone()),
+            timeout: Duration::from_millis(h.timeout_ms),
+            max_retries: h.max_retries,
+            keep_alive: h.keep_alive,
+            echo: h.echo,
+            format: AlertFormat { json: true, ..fmt },
+            ..HttpOptions::default()
+        })
+        .map_err(|e| format!("http_output: {e}"))?;
+        sinks.push(Box::new(sink));
     }
     if sinks.is_empty() {
         log::warn!("no output is enabled: alerts are counted in /metrics only");
