@@ -96,6 +96,8 @@ fn replay_through_the_service_path_applies_append_output_to_every_sink() {
     let cfg = config(
         "json_output: true\n\
          append_output:\n\
+         \x20 - extra_fields:\n\
+         \x20     - evt.hostname\n\
          \x20 - match:\n\
          \x20     tags: [credentials]\n\
          \x20   extra_output: \"via %evt.type\"\n\
@@ -128,6 +130,10 @@ fn replay_through_the_service_path_applies_append_output_to_every_sink() {
     assert_eq!(shadow.output_fields["evt.type"], "openat");
     assert_eq!(shadow.output_fields["cluster"], "prod-eu-1");
     assert!(!shadow.hostname.is_empty(), "alerts carry the host name");
+    assert_eq!(
+        shadow.output_fields["evt.hostname"], shadow.hostname,
+        "%evt.hostname is the host name too"
+    );
     // The ptrace rule has no credentials tag: nothing appended.
     assert!(!got[1].output.contains(" via "), "{}", got[1].output);
     assert!(!got[1].output_fields.contains_key("cluster"));

@@ -200,6 +200,7 @@ pub fn replay(
     state.scan();
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let offset = capture.header().wall_offset_ns;
+    let hostname = path.hostname().to_string();
     let mut ev = Event::default();
     for frame in capture.records() {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
@@ -211,6 +212,7 @@ pub fn replay(
         src.ring = ring;
         src.num = path.events;
         src.wall_offset_ns = offset;
+        src.hostname = &hostname;
         let before = path.alerts;
         path.event(&src);
         if path.alerts != before {
@@ -391,6 +393,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
         now,
     ));
     let path = RefCell::new(AlertPath::new(rules, outputs.sender(), metrics.clone()));
+    let hostname = path.borrow().hostname().to_string();
     let outputs = RefCell::new(outputs);
     let state = RefCell::new(state);
     let session =
@@ -410,6 +413,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     let mut last_tick = now;
     let mut events_at_tick = 0u64;
     let mut reloading: Option<crossbeam_channel::Receiver<Reloaded>> = None;
+    let exit_reason: RefCell<Option<String>> = RefCell::new(None);
     let summary = run_session(
         session,
         &opts,
@@ -429,6 +433,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                     src.ring = ring;
                     src.num = path.events;
                     src.wall_offset_ns = offset;
+                    src.hostname = &hostname;
                     path.event(&src);
                     policy.borrow_mut().event();
                 }
@@ -472,7 +477,8 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                     notify::notify("READY=1");
                 }
             }
-            let mut reload = signals::take(&signals::RELOAD);
+            // A SIGHUP during a reload waits for it to finish.
+            let mut reload = reloading.is_none() && signals::take(&signals::RELOAD);
             if reload {
                 log::info!("SIGHUP: reloading the configuration and rules");
             }
@@ -504,9 +510,9 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                     p.send(alert);
                 }
                 if let Some(msg) = verdict.exit {
-                    return Err(std::io::Error::other(format!(
-                        "{msg} Exiting (syscall_event_drops.actions has exit)."
-                    )));
+                    let msg = format!("{msg} Exiting (syscall_event_drops.actions has exit).");
+                    *exit_reason.borrow_mut() = Some(msg.clone());
+                    return Err(std::io::Error::other(msg));
                 }
                 if config.watch_config_files && reloading.is_none() {
                     let current = fingerprint(config_file.as_deref(), &config);
@@ -544,7 +550,13 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     if let Some(w) = web {
         w.stop();
     }
-    let summary = summary.map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+    let summary = summary.map_err(|e| {
+        let msg = exit_reason
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| e.to_string());
+        Failure::new(EXIT_FAILURE, msg)
+    })?;
     crate::cli::print_summary(&summary);
     crate::cli::print_state_summary(&state.borrow());
     let path = path.borrow();
