@@ -192,7 +192,11 @@ impl RunCmd {
             flag(
                 "rules_files",
                 Value::Sequence(self.rules.iter().map(|p| path(p)).collect()),
-                "-r".into(),
+                self.rules
+                    .iter()
+                    .map(|p| format!("-r {}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             );
         }
         if self.json {

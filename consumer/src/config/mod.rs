@@ -74,7 +74,7 @@ pub struct Override {
     pub key: String,
     /// The value, parsed as YAML (a scalar or a flow collection).
     pub value: Value,
-    /// The argument as given, for error messages.
+    /// Where it came from, for error messages (`-o key=value`, `--json`).
     pub text: String,
 }
 
@@ -114,7 +114,7 @@ impl Override {
         Ok(Override {
             key: key.into(),
             value,
-            text: arg.into(),
+            text: format!("-o {arg}"),
         })
     }
 }
@@ -613,7 +613,7 @@ impl Config {
         }
         for o in overrides {
             let oerr = |key: String, message: String| ConfigError {
-                origin: format!("-o {}", o.text),
+                origin: o.text.clone(),
                 line: None,
                 key,
                 message,
@@ -639,7 +639,7 @@ impl Config {
                     .find(|o| section(&o.key) == section(&key))
                 {
                     Some(o) => ConfigError {
-                        origin: format!("-o {}", o.text),
+                        origin: o.text.clone(),
                         line: None,
                         key,
                         message,
