@@ -14,6 +14,10 @@
 //! - [`live`]: a capture session tying the device, rings and merge together;
 //! - [`state`]: threads, fds, users and containers, kept by the events;
 //! - [`rules`]: Falco-style rules, compiled, indexed and matched;
+//! - [`config`]: the service's configuration file and `-o` overrides;
+//! - [`service`]: `kestrel run` as a service: alert path, outputs, metrics,
+//!   reload, signals;
+//! - [`logging`]: kestrel's own log (stderr, syslog);
 //! - [`cli`]: the `kestrel` command line over all of the above.
 
 #![warn(missing_docs)]
@@ -25,9 +29,11 @@ pub mod decode;
 pub mod device;
 pub mod flags;
 pub mod live;
+pub mod logging;
 pub mod merge;
 pub mod output;
 pub mod record;
 pub mod ring;
 pub mod rules;
+pub mod service;
 pub mod state;

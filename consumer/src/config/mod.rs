@@ -74,7 +74,7 @@ pub struct Override {
     pub key: String,
     /// The value, parsed as YAML (a scalar or a flow collection).
     pub value: Value,
-    /// The argument as given, for error messages.
+    /// Where it came from, for error messages (`-o key=value`, `--json`).
     pub text: String,
 }
 
@@ -114,7 +114,7 @@ impl Override {
         Ok(Override {
             key: key.into(),
             value,
-            text: arg.into(),
+            text: format!("-o {arg}"),
         })
     }
 }
@@ -262,7 +262,6 @@ pub struct SyslogOutput {
     pub enabled: bool,
 }
 
-
 /// `program_output`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -275,7 +274,6 @@ pub struct ProgramOutput {
     /// The command, run with `sh -c`.
     pub program: String,
 }
-
 
 /// `http_output`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -291,6 +289,10 @@ pub struct HttpOutput {
     pub timeout_ms: u64,
     /// Further attempts after a failed POST (with backoff).
     pub max_retries: u32,
+    /// Keep connections open between alerts.
+    pub keep_alive: bool,
+    /// Print the receiver's answers on standard output.
+    pub echo: bool,
 }
 
 impl Default for HttpOutput {
@@ -301,6 +303,8 @@ impl Default for HttpOutput {
             user_agent: "kestrel".into(),
             timeout_ms: 2000,
             max_retries: 3,
+            keep_alive: true,
+            echo: false,
         }
     }
 }
@@ -609,7 +613,7 @@ impl Config {
         }
         for o in overrides {
             let oerr = |key: String, message: String| ConfigError {
-                origin: format!("-o {}", o.text),
+                origin: o.text.clone(),
                 line: None,
                 key,
                 message,
@@ -635,7 +639,7 @@ impl Config {
                     .find(|o| section(&o.key) == section(&key))
                 {
                     Some(o) => ConfigError {
-                        origin: format!("-o {}", o.text),
+                        origin: o.text.clone(),
                         line: None,
                         key,
                         message,
@@ -712,15 +716,14 @@ impl Config {
                     "is empty while http_output.enabled is true".into(),
                 );
             }
-            if !(h.url.starts_with("http://") || h.url.starts_with("https://"))
-                || h.url
-                    .split("://")
-                    .nth(1)
-                    .is_none_or(|rest| rest.is_empty() || rest.starts_with('/'))
-            {
+            let host = h.url.strip_prefix("http://").unwrap_or("");
+            if host.is_empty() || host.starts_with('/') {
                 return e(
                     "http_output.url",
-                    format!("'{}' is not an http:// or https:// URL with a host", h.url),
+                    format!(
+                        "'{}' is not an http:// URL with a host (https is not supported: put a TLS proxy such as falcosidekick in front)",
+                        h.url
+                    ),
                 );
             }
         }

@@ -4,7 +4,8 @@
 //!   (`kestrel events`, `replay --events`), re-exported here;
 //! - [`alert`]: Falco's alert text line and JSON object ([`AlertFormat`]);
 //! - [`Sink`]: one destination of alerts; one implementation per output:
-//!   [`StdoutSink`];
+//!   [`StdoutSink`], [`FileSink`], [`SyslogSink`], [`ProgramSink`],
+//!   [`HttpSink`];
 //! - [`Outputs`]: the dispatcher.  Each sink runs on its own thread behind
 //!   its own bounded queue.  [`AlertSender::send`] never blocks: when a
 //!   sink is slow or hung, its queue fills, and the alerts it cannot take
@@ -25,7 +26,11 @@
 
 pub mod alert;
 pub mod event_line;
+pub mod file;
+pub mod http;
+pub mod program;
 mod stdout;
+pub mod syslog;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +44,11 @@ use crossbeam_channel::{
 
 pub use alert::{json_value, render, render_into, text_line, write_json, AlertFormat};
 pub use event_line::{format_wall_time, write_json_str, EventLineWriter};
+pub use file::FileSink;
+pub use http::{HttpOptions, HttpSink};
+pub use program::ProgramSink;
 pub use stdout::StdoutSink;
+pub use syslog::SyslogSink;
 
 #[cfg(test)]
 pub(crate) use event_line::tests;
