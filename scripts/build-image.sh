@@ -6,7 +6,7 @@
 # No image registry is reachable here, so the base image is made, not
 # pulled: `debootstrap --variant=minbase` of Debian bookworm with what the
 # driver loader needs to build kestrel.ko against the host's headers (make,
-# gcc, kmod) and ca-certificates for HTTPS outputs, cleaned and packed into
+# gcc, kmod, and the libraries the headers' tools use), cleaned and packed into
 # a tarball cached under the kestrel cache (KESTREL_CACHE, default
 # /var/cache/kestrel), keyed by a hash of its recipe (suite, variant,
 # packages, clean-up): it is rebuilt only when the recipe changes.  The
@@ -47,11 +47,11 @@ VARIANT=minbase
 # make, gcc: the loader's Kbuild build of kestrel.ko against the host's
 # headers; libelf1, libssl3, pahole: what the headers' prebuilt tools
 # (objtool, sign-file) and BTF generation need (Debian's linux-kbuild
-# packages depend on them); kmod: insmod, modinfo; ca-certificates: HTTPS
-# outputs.  No dkms:
+# packages depend on them); kmod: insmod, modinfo.  (No ca-certificates:
+# kestrel's HTTP output speaks plain http.)  No dkms:
 # in a container the loader builds with Kbuild into its cache, since DKMS
 # installs into /lib/modules, which is the host's and read-only there.
-INCLUDE=kmod,make,gcc,libelf1,libssl3,pahole,ca-certificates
+INCLUDE=kmod,make,gcc,libelf1,libssl3,pahole
 # what is removed from the tree before packing it
 CLEAN="var/cache/apt/archives/*.deb var/lib/apt/lists/* var/log/* usr/share/doc/* usr/share/man/* usr/share/info/* usr/share/locale/*"
 RECIPE="suite=$SUITE variant=$VARIANT include=$INCLUDE clean=$CLEAN"

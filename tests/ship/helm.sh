@@ -87,6 +87,20 @@ BIN=${KESTREL_RELEASE_BIN:-$ROOT/target/release/kestrel}
 run "$BIN" rules validate "$ROOT/rules/kestrel_rules.yaml" "$T/extracted/my_rules.yaml"
 expect_rc 0 "kestrel rules validate: the ConfigMap's custom rules"
 
+# the rendered configs load in the real kestrel: it gets as far as the
+# device (exit 4), past the configuration (2) and the rules (3)
+for cfg in default custom; do
+	"$PY" -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "ConfigMap" and "kestrel.yaml" in d.get("data", {}):
+        print(d["data"]["kestrel.yaml"])' "$T/$cfg.yaml" >"$T/$cfg-kestrel.yaml"
+	# the paths a node has, here: rules from the checkout, no rules.d
+	run "$BIN" run -c "$T/$cfg-kestrel.yaml" -o "rules_files=[$ROOT/rules/kestrel_rules.yaml]" \
+		-o engine.kmod.proc_root=/proc -o engine.kmod.host_root=/ --device "$T/no-device"
+	expect_rc 4 "kestrel run with the $cfg values' config: stops at the device"
+	expect_out "$T/no-device" "kestrel run with the $cfg values' config: names the device"
+done
+
 # --- the init container's loader reads the rendered config -----------------
 # (host root /host there; here a fake one with a 6.1 build cached)
 eval "$("$ROOT/scripts/kernel.sh" 6.1)"
