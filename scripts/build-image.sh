@@ -122,8 +122,14 @@ command -v runc >/dev/null && PODMAN_RUN_OPTS=(--runtime runc "${PODMAN_RUN_OPTS
 
 IMAGE=localhost/kestrel:$VERSION
 log "podman build $IMAGE (base $BASE_IMG)"
+old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 podman build --quiet --network=none "${PODMAN_RUN_OPTS[@]}" --build-arg "BASE=$BASE_IMG" -t "$IMAGE" -f "$CTX/Containerfile" "$CTX" >&2 ||
 	die "podman build failed"
+# the previous build of this tag, now untagged, goes
+new_id=$(podman image inspect --format '{{.Id}}' "$IMAGE")
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+	podman rmi "$old_id" >/dev/null 2>&1 || true
+fi
 if [ -n "$SAVE" ]; then
 	out=$ROOT/build/image/kestrel_$VERSION.tar
 	rm -f "$out"
