@@ -16,6 +16,11 @@
 #   $KESTREL_CACHE/rootfs/rootfs-<kver>-<hash>.tar
 # keyed by a hash of the recipe (suite, packages, set-up steps, this
 # kernel's version): a second run with the same recipe only prints the path.
+# Tried by hand (6.1): about 9 minutes to build, a 974 MiB tarball; as an
+# ext4 image (mkfs.ext4 -d, 4G) booted with the tree's own
+# vmlinuz/initrd.img, root=/dev/vda, -nic none under TCG, systemd reaches
+# the serial login prompt in about a minute, containerd and docker.socket
+# started, no failed unit.  The install test that uses it is next.
 # Prints, for eval:  ROOTFS_TAR=...  KVER=...
 set -euo pipefail
 
