@@ -524,6 +524,8 @@ fn describe_serde_error(e: &serde_yaml::Error) -> (String, String) {
         }
     } else if message.starts_with("invalid type:") && message.ends_with("expected struct Config") {
         message = "expected a mapping of keys to values at the top of the file".into();
+    } else if let Some(i) = message.find(", expected struct ") {
+        message = format!("{}, expected a mapping of keys to values", &message[..i]);
     }
     (path, message)
 }
@@ -623,7 +625,11 @@ impl Config {
                 let (key, message) = describe_serde_error(&e);
                 // Deserializing a Value tracks no path: the override's key
                 // is the one that changed.
-                let key = if key.is_empty() { o.key.clone() } else { key };
+                let key = if key.is_empty() || o.key.ends_with(&format!(".{key}")) {
+                    o.key.clone()
+                } else {
+                    key
+                };
                 oerr(key, message)
             })?;
         }
