@@ -722,14 +722,15 @@ impl Config {
                     "is empty while http_output.enabled is true".into(),
                 );
             }
-            let host = h.url.strip_prefix("http://").unwrap_or("");
+            let host = h
+                .url
+                .strip_prefix("http://")
+                .or_else(|| h.url.strip_prefix("https://"))
+                .unwrap_or("");
             if host.is_empty() || host.starts_with('/') {
                 return e(
                     "http_output.url",
-                    format!(
-                        "'{}' is not an http:// URL with a host (https is not supported: put a TLS proxy such as falcosidekick in front)",
-                        h.url
-                    ),
+                    format!("'{}' is not an http:// or https:// URL with a host", h.url),
                 );
             }
         }

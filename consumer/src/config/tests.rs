@@ -151,7 +151,7 @@ const BAD: &[(&str, &str)] = &[
     ),
     (
         "http_output:\n  enabled: true\n  url: ftp://x/\n",
-        "k.yaml:3: http_output.url: 'ftp://x/' is not an http:// URL with a host (https is not supported: put a TLS proxy such as falcosidekick in front)",
+        "k.yaml:3: http_output.url: 'ftp://x/' is not an http:// or https:// URL with a host",
     ),
     (
         "http_output:\n  timeout_ms: 0\n",
