@@ -106,7 +106,7 @@ grep -E '^kestrel_(alerts|rules_loaded|events_per_second|output_delivered|proces
 "$KESTREL" stats | tail -n 1 | sed 's/^/# kestrel stats beside the service: /'
 
 say "no rule yet for /etc/hostname"
-cat /etc/hostname >/dev/null
+/bin/cat /etc/hostname >/dev/null
 sleep 0.3
 grep -q 'Hostname read' "$KOUT" && fail "a rule fired before it was loaded"
 
@@ -130,8 +130,8 @@ sleep 1
 kill "$S1" "$S2"
 wait "$S1" "$S2" 2>/dev/null || true
 grep 'reloaded: ' "$KERR" | sed 's/^/# /'
-cat /etc/hostname >/dev/null
-wait_for 2 grep -q 'Hostname read (reload test)' "$KOUT" || { cat "$KERR"; fail "the reloaded rule did not fire"; }
+/bin/cat /etc/hostname >/dev/null
+wait_for 2 grep -q "Hostname read (reload test)" "$KOUT" || { cat "$KERR" "$KOUT"; fail "the reloaded rule did not fire"; }
 "$KESTREL" stats >stats.txt
 tail -n 1 stats.txt | sed 's/^/# /'
 grep -q 'total: .* dropped 0 ' stats.txt || { cat stats.txt; fail "events were dropped across the reload"; }
@@ -142,7 +142,7 @@ kill -HUP "$KPID"
 wait_for 20 grep -q 'reload refused' "$KERR" || { cat "$KERR"; fail "the broken reload was not refused"; }
 grep -q "rules.d/20-broken.yaml:3:" "$KERR" || { cat "$KERR"; fail "the refusal does not name the file and line"; }
 before=$(grep -c 'Hostname read (reload test)' "$KOUT")
-cat /etc/hostname >/dev/null
+/bin/cat /etc/hostname >/dev/null
 wait_for 2 sh -c "[ \$(grep -c 'Hostname read (reload test)' '$KOUT') -gt $before ]" ||
 	fail "the running rules stopped matching after a refused reload"
 wget -q -O metrics.txt http://127.0.0.1:8765/metrics
@@ -154,7 +154,7 @@ say "logrotate: move the file, SIGUSR1, the next alert goes to a new file"
 mv alerts.jsonl alerts.jsonl.1
 kill -USR1 "$KPID"
 sleep 0.5
-cat /etc/hostname >/dev/null
+/bin/cat /etc/hostname >/dev/null
 wait_for 3 grep -q 'Hostname read' alerts.jsonl 2>/dev/null || fail "no new alerts.jsonl after SIGUSR1"
 
 say "SIGTERM: stop capture, drain, flush, exit 0"

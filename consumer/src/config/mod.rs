@@ -524,6 +524,8 @@ fn describe_serde_error(e: &serde_yaml::Error) -> (String, String) {
         }
     } else if message.starts_with("invalid type:") && message.ends_with("expected struct Config") {
         message = "expected a mapping of keys to values at the top of the file".into();
+    } else if let Some(i) = message.find(", expected struct ") {
+        message = format!("{}, expected a mapping of keys to values", &message[..i]);
     }
     (path, message)
 }
@@ -623,7 +625,11 @@ impl Config {
                 let (key, message) = describe_serde_error(&e);
                 // Deserializing a Value tracks no path: the override's key
                 // is the one that changed.
-                let key = if key.is_empty() { o.key.clone() } else { key };
+                let key = if key.is_empty() || o.key.ends_with(&format!(".{key}")) {
+                    o.key.clone()
+                } else {
+                    key
+                };
                 oerr(key, message)
             })?;
         }
@@ -716,14 +722,15 @@ impl Config {
                     "is empty while http_output.enabled is true".into(),
                 );
             }
-            let host = h.url.strip_prefix("http://").unwrap_or("");
+            let host = h
+                .url
+                .strip_prefix("http://")
+                .or_else(|| h.url.strip_prefix("https://"))
+                .unwrap_or("");
             if host.is_empty() || host.starts_with('/') {
                 return e(
                     "http_output.url",
-                    format!(
-                        "'{}' is not an http:// URL with a host (https is not supported: put a TLS proxy such as falcosidekick in front)",
-                        h.url
-                    ),
+                    format!("'{}' is not an http:// or https:// URL with a host", h.url),
                 );
             }
         }

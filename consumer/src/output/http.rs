@@ -14,8 +14,11 @@
 //!   [`HttpOptions::retry_backoff`] up to [`HttpOptions::max_backoff`]; any
 //!   other non-2xx answer fails the alert at once (the receiver refuses it;
 //!   sending it again will not help);
-//! - plain `http://` only: this build has no TLS (an `https://` URL is an
-//!   error at start-up).
+//! - `http://`, and `https://` with the cargo feature `tls` (on by
+//!   default): rustls, verifying the server against the webpki roots
+//!   (Mozilla's list, built in); Falco's `insecure`, `ca_*` and mTLS
+//!   options are not offered.  Without the feature an `https://` URL is an
+//!   error at start-up.
 
 use std::io;
 use std::time::Duration;
@@ -105,10 +108,18 @@ impl HttpSink {
             )
         };
         let lower = opts.url.to_ascii_lowercase();
-        if lower.starts_with("https://") {
-            return Err(bad("https is not supported by this build; use http://"));
+        let https = lower.starts_with("https://");
+        if https && !cfg!(feature = "tls") {
+            return Err(bad(
+                "https is not supported by this build (cargo feature `tls`); use http://",
+            ));
         }
-        if !lower.starts_with("http://") || lower.len() <= "http://".len() {
+        let scheme_len = if https {
+            "https://".len()
+        } else {
+            "http://".len()
+        };
+        if !(https || lower.starts_with("http://")) || lower.len() <= scheme_len {
             return Err(bad("expected http://host[:port][/path]"));
         }
         if opts.url.parse::<ureq::http::Uri>().is_err() {
@@ -202,8 +213,17 @@ mod tests {
 
     #[test]
     fn urls_are_checked_at_start() {
+        #[cfg(not(feature = "tls"))]
+        {
+            let e = HttpSink::new(HttpOptions {
+                url: "https://x/".into(),
+                ..Default::default()
+            })
+            .err()
+            .expect("https refused without tls");
+            assert!(e.to_string().contains("https is not supported"), "{e}");
+        }
         for (url, why) in [
-            ("https://x/", "https"),
             ("ftp://x/", "expected http://"),
             ("http://", "expected http://"),
             ("http://bad host/", "not a valid URL"),
@@ -222,6 +242,41 @@ mod tests {
             ..Default::default()
         })
         .is_ok());
+        #[cfg(feature = "tls")]
+        {
+            assert!(HttpSink::new(HttpOptions {
+                url: "https://127.0.0.1:2801/".into(),
+                ..Default::default()
+            })
+            .is_ok());
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_speaks_tls() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}/", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut first = [0u8; 1];
+            c.read_exact(&mut first).unwrap();
+            // Not TLS back: the client must refuse it.
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            first[0]
+        });
+        let mut sink = HttpSink::new(HttpOptions {
+            url,
+            max_retries: 0,
+            timeout: Duration::from_secs(10),
+            ..Default::default()
+        })
+        .unwrap();
+        let alert = super::super::alert::tests::sample_alert(1);
+        assert!(sink.deliver(&alert).is_err());
+        // 0x16: a TLS handshake record (the ClientHello).
+        assert_eq!(server.join().unwrap(), 0x16);
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! - MSG is the alert as [`AlertFormat`] renders it (text line or JSON).
 //!
 //! When the syslog daemon restarts the socket is recreated: a failed send
-//! reconnects once and tries again.
+//! reconnects once and tries again.  A socket missing at start is not an
+//! error (see [`SyslogSink::new`]).
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
@@ -88,7 +89,10 @@ fn header_hostname(h: &str) -> String {
 
 impl SyslogSink {
     /// Sends to the datagram socket at `socket_path` (normally
-    /// [`DEFAULT_SYSLOG_SOCKET`]).  Fails if it cannot be reached now.
+    /// [`DEFAULT_SYSLOG_SOCKET`]).  A socket that cannot be reached now (no
+    /// syslog daemon in this container, or not yet) is logged, not an
+    /// error: each alert tries again, and fails (counted) until it works,
+    /// as Falco's syslog output, on by default, never stops Falco.
     pub fn new(socket_path: impl Into<PathBuf>, fmt: AlertFormat) -> io::Result<SyslogSink> {
         let mut s = SyslogSink {
             path: socket_path.into(),
@@ -97,7 +101,9 @@ impl SyslogSink {
             pid: std::process::id(),
             msg: Vec::with_capacity(1024),
         };
-        s.connect()?;
+        if let Err(e) = s.connect() {
+            log::warn!("output syslog: {e}; trying again with each alert");
+        }
         Ok(s)
     }
 
@@ -188,6 +194,23 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_that_appears_later_is_used() {
+        let dir = std::env::temp_dir().join(format!("kestrel-syslog-late-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let mut s = SyslogSink::new(&path, AlertFormat::default()).expect("not an error yet");
+        let e = s.deliver(&sample_alert(1)).unwrap_err();
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        let server = UnixDatagram::bind(&path).unwrap();
+        s.deliver(&sample_alert(2)).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = server.recv(&mut buf).unwrap();
+        assert!(std::str::from_utf8(&buf[..n]).unwrap().ends_with("n=2)"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn sends_one_datagram_per_alert() {
         let dir = std::env::temp_dir().join(format!("kestrel-syslog-unit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -207,9 +230,11 @@ mod tests {
                 sample_alert(1).text_line()
             )
         );
-        // The daemon restarts: a new socket at the same path.
+        // The daemon goes away: alerts fail, and are counted by the caller.
         drop(server);
         std::fs::remove_file(&path).unwrap();
+        assert!(s.deliver(&sample_alert(9)).is_err());
+        // The daemon restarts: a new socket at the same path.
         let server = UnixDatagram::bind(&path).unwrap();
         s.deliver(&sample_alert(2)).unwrap();
         let n = server.recv(&mut buf).unwrap();
