@@ -47,10 +47,10 @@ VARIANT=minbase
 # make, gcc: the loader's Kbuild build of kestrel.ko against the host's
 # headers; libelf1, libssl3, pahole: what the headers' prebuilt tools
 # (objtool, sign-file) and BTF generation need (Debian's linux-kbuild
-# packages depend on them); kmod: insmod, modinfo.  (No ca-certificates:
-# kestrel's HTTP output speaks plain http.)  No dkms:
-# in a container the loader builds with Kbuild into its cache, since DKMS
-# installs into /lib/modules, which is the host's and read-only there.
+# packages depend on them); kmod: insmod, modinfo.  No ca-certificates:
+# https outputs verify against the webpki roots built into kestrel.  No
+# dkms: in a container the loader builds with Kbuild into its cache, since
+# DKMS installs into /lib/modules, which is the host's and read-only there.
 INCLUDE=kmod,make,gcc,libelf1,libssl3,pahole
 # what is removed from the tree before packing it
 CLEAN="var/cache/apt/archives/*.deb var/lib/apt/lists/* var/log/* usr/share/doc/* usr/share/man/* usr/share/info/* usr/share/locale/*"
