@@ -95,3 +95,38 @@ clean:
 
 distclean: clean
 	rm -rf build
+
+# --- Shipping: packages, systemd unit, Helm chart, container image ---------
+#
+#   make deb            build/deb/kestrel_<v>_amd64.deb, kestrel-dkms_<v>_all.deb
+#   make image          localhost/kestrel:<v> (podman), build/image/kestrel_<v>.tar
+#   make k8s-manifest   render deploy/k8s/kestrel.yaml from the chart
+#   make ship-test      tests/ship/*.sh: driver loader, DKMS on 6.1 and 6.12,
+#                       lintian, systemd-analyze, helm lint/template +
+#                       schema validation, image build (.ci/run runs it)
+
+SHIP_TESTS = $(filter-out tests/ship/lib.sh,$(sort $(wildcard tests/ship/*.sh)))
+RELEASE_BIN = $(CURDIR)/target/release/kestrel
+
+.PHONY: release deb image k8s-manifest ship-test
+
+release:
+	$(CARGO) build --release -p kestrel
+
+deb: release
+	scripts/package-deb.sh --binary $(RELEASE_BIN)
+
+image: release
+	scripts/build-image.sh --binary $(RELEASE_BIN)
+
+k8s-manifest:
+	scripts/render-k8s.sh
+
+# Every check runs even if one fails; the target fails if any did.
+ship-test: setup release
+	@rc=0; \
+	for t in $(SHIP_TESTS); do \
+		echo "=== $$t"; \
+		KESTREL_RELEASE_BIN=$(RELEASE_BIN) $$t || rc=1; \
+	done; \
+	exit $$rc

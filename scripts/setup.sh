@@ -20,7 +20,16 @@ PKGS=(
 	cpio		# VM tests: initramfs
 	gzip
 	xz-utils	# dpkg -x of kernel image packages
-	debootstrap	# VM tests on sid's kernel: headers in a sid chroot
+	dkms		# ship tests: dkms.conf built with the real dkms
+	lintian		# ship tests: lint the .deb packages
+	shellcheck	# ship tests: the driver loader and packaging scripts
+	fakeroot	# ship tests: .deb contents owned by root
+	systemd		# ship tests: systemd-analyze verify/security of the unit
+	unzip		# ship tests: helm from an npm package's layer.zip
+	python3-venv	# ship tests: kubernetes-validate in a venv
+	debootstrap	# VM tests on sid's kernel (headers in a sid chroot); the image's base
+	podman		# ship tests: build and run the container image
+	runc		# ship tests: podman's runtime (crun refuses hybrid cgroups)
 )
 
 log() { echo "setup.sh: $*" >&2; }
@@ -40,6 +49,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# The lists may be absent (fresh image) or stale: update first.
 	apt-get update -qq -o DPkg::Lock::Timeout=600
 	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+
+# npm: scripts/k8s-tools.sh fetches helm from an npm package.  The image may
+# carry its own Node.js (with npm); Debian's npm only where there is none.
+if ! command -v npm >/dev/null 2>&1; then
+	log "installing: npm"
+	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 npm
 fi
 
 # Rust: rustfmt and clippy for `make lint`.  Rust itself comes with the image.

@@ -4,19 +4,19 @@
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::capture::{CaptureFile, CaptureHeader, CaptureWriter};
+use crate::config::{Config, Override};
 use crate::decode::{decode, decode_into, Event};
 use crate::device::{wall_clock_offset_ns, Device, DEFAULT_DEVICE};
 use crate::live::{run_session, start_session, SessionOptions, SessionSummary};
-use crate::output::EventLineWriter;
-use crate::record::TYPE_LOST;
-use crate::rules::event::EventFields;
-use crate::rules::{Engine, EngineOptions, Matching, Priority, DEFAULT_RULES};
+use crate::output::{EventLineWriter, Outputs, StdoutSink};
+use crate::rules::{Engine, EngineOptions, Priority, DEFAULT_RULES};
+use crate::service::signals::{self, STOP};
+use crate::service::{Failure, RunArgs, EXIT_CONFIG, EXIT_RULES};
 use crate::state::cli::{write_event_with_context, StateArgs};
-use crate::state::{State, StateOptions};
+use crate::state::State;
 use clap::{Args, Parser, Subcommand};
 use kestrel_abi::SyscallMask;
 
@@ -82,21 +82,17 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         proc_root: Option<PathBuf>,
     },
-    /// Capture live and print an alert for each event that matches a rule.
+    /// Run as a service: capture live, match the events against the
+    /// rules, and deliver alerts to the configured outputs.
     ///
-    /// The module records only the syscalls the rules need, unless
+    /// Reads /etc/kestrel/kestrel.yaml (or -c FILE; built-in defaults when
+    /// the default file does not exist); -o key.path=value overrides any
+    /// key, and the other options override the keys they name.  SIGHUP
+    /// reloads configuration and rules, SIGUSR1 reopens file outputs,
+    /// SIGTERM/SIGINT stop cleanly (a second one exits at once).  The
+    /// module records only the syscalls the rules need, unless
     /// --syscalls says otherwise.
-    Run {
-        /// Rules files, loaded in order.
-        #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
-        rules: Vec<PathBuf>,
-        #[command(flatten)]
-        alerts: AlertArgs,
-        #[command(flatten)]
-        args: CaptureArgs,
-        #[command(flatten)]
-        state: StateArgs,
-    },
+    Run(Box<RunCmd>),
     /// Check and list rules files.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -119,6 +115,143 @@ enum RulesCommand {
         #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
         rules: Vec<PathBuf>,
     },
+}
+
+/// `kestrel run`'s options.
+#[derive(Args, Debug)]
+pub struct RunCmd {
+    /// Configuration file (default /etc/kestrel/kestrel.yaml).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set a configuration key: -o key.path=value (the value is YAML, e.g.
+    /// -o json_output=true, -o rules_files=[/a.yaml,/b.d]); repeatable.
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    /// Rules files or directories, loaded in order (rules_files).
+    #[arg(short = 'r', long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// Alerts as Falco's JSON objects (json_output).
+    #[arg(long)]
+    json: bool,
+    /// Run only rules at least this severe (priority).
+    #[arg(long, value_name = "PRIORITY", value_parser = parse_priority)]
+    min_priority: Option<Priority>,
+    /// Alert for every matching rule, not only the first (rule_matching: all).
+    #[arg(long)]
+    all_matches: bool,
+    /// Comma-separated syscall names to record, or `all`
+    /// (engine.kmod.syscalls).
+    #[arg(long, value_name = "LIST")]
+    syscalls: Option<String>,
+    /// Most bytes copied for any one parameter (engine.kmod.snaplen).
+    #[arg(long, value_name = "BYTES")]
+    snaplen: Option<u32>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// The /proc tree to read processes from (engine.kmod.proc_root).
+    #[arg(long, value_name = "DIR")]
+    proc_root: Option<PathBuf>,
+    /// The host's root, under which container runtimes keep their state
+    /// (engine.kmod.host_root).
+    #[arg(long, value_name = "DIR")]
+    host_root: Option<PathBuf>,
+}
+
+impl RunCmd {
+    /// The command line as configuration overrides, in order: -o first,
+    /// then the flags (which win).
+    fn overrides(&self, device: &Path) -> Result<Vec<Override>, Failure> {
+        use serde_yaml::Value;
+        let mut out = Vec::new();
+        for o in &self.options {
+            out.push(
+                Override::parse(o)
+                    .map_err(|e| Failure::new(EXIT_CONFIG, format!("bad configuration: {e}")))?,
+            );
+        }
+        let mut flag = |key: &str, value: Value, text: String| {
+            out.push(Override {
+                key: key.into(),
+                value,
+                text,
+            })
+        };
+        let path = |p: &Path| Value::String(p.display().to_string());
+        if device != Path::new(DEFAULT_DEVICE) {
+            flag(
+                "engine.kmod.device",
+                path(device),
+                format!("--device {}", device.display()),
+            );
+        }
+        if !self.rules.is_empty() {
+            flag(
+                "rules_files",
+                Value::Sequence(self.rules.iter().map(|p| path(p)).collect()),
+                self.rules
+                    .iter()
+                    .map(|p| format!("-r {}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        if self.json {
+            flag("json_output", Value::Bool(true), "--json".into());
+        }
+        if let Some(p) = self.min_priority {
+            flag(
+                "priority",
+                Value::String(p.name().to_lowercase()),
+                format!("--min-priority {p}"),
+            );
+        }
+        if self.all_matches {
+            flag(
+                "rule_matching",
+                Value::String("all".into()),
+                "--all-matches".into(),
+            );
+        }
+        if let Some(list) = &self.syscalls {
+            let names = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.into()))
+                .collect();
+            flag(
+                "engine.kmod.syscalls",
+                Value::Sequence(names),
+                format!("--syscalls {list}"),
+            );
+        }
+        if let Some(n) = self.snaplen {
+            flag(
+                "engine.kmod.snaplen",
+                Value::Number(n.into()),
+                format!("--snaplen {n}"),
+            );
+        }
+        if let Some(p) = &self.proc_root {
+            flag(
+                "engine.kmod.proc_root",
+                path(p),
+                format!("--proc-root {}", p.display()),
+            );
+        }
+        if let Some(p) = &self.host_root {
+            flag(
+                "engine.kmod.host_root",
+                path(p),
+                format!("--host-root {}", p.display()),
+            );
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -159,32 +292,8 @@ struct CaptureArgs {
     duration: Option<f64>,
 }
 
-/// Set by SIGINT/SIGTERM.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Relaxed: a flag polled by the main loop; async-signal-safe.
-    STOP.store(true, Ordering::Relaxed);
-}
-
-fn install_signal_handlers() -> Result<(), String> {
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    // No SA_RESTART: poll() returns EINTR so the loop sees the flag at once.
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe, and replaces no handler we rely on.
-        unsafe { sigaction(sig, &action) }.map_err(|e| format!("installing {sig} handler: {e}"))?;
-    }
-    Ok(())
-}
-
 /// Every syscall some event of the ABI's table records.
-fn detection_set() -> SyscallMask {
+pub(crate) fn detection_set() -> SyscallMask {
     let names = kestrel_abi::schemas()
         .iter()
         .filter(|s| s.syscall.is_some())
@@ -240,6 +349,7 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
         snaplen: args.snaplen,
         count: args.count,
         duration,
+        ring_backlog: None,
     })
 }
 
@@ -254,7 +364,7 @@ fn session_error(e: crate::live::SessionError) -> String {
     }
 }
 
-fn print_summary(summary: &SessionSummary) {
+pub(crate) fn print_summary(summary: &SessionSummary) {
     eprintln!(
         "kestrel: {} events delivered, {} lost, from {} rings in {:.1}s",
         summary.events(),
@@ -281,7 +391,7 @@ fn print_summary(summary: &SessionSummary) {
     }
 }
 
-fn print_state_summary(s: &State) {
+pub(crate) fn print_state_summary(s: &State) {
     let st = s.stats();
     eprintln!(
         "kestrel: state: {} threads, {} processes, {} filled lazily from /proc, {} not found there, {} learned from events alone, {} containers looked up",
@@ -296,7 +406,7 @@ fn print_state_summary(s: &State) {
 
 fn open_for_capture(path: &Path) -> Result<Device, String> {
     let dev = Device::open(path).map_err(|e| e.to_string())?;
-    install_signal_handlers()?;
+    signals::install(false)?;
     Ok(dev)
 }
 
@@ -407,174 +517,52 @@ fn replay(file: &Path) -> Result<(), String> {
     })
 }
 
-fn load_rules(paths: &[PathBuf], alerts: &AlertArgs) -> Result<Engine, String> {
-    let engine = Engine::load_files(
-        paths,
-        EngineOptions {
-            min_priority: alerts.min_priority,
-            matching: if alerts.all_matches {
-                Matching::All
-            } else {
-                Matching::First
-            },
-        },
-    )
-    .map_err(|e| format!("rules refused:\n{e}"))?;
-    for w in engine.warnings() {
-        eprintln!("{w}");
-    }
-    Ok(engine)
-}
-
-/// Matches one decoded event and prints its alerts.
-struct AlertSink<'e, W: Write> {
-    engine: &'e Engine,
-    out: W,
-    json: bool,
-    hostname: String,
-    events: u64,
-    alerts: u64,
-}
-
-impl<W: Write> AlertSink<'_, W> {
-    fn event(&mut self, src: &EventFields<'_, '_>) -> io::Result<()> {
-        self.events += 1;
-        let mut result = Ok(());
-        let (out, json, host) = (&mut self.out, self.json, self.hostname.as_str());
-        self.alerts += self.engine.matches(src, |rule| {
-            let alert = rule.alert(src, src.wall_ns(), host);
-            if result.is_ok() {
-                result = if json {
-                    serde_json::to_writer(&mut *out, &alert.to_json())
-                        .map_err(io::Error::from)
-                        .and_then(|()| out.write_all(b"\n"))
-                } else {
-                    writeln!(out, "{}", alert.text_line())
-                };
-            }
-        }) as u64;
-        result
-    }
-}
-
 fn replay_alerts(
     file: &Path,
     rules: &[PathBuf],
     alerts: &AlertArgs,
     proc_root: Option<&Path>,
-) -> Result<(), String> {
-    let engine = load_rules(rules, alerts)?;
-    let mut state = State::new(StateOptions::for_replay(proc_root.map(Path::to_path_buf)));
-    state.scan();
-    let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let offset = capture.header().wall_offset_ns;
-    let stdout = io::stdout();
-    let mut sink = AlertSink {
-        engine: &engine,
-        out: BufWriter::new(stdout.lock()),
-        json: alerts.json,
-        hostname: crate::rules::format::hostname(),
-        events: 0,
-        alerts: 0,
+) -> Result<(), Failure> {
+    // The configuration's defaults, with the command line's rules and
+    // switches: the same rule set, alert path and stdout sink as `run`.
+    let config = Config {
+        rules_files: rules.to_vec(),
+        priority: alerts.min_priority.name().to_lowercase(),
+        rule_matching: if alerts.all_matches { "all" } else { "first" }.into(),
+        json_output: alerts.json,
+        ..Config::default()
     };
-    let mut ev = Event::default();
-    for frame in capture.records() {
-        let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
-        decode_into(&rec, &mut ev)
-            .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
-        state.apply(&ev);
-        let mut src = EventFields::new(&ev);
-        src.state = Some(&state);
-        src.ring = ring;
-        src.num = sink.events;
-        src.wall_offset_ns = offset;
-        if let Err(e) = sink.event(&src) {
-            return match e.kind() {
-                io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(format!("writing output: {e}")),
-            };
-        }
-    }
-    sink.out.flush().or_else(|e| match e.kind() {
-        io::ErrorKind::BrokenPipe => Ok(()),
-        _ => Err(format!("writing output: {e}")),
-    })?;
-    eprintln!("kestrel: {} events, {} alerts", sink.events, sink.alerts);
+    let ruleset = crate::service::ruleset::RuleSet::load(&config)
+        .map_err(|e| Failure::new(EXIT_RULES, e.0))?;
+    let sink = StdoutSink::new(crate::service::sinks::alert_format(&config), true);
+    let outputs = Outputs::start(vec![Box::new(sink)], 4096)
+        .map_err(|e| format!("starting the outputs: {e}"))?;
+    let (events, alerts) = crate::service::replay(file, ruleset, outputs, proc_root)?;
+    eprintln!("kestrel: {events} events, {alerts} alerts");
     Ok(())
 }
 
-fn run_live_rules(
-    device: &Path,
-    rules: &[PathBuf],
-    alerts: &AlertArgs,
-    args: &CaptureArgs,
-    state_args: &StateArgs,
-) -> Result<(), String> {
-    let engine = load_rules(rules, alerts)?;
-    let mut state = State::new(state_args.options());
-    state.scan();
-    let mut opts = session_options(args)?;
-    if args.syscalls.is_none() {
-        // What the rules test, plus what keeps the process, fd and user
-        // state current (so proc.*, fd.* and container.* stay answerable).
-        let mut mask = engine.needed_syscalls();
-        for nr in crate::state::needed_syscalls().iter() {
-            mask.insert(nr);
+fn run_service(device: &Path, cmd: &RunCmd) -> Result<(), Failure> {
+    let duration = match cmd.duration {
+        Some(d) if !(d.is_finite() && d > 0.0) => {
+            return Err(Failure::new(
+                EXIT_CONFIG,
+                format!("--duration {d} must be a positive number of seconds"),
+            ))
         }
-        opts.syscalls = mask;
-    }
-    let dev = open_for_capture(device)?;
-    let offset = wall_clock_offset_ns();
-    let stdout = io::stdout();
-    let sink = std::cell::RefCell::new(AlertSink {
-        engine: &engine,
-        out: BufWriter::new(stdout.lock()),
-        json: alerts.json,
-        hostname: crate::rules::format::hostname(),
-        events: 0,
-        alerts: 0,
-    });
-    let session = start_session(&dev, &opts).map_err(|e| e.to_string())?;
-    // Only now are the probes attached: scripts wait for this line.
-    eprintln!(
-        "kestrel: capturing on {} rings, {} rules active",
-        dev.info().nr_rings,
-        engine.rules().iter().filter(|r| r.active).count()
-    );
-    let summary = run_session(
-        session,
-        &opts,
-        &STOP,
-        |ring, rec| {
-            if rec.event_type() == TYPE_LOST {
-                return Ok(true); // logged by the session; no rule sees it
-            }
-            match decode(rec) {
-                Ok(ev) => {
-                    state.apply(&ev);
-                    let mut sink = sink.borrow_mut();
-                    let mut src = EventFields::new(&ev);
-                    src.state = Some(&state);
-                    src.ring = ring;
-                    src.num = sink.events;
-                    src.wall_offset_ns = offset;
-                    sink.event(&src)?;
-                }
-                Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
-            }
-            Ok(true)
-        },
-        || sink.borrow_mut().out.flush(),
-    )
-    .map_err(session_error)?;
-    print_summary(&summary);
-    print_state_summary(&state);
-    let sink = sink.borrow();
-    eprintln!(
-        "kestrel: {} events matched, {} alerts",
-        sink.events, sink.alerts
-    );
-    Ok(())
+        Some(d) => Some(Duration::from_secs_f64(d)),
+        None => None,
+    };
+    let args = RunArgs {
+        config_file: cmd.config.clone(),
+        overrides: cmd.overrides(device)?,
+        count: cmd.count,
+        duration,
+    };
+    let loaded = crate::service::load_config(&args)?;
+    let c = &loaded.config;
+    crate::logging::configure(c.log_filter(), c.log_stderr, c.log_syslog);
+    crate::service::run(&args, loaded)
 }
 
 /// Loads rules files as `run` would and prints their warnings.
@@ -727,10 +715,11 @@ fn stats(device: &Path) -> Result<(), String> {
 /// Runs the subcommand `cli` names.  The error is the message to print
 /// (empty when there is nothing to say, e.g. the reader of our output went
 /// away).
-pub fn run(cli: &Cli) -> Result<(), String> {
+pub fn run(cli: &Cli) -> Result<(), Failure> {
+    let plain = |r: Result<(), String>| r.map_err(Failure::from);
     match &cli.command {
-        Command::Events { args, state } => events(&cli.device, args, state),
-        Command::Capture { file, args } => capture(&cli.device, file, args),
+        Command::Events { args, state } => plain(events(&cli.device, args, state)),
+        Command::Capture { file, args } => plain(capture(&cli.device, file, args)),
         Command::Replay {
             file,
             rules,
@@ -739,21 +728,20 @@ pub fn run(cli: &Cli) -> Result<(), String> {
             proc_root,
         } => {
             if *sizes {
-                replay_sizes(file)
+                plain(replay_sizes(file))
             } else if rules.is_empty() {
-                replay(file)
+                plain(replay(file))
             } else {
                 replay_alerts(file, rules, alerts, proc_root.as_deref())
             }
         }
-        Command::Run {
-            rules,
-            alerts,
-            args,
-            state,
-        } => run_live_rules(&cli.device, rules, alerts, args, state),
-        Command::Rules(RulesCommand::Validate { files }) => rules_validate(files),
-        Command::Rules(RulesCommand::List { rules }) => rules_list(rules),
-        Command::Stats => stats(&cli.device),
+        Command::Run(cmd) => run_service(&cli.device, cmd),
+        Command::Rules(RulesCommand::Validate { files }) => {
+            rules_validate(files).map_err(|m| Failure::new(EXIT_RULES, m))
+        }
+        Command::Rules(RulesCommand::List { rules }) => {
+            rules_list(rules).map_err(|m| Failure::new(EXIT_RULES, m))
+        }
+        Command::Stats => plain(stats(&cli.device)),
     }
 }

@@ -14,19 +14,26 @@
 //! - [`live`]: a capture session tying the device, rings and merge together;
 //! - [`state`]: threads, fds, users and containers, kept by the events;
 //! - [`rules`]: Falco-style rules, compiled, indexed and matched;
+//! - [`config`]: the service's configuration file and `-o` overrides;
+//! - [`service`]: `kestrel run` as a service: alert path, outputs, metrics,
+//!   reload, signals;
+//! - [`logging`]: kestrel's own log (stderr, syslog);
 //! - [`cli`]: the `kestrel` command line over all of the above.
 
 #![warn(missing_docs)]
 
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod device;
 pub mod flags;
 pub mod live;
+pub mod logging;
 pub mod merge;
 pub mod output;
 pub mod record;
 pub mod ring;
 pub mod rules;
+pub mod service;
 pub mod state;

@@ -40,6 +40,9 @@ pub struct SessionOptions {
     pub count: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Where to publish each ring's unread bytes once per loop round (one
+    /// slot per ring), for the service's metrics; `None` to skip.
+    pub ring_backlog: Option<std::sync::Arc<Vec<std::sync::atomic::AtomicU64>>>,
 }
 
 /// A failure during a session.
@@ -255,6 +258,12 @@ pub fn run_session(
             )?;
             if finished {
                 break;
+            }
+            if let Some(slots) = &opts.ring_backlog {
+                for (r, slot) in rings.iter().zip(slots.iter()) {
+                    // Relaxed: a gauge read by the metrics only.
+                    slot.store(r.backlog(), Ordering::Relaxed);
+                }
             }
             on_idle().map_err(SessionError::Sink)?;
             let until_deadline = deadline.map_or(1000, |d| {
