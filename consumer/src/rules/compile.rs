@@ -159,6 +159,10 @@ pub struct Compiler<'d> {
     pub errors: Vec<RuleError>,
     /// Warnings (unknown event names).
     pub warnings: Vec<Warning>,
+    /// Where Kestrel differs without the rules being wrong (an event
+    /// Falco knows that kestrel.ko does not record): told by
+    /// `rules validate`, never a warning.
+    pub notes: Vec<Warning>,
 }
 
 type Res<T> = Result<T, ()>;
@@ -198,6 +202,7 @@ impl<'d> Compiler<'d> {
             stack: Vec::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -376,7 +381,9 @@ impl<'d> Compiler<'d> {
         for item in &defs.lists[i].items {
             match self.list_ix.get(item.as_str()) {
                 Some(&j) => self.expand_list(j, out, seen, loc, span)?,
-                None => out.push(item.clone()),
+                // Falco expands items into the condition text, so an item
+                // written with quotes is a quoted string: its text.
+                None => out.push(condition::unquote_item(item).unwrap_or_else(|| item.clone())),
             }
         }
         seen.pop();
@@ -438,6 +445,13 @@ impl<'d> Compiler<'d> {
         if !allowed {
             return op_err(self, "");
         }
+        let domain = matches!(
+            fref.field,
+            Field::FdCipName | Field::FdSipName | Field::FdLipName | Field::FdRipName
+        );
+        if domain && !matches!(op, Op::Eq | Op::Ne | Op::In | Op::Exists) {
+            return op_err(self, ": domain name fields take only =, != and in");
+        }
         let (values, first_span) = match rhs {
             Rhs::None => (Vec::new(), op_span),
             Rhs::Single(v) => (vec![v.text.clone()], v.span),
@@ -477,12 +491,29 @@ impl<'d> Compiler<'d> {
         if fref.field == Field::EvtType && matches!(op, Op::Eq | Op::Ne | Op::In) {
             for v in &values {
                 if !self.universe.contains(v) {
-                    self.warnings.push(Warning {
-                        pos: loc.pos(first_span.start),
-                        message: format!(
-                            "Kestrel records no event called '{v}': this test can never match it"
-                        ),
-                    });
+                    let pos = loc.pos(first_span.start);
+                    if kestrel_abi::syscall_number(v).is_some() {
+                        // A real syscall: valid in Falco, only not recorded here.
+                        let note = Warning {
+                            pos,
+                            message: format!(
+                                "kestrel.ko does not record '{v}': this test can never match it"
+                            ),
+                        };
+                        if !self.notes.contains(&note) {
+                            self.notes.push(note);
+                        }
+                    } else {
+                        let w = Warning {
+                            pos,
+                            message: format!(
+                                "no event called '{v}' exists: this test can never match it"
+                            ),
+                        };
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                    }
                 }
             }
             let names: Box<[Box<str>]> = values.iter().map(|v| v.as_str().into()).collect();
@@ -494,6 +525,18 @@ impl<'d> Compiler<'d> {
         }
         let one = values.first().cloned().unwrap_or_default();
         let test = match op {
+            Op::In | Op::Eq | Op::Ne if domain => {
+                // The names are resolved in the background; an address has
+                // the names that resolved to it (see rules::dns).
+                for v in &values {
+                    super::dns::watch(v);
+                }
+                match op {
+                    Op::In => Test::Intersects(ValueSet::new(&values)),
+                    Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
+                    _ => Test::Cmp(CmpOp::Ne, Const::new(&one)),
+                }
+            }
             Op::Exists => Test::Exists,
             Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
             Op::Ne => Test::Cmp(CmpOp::Ne, Const::new(&one)),
@@ -526,7 +569,8 @@ impl<'d> Compiler<'d> {
             Op::PMatch => Test::PMatch(PathTrie::new(&values)),
             Op::Glob => Test::Glob(Glob::new(&one, false)),
             Op::IGlob => Test::Glob(Glob::new(&one, true)),
-            Op::Regex => match regex::bytes::RegexBuilder::new(&one)
+            // Falco matches with RE2's FullMatch: the whole value.
+            Op::Regex => match regex::bytes::RegexBuilder::new(&format!("\\A(?:{one})\\z"))
                 .size_limit(1 << 20)
                 .build()
             {

@@ -18,7 +18,11 @@ use super::Priority;
 
 /// Version of the rule language this engine implements, compared with
 /// `required_engine_version` (Falco's engine numbering).
-pub const ENGINE_VERSION: (u64, u64, u64) = (0, 43, 0);
+pub const ENGINE_VERSION: (u64, u64, u64) = (0, 57, 0);
+
+/// Falco plugins whose fields Kestrel provides itself: a rules file that
+/// requires them loads without a word.
+pub const BUILT_IN_PLUGINS: &[&str] = &["container"];
 
 /// A place in a rules file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -814,13 +818,21 @@ impl Definitions {
                         .collect(),
                     _ => Vec::new(),
                 };
-                self.warnings.push(Warning {
-                    pos: ctx.item_pos(),
-                    message: format!(
-                        "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
-                        if names.is_empty() { "unnamed".to_string() } else { names.join(", ") }
-                    ),
-                });
+                // Kestrel fills the fields of Falco's container plugin
+                // itself (container.*, k8s.pod.*, k8s.ns.name).
+                let others: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| !BUILT_IN_PLUGINS.contains(&n.as_str()))
+                    .collect();
+                if !others.is_empty() {
+                    self.warnings.push(Warning {
+                        pos: ctx.item_pos(),
+                        message: format!(
+                            "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
+                            others.join(", ")
+                        ),
+                    });
+                }
             } else {
                 ctx.error(
                     ctx.item_pos(),

@@ -96,7 +96,11 @@ fn operators_behave_as_falco_documents() {
         ("fd.name glob '/etc/p*'", false),
         ("fd.name iglob '/ETC/SH*'", true),
         ("fd.name regex '^/etc/(shadow|gshadow)$'", true),
-        ("fd.name regex 'shad'", true),
+        // Falco matches regex with RE2's FullMatch: the whole value, so a
+        // pattern for part of it does not match.
+        ("fd.name regex 'shad'", false),
+        ("fd.name regex '.*shad.*'", true),
+        ("fd.name regex '/etc/shadow|/x'", true),
         ("proc.cmdline contains \"-c 'cat\"", true),
         ("proc.pid = 100", true),
         ("proc.pid > 99 and proc.pid <= 100", true),

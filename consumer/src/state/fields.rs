@@ -10,10 +10,11 @@ use std::borrow::Cow;
 
 use super::container::HOST;
 use super::fds::{FdInfo, AT_FDCWD};
+use super::ondemand::{self, CapSet, FileStat};
 use super::threads::{Process, UNKNOWN_ID};
 use super::State;
 use crate::decode::Event;
-use crate::decode::Value;
+use crate::decode::{SockAddr, Value};
 use crate::rules::event::{fs_path_param, StateView};
 use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
 
@@ -85,7 +86,24 @@ fn index(f: &FieldRef) -> Option<usize> {
 }
 
 impl State {
-    fn proc_field<'s>(&'s self, tid: u32, p: &'s Process, f: &FieldRef) -> Option<FieldValue<'s>> {
+    /// The executable's inode, read from `/proc` on demand.
+    fn exe_stat(&self, p: &Process) -> Option<FileStat> {
+        ondemand::exe_stat(self.opts.proc_root.as_deref()?, p.pid)
+    }
+
+    /// A capability set, read from `/proc` on demand.
+    fn caps<'s>(&self, p: &Process, tid: u32, set: CapSet) -> Option<FieldValue<'s>> {
+        let mask = ondemand::caps(self.opts.proc_root.as_deref()?, p.pid, tid, set)?;
+        Some(FieldValue::owned(ondemand::cap_names(mask)))
+    }
+
+    fn proc_field<'s>(
+        &'s self,
+        event: &Event<'_>,
+        p: &'s Process,
+        f: &FieldRef,
+    ) -> Option<FieldValue<'s>> {
+        let tid = event.tid;
         let parent = || self.parent(p);
         if p.cgroup_unknown && matches!(field_class(f.field.name()), "container" | "k8s") {
             return None;
@@ -129,13 +147,11 @@ impl State {
                 let n = index(f)?;
                 self.ancestor(p, n).map(|a| FieldValue::Int(a.pid.into()))
             }
-            Field::ProcAname | Field::ProcAexepath => {
-                let value = |a: &'s Process| {
-                    if f.field == Field::ProcAname {
-                        nonempty(a.name())
-                    } else {
-                        nonempty(&a.exepath)
-                    }
+            Field::ProcAname | Field::ProcAexepath | Field::ProcAexe => {
+                let value = |a: &'s Process| match f.field {
+                    Field::ProcAname => nonempty(a.name()),
+                    Field::ProcAexe => nonempty(a.exe()),
+                    _ => nonempty(&a.exepath),
                 };
                 match index(f) {
                     Some(n) => self.ancestor(p, n).and_then(value),
@@ -163,6 +179,26 @@ impl State {
             Field::ProcIsSidLeader => Some(FieldValue::Bool(p.sid != 0 && p.sid == p.pid)),
             Field::ProcIsVpgidLeader => Some(FieldValue::Bool(p.vpgid != 0 && p.vpgid == p.vpid)),
             Field::ProcStartTs => (p.start_ns != 0).then_some(FieldValue::Uint(p.start_ns)),
+            Field::ProcDuration => {
+                (p.start_ns != 0).then(|| FieldValue::Uint(event.ts_ns.saturating_sub(p.start_ns)))
+            }
+            Field::ProcExeIno => self.exe_stat(p).map(|s| FieldValue::Uint(s.ino)),
+            Field::ProcExeInoCtime => self.exe_stat(p).map(|s| FieldValue::Uint(s.ctime_ns)),
+            Field::ProcExeInoMtime => self.exe_stat(p).map(|s| FieldValue::Uint(s.mtime_ns)),
+            Field::ProcExeInoCtimeDurationProcStart => {
+                // Both on the wall clock: the start time is monotonic.
+                let st = self.exe_stat(p)?;
+                let start_wall = p
+                    .start_ns
+                    .checked_add_signed(crate::device::wall_clock_offset_ns())?;
+                (p.start_ns != 0).then(|| FieldValue::Uint(start_wall.saturating_sub(st.ctime_ns)))
+            }
+            Field::ProcIsExeWritable => self
+                .exe_stat(p)
+                .map(|s| FieldValue::Bool(ondemand::writable_by(&s, p.creds.euid, p.creds.egid))),
+            Field::ThreadCapPermitted => self.caps(p, tid, CapSet::Permitted),
+            Field::ThreadCapEffective => self.caps(p, tid, CapSet::Effective),
+            Field::ThreadCapInheritable => self.caps(p, tid, CapSet::Inheritable),
             Field::ThreadTid => Some(FieldValue::Int(tid.into())),
             Field::ThreadVtid => self.thread(tid).and_then(|t| nz(t.vtid)),
             Field::ThreadIsmain => Some(FieldValue::Bool(tid == p.pid)),
@@ -205,6 +241,44 @@ impl State {
                 opt_s(p.container.as_ref()?.image_repository.as_deref())
             }
             Field::ContainerImageTag => opt_s(p.container.as_ref()?.image_tag.as_deref()),
+            Field::ContainerImageId => opt_s(p.container.as_ref()?.image_id.as_deref()),
+            Field::ContainerImageDigest => opt_s(p.container.as_ref()?.image_digest.as_deref()),
+            Field::ContainerMounts => p.container.as_ref()?.mounts.as_ref().map(|m| {
+                FieldValue::owned(m.iter().map(|m| m.describe()).collect::<Vec<_>>().join(","))
+            }),
+            Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation => {
+                let c = p.container.as_ref()?;
+                let (index, key) = match &f.arg {
+                    FieldArg::Index(i) => (Some(*i as usize), ""),
+                    FieldArg::Key(k) => (None, &**k),
+                    FieldArg::None => return None,
+                };
+                let m = c.mount(index, key, f.field == Field::ContainerMountSource)?;
+                Some(match f.field {
+                    Field::ContainerMount => FieldValue::owned(m.describe()),
+                    Field::ContainerMountSource => FieldValue::str(&m.source),
+                    Field::ContainerMountDest => FieldValue::str(&m.dest),
+                    Field::ContainerMountMode => FieldValue::str(&m.mode),
+                    Field::ContainerMountRdwr => {
+                        FieldValue::str(if m.rdwr { "true" } else { "false" })
+                    }
+                    _ => FieldValue::str(&m.propagation),
+                })
+            }
+            Field::ContainerStartTs => {
+                // Falco: the start of the container's pid namespace's init.
+                p.container.as_ref()?;
+                self.table
+                    .processes()
+                    .find(|q| q.pidns == p.pidns && q.pidns != 0 && q.vpid == 1)
+                    .filter(|q| q.start_ns != 0)
+                    .map(|q| FieldValue::Uint(q.start_ns))
+            }
             Field::ContainerPrivileged => match &p.container {
                 None => Some(FieldValue::Bool(false)),
                 Some(c) => c.privileged.map(FieldValue::Bool),
@@ -223,11 +297,84 @@ impl State {
                         .collect(),
                 )
             }),
-            _ => None,
+            // The event's own fields and fd.*/fs.path.* (answered by fd_field and fs_path).
+            Field::EvtNum
+            | Field::EvtTime
+            | Field::EvtTimeS
+            | Field::EvtTimeIso
+            | Field::EvtDatetime
+            | Field::EvtRawtime
+            | Field::EvtType
+            | Field::EvtDir
+            | Field::EvtCpu
+            | Field::EvtArgs
+            | Field::EvtArg
+            | Field::EvtRawarg
+            | Field::EvtRes
+            | Field::EvtRawres
+            | Field::EvtFailed
+            | Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenExec
+            | Field::EvtIsOpenCreate
+            | Field::EvtHostname
+            | Field::EvtSource
+            | Field::FdNum
+            | Field::FdType
+            | Field::FdTypechar
+            | Field::FdName
+            | Field::FdDirectory
+            | Field::FdFilename
+            | Field::FdNameraw
+            | Field::FdIp
+            | Field::FdCip
+            | Field::FdSip
+            | Field::FdLip
+            | Field::FdRip
+            | Field::FdPort
+            | Field::FdCport
+            | Field::FdSport
+            | Field::FdLport
+            | Field::FdRport
+            | Field::FdL4proto
+            | Field::FdSockfamily
+            | Field::FdIsServer
+            | Field::FdNet
+            | Field::FdCnet
+            | Field::FdSnet
+            | Field::FdLnet
+            | Field::FdRnet
+            | Field::FdConnected
+            | Field::FdDev
+            | Field::FdIno
+            | Field::FdNameChanged
+            | Field::FdCipName
+            | Field::FdSipName
+            | Field::FdLipName
+            | Field::FdRipName
+            | Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw => None,
+            // Provider::Missing: nothing on this engine fills them.
+            Field::ContainerHealthcheck
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::ProcIsExeUpperLayer
+            | Field::EvtBuffer => None,
         }
     }
 
-    fn fd_field<'s>(fd: i64, info: &'s FdInfo, f: &FieldRef) -> Option<FieldValue<'s>> {
+    fn fd_field<'s>(
+        &self,
+        event: &Event<'_>,
+        p: &Process,
+        fd: i64,
+        info: &'s FdInfo,
+        f: &FieldRef,
+    ) -> Option<FieldValue<'s>> {
         let ip = |a: Option<std::net::IpAddr>| a.map(FieldValue::Ip);
         let port = |p: Option<u16>| p.map(|p| FieldValue::Uint(p.into()));
         match f.field {
@@ -278,7 +425,158 @@ impl State {
                 .ends()
                 .map(|e| FieldValue::Bool(e.role == super::fds::Role::Server)),
             Field::FdConnected => info.ends().map(|e| FieldValue::Bool(e.remote.is_some())),
-            _ => None,
+            Field::FdCipName | Field::FdSipName | Field::FdLipName | Field::FdRipName => {
+                let ip = match f.field {
+                    Field::FdCipName => info.cip(),
+                    Field::FdSipName => info.sip(),
+                    Field::FdLipName => info.lip(),
+                    _ => info.rip(),
+                }?;
+                let mut names = crate::rules::dns::names_of(ip);
+                Some(if names.len() == 1 {
+                    FieldValue::owned(names.pop().expect("one").into_boxed_bytes())
+                } else {
+                    FieldValue::List(
+                        names
+                            .into_iter()
+                            .map(|n| FieldValue::owned(n.into_boxed_bytes()))
+                            .collect(),
+                    )
+                })
+            }
+            Field::FdNameChanged => {
+                // A sendto to an address other than the socket's peer
+                // names another connection (Falco: the fd's tuple changed).
+                let e = info.ends()?;
+                let to = match event.param("addr")? {
+                    Value::SockAddr(SockAddr::Inet(ip, port)) => {
+                        std::net::SocketAddr::new((*ip).into(), *port)
+                    }
+                    Value::SockAddr(SockAddr::Inet6(ip, port)) => {
+                        std::net::SocketAddr::new((*ip).into(), *port)
+                    }
+                    _ => return Some(FieldValue::Bool(false)),
+                };
+                Some(FieldValue::Bool(e.remote != Some(to)))
+            }
+            Field::FdDev | Field::FdIno => {
+                let st = ondemand::fd_stat(self.opts.proc_root.as_deref()?, p.pid, fd)?;
+                Some(FieldValue::Uint(if f.field == Field::FdDev {
+                    st.dev
+                } else {
+                    st.ino
+                }))
+            }
+            // fd.nameraw is the path as the call passed it: only the event has it.
+            Field::FdNameraw => None,
+            // Not fd fields: proc_field answers them.
+            Field::EvtNum
+            | Field::EvtTime
+            | Field::EvtTimeS
+            | Field::EvtTimeIso
+            | Field::EvtDatetime
+            | Field::EvtRawtime
+            | Field::EvtType
+            | Field::EvtDir
+            | Field::EvtCpu
+            | Field::EvtArgs
+            | Field::EvtArg
+            | Field::EvtRawarg
+            | Field::EvtRes
+            | Field::EvtRawres
+            | Field::EvtFailed
+            | Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenExec
+            | Field::EvtIsOpenCreate
+            | Field::EvtHostname
+            | Field::EvtSource
+            | Field::EvtBuffer
+            | Field::ProcPid
+            | Field::ProcExe
+            | Field::ProcName
+            | Field::ProcArgs
+            | Field::ProcEnv
+            | Field::ProcCmdline
+            | Field::ProcExeline
+            | Field::ProcCwd
+            | Field::ProcNthreads
+            | Field::ProcPpid
+            | Field::ProcPname
+            | Field::ProcPcmdline
+            | Field::ProcPexe
+            | Field::ProcPexepath
+            | Field::ProcApid
+            | Field::ProcAname
+            | Field::ProcAexepath
+            | Field::ProcAexe
+            | Field::ProcDuration
+            | Field::ProcExeIno
+            | Field::ProcExeInoCtime
+            | Field::ProcExeInoMtime
+            | Field::ProcExeInoCtimeDurationProcStart
+            | Field::ProcExepath
+            | Field::ProcLoginshellid
+            | Field::ProcSname
+            | Field::ProcSid
+            | Field::ProcVpgid
+            | Field::ProcPgid
+            | Field::ProcVpid
+            | Field::ProcPvpid
+            | Field::ProcTty
+            | Field::ProcIsExeUpperLayer
+            | Field::ProcIsExeFromMemfd
+            | Field::ProcIsExeWritable
+            | Field::ProcIsSidLeader
+            | Field::ProcIsVpgidLeader
+            | Field::ProcStartTs
+            | Field::ThreadTid
+            | Field::ThreadVtid
+            | Field::ThreadIsmain
+            | Field::ThreadCapPermitted
+            | Field::ThreadCapEffective
+            | Field::ThreadCapInheritable
+            | Field::UserUid
+            | Field::UserName
+            | Field::UserHomedir
+            | Field::UserShell
+            | Field::UserLoginuid
+            | Field::UserLoginname
+            | Field::GroupGid
+            | Field::GroupName
+            | Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw
+            | Field::ContainerId
+            | Field::ContainerFullId
+            | Field::ContainerName
+            | Field::ContainerImage
+            | Field::ContainerImageId
+            | Field::ContainerImageRepository
+            | Field::ContainerImageTag
+            | Field::ContainerImageDigest
+            | Field::ContainerType
+            | Field::ContainerPrivileged
+            | Field::ContainerMounts
+            | Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation
+            | Field::ContainerHealthcheck
+            | Field::ContainerStartTs
+            | Field::K8sPodName
+            | Field::K8sPodId
+            | Field::K8sPodUid
+            | Field::K8sPodLabel
+            | Field::K8sPodLabels
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::K8sNsName => None,
         }
     }
 }
@@ -317,9 +615,9 @@ impl StateView for State {
         let name = field.field.name();
         if name.starts_with("fd.") {
             let fd = event_fd(event)?;
-            return State::fd_field(fd, p.fds.get(fd)?, field);
+            return self.fd_field(event, p, fd, p.fds.get(fd)?, field);
         }
-        self.proc_field(tid, p, field)
+        self.proc_field(event, p, field)
     }
 }
 
