@@ -155,6 +155,8 @@ pub struct Compiler<'d> {
     /// Lists referenced by some rule, macro or other list.
     pub used_lists: HashSet<usize>,
     stack: Vec<usize>,
+    /// How deep the expression being compiled nests, macros included.
+    depth: usize,
     /// Errors, deduplicated.
     pub errors: Vec<RuleError>,
     /// Warnings (unknown event names).
@@ -178,6 +180,10 @@ fn hex_bytes(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// How deep a condition may nest (parentheses, `not`, macros inside
+/// macros) and lists inside lists.
+pub const MAX_NESTING: usize = 256;
+
 impl<'d> Compiler<'d> {
     /// A compiler over `defs`; `universe` holds every known event name.
     pub fn new(defs: &'d Definitions, universe: &'d BTreeSet<String>) -> Compiler<'d> {
@@ -200,6 +206,7 @@ impl<'d> Compiler<'d> {
             used_macros: HashSet::new(),
             used_lists: HashSet::new(),
             stack: Vec::new(),
+            depth: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
             notes: Vec::new(),
@@ -285,6 +292,27 @@ impl<'d> Compiler<'d> {
     }
 
     fn expr(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
+        // A counter, not the stack, bounds macro chains and nesting: a
+        // chain of any length is an error, never a crash.
+        if self.depth >= MAX_NESTING {
+            let at = match e {
+                Expr::Macro { span, .. } => span.start,
+                Expr::Compare { field_span, .. } => field_span.start,
+                _ => 0,
+            };
+            self.error(
+                loc.pos(at),
+                format!("the condition nests deeper than {MAX_NESTING} levels (macros inside macros included)"),
+            );
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.expr_inner(e, loc);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
         Ok(match e {
             Expr::And(items) => {
                 let mut nodes = items
@@ -367,6 +395,14 @@ impl<'d> Compiler<'d> {
         loc: &dyn Locate,
         span: Span,
     ) -> Res<()> {
+        if seen.len() >= MAX_NESTING {
+            let name = self.defs.lists[i].name.clone();
+            self.error(
+                loc.pos(span.start),
+                format!("list '{name}' is nested in lists deeper than {MAX_NESTING} levels"),
+            );
+            return Err(());
+        }
         if seen.contains(&i) {
             let name = self.defs.lists[i].name.clone();
             self.error(
@@ -889,6 +925,51 @@ mod tests {
                 errs[0]
             );
         }
+    }
+
+    #[test]
+    fn long_macro_and_list_chains_are_errors_not_crashes() {
+        let u = universe();
+        // 10,000 macros, each the next; 50,000 lists, each the next.
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m10000\n  condition: proc.name = x\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("- list: l{i}\n  items: [l{}]\n", i + 1));
+        }
+        text.push_str("- list: l50000\n  items: [x]\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        text.push_str(
+            "- rule: s\n  desc: d\n  condition: proc.name in (l0)\n  output: o\n  priority: info\n",
+        );
+        let mut defs = Definitions::default();
+        defs.load_file("chain", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_err());
+        assert!(c.rule_condition(&defs.rules[1].cond, &[]).is_err());
+        assert!(
+            c.errors[0].message.contains("nests deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        assert!(
+            c.errors[1].message.contains("deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        // A chain within the bound compiles.
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m100\n  condition: proc.name = x\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        let mut defs = Definitions::default();
+        defs.load_file("short", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_ok());
     }
 
     #[test]
