@@ -837,3 +837,216 @@ mod tests {
         assert!(st.field(&ev, &missing).is_none());
     }
 }
+
+#[cfg(test)]
+mod catalogue_tests {
+    //! Every field of the catalogue is filled from a fully populated
+    //! fixture, except those whose provider says nothing fills them.
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+
+    use crate::decode::decode;
+    use crate::record::{Record, RecordBuilder};
+    use crate::rules::event::EventFields;
+    use crate::rules::fields::{ArgKind, Field, FieldArg, FieldRef, FieldSource, Provider, FIELDS};
+    use crate::state::runtime::{ContainerInfo, Mount};
+    use crate::state::threads::Process;
+    use crate::state::{State, StateOptions};
+    use kestrel_abi::EventType as T;
+
+    fn inet4(ip: [u8; 4], port: u16) -> Vec<u8> {
+        let mut a = vec![libc::AF_INET as u8, 0];
+        a.extend_from_slice(&port.to_be_bytes());
+        a.extend_from_slice(&ip);
+        a.extend_from_slice(&[0; 8]);
+        a
+    }
+
+    fn tuple4(l: [u8; 4], lp: u16, r: [u8; 4], rp: u16) -> Vec<u8> {
+        let mut t = vec![libc::AF_INET as u8];
+        t.extend_from_slice(&l);
+        t.extend_from_slice(&lp.to_le_bytes());
+        t.extend_from_slice(&r);
+        t.extend_from_slice(&rp.to_le_bytes());
+        t
+    }
+
+    /// The argument a field is tested with.
+    fn arg_for(f: Field) -> FieldArg {
+        match f {
+            Field::K8sPodLabel => FieldArg::Key("app".into()),
+            Field::ProcEnv => FieldArg::Key("HOME".into()),
+            Field::EvtArg | Field::EvtRawarg => FieldArg::Index(0),
+            _ => match f.info().arg {
+                ArgKind::Index | ArgKind::KeyOrIndex => FieldArg::Index(1),
+                ArgKind::OptionalIndex => FieldArg::Index(1),
+                ArgKind::Key => FieldArg::Key("x".into()),
+                ArgKind::OptionalKey | ArgKind::None => FieldArg::None,
+            },
+        }
+    }
+
+    #[test]
+    fn every_catalogued_field_has_a_provider_that_fills_it() {
+        // The process is this test process, so what the state reads from
+        // /proc on demand (capabilities, the executable, fds) is there.
+        let me = std::process::id();
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let file_fd = i64::from(file.as_raw_fd());
+        let sock_fd = 900;
+        let mut st = State::new(StateOptions::default());
+        let parent = Process {
+            pid: 1,
+            vpid: 1,
+            comm: "init".into(),
+            exepath: "/sbin/init".into(),
+            cmdline: "/sbin/init".into(),
+            ..Process::default()
+        };
+        assert!(st.insert_process(parent, &[(1, 1)]));
+        let container = ContainerInfo {
+            id: "0123456789ab".into(),
+            full_id: "0123456789ab".repeat(5) + "0123",
+            runtime: crate::state::container::RuntimeKind::Containerd,
+            metadata_found: true,
+            name: Some("web".into()),
+            image: Some("nginx:1.25@sha256:abcd".into()),
+            image_repository: Some("nginx".into()),
+            image_tag: Some("1.25".into()),
+            privileged: Some(false),
+            pod_name: Some("web-0".into()),
+            pod_namespace: Some("prod".into()),
+            pod_uid: Some("uid-1".into()),
+            pod_labels: Some(vec![("app".into(), "web".into())]),
+            image_id: Some("6f7e2741b66b".into()),
+            image_digest: Some("sha256:abcd".into()),
+            mounts: Some(vec![
+                Mount {
+                    source: "/var/lib/kubelet".into(),
+                    dest: "/data".into(),
+                    mode: "rbind,rw".into(),
+                    rdwr: true,
+                    propagation: "rprivate".into(),
+                };
+                2
+            ]),
+        };
+        let mut p = Process {
+            pid: me,
+            ppid: 1,
+            vpid: 1,
+            pgid: me,
+            vpgid: 1,
+            sid: me,
+            comm: "sh".into(),
+            exepath: "/bin/sh".into(),
+            cwd: "/root".into(),
+            env: "HOME=/root\0TERM=xterm".into(),
+            tty: 34816,
+            start_ns: 1_000,
+            pidns: 4026532000,
+            container: Some(Arc::new(container)),
+            ..Process::default()
+        };
+        p.set_cmdline(&["sh", "-c", "true"]);
+        p.creds.uid = 0;
+        p.creds.gid = 0;
+        p.creds.euid = 0;
+        p.creds.egid = 0;
+        p.creds.loginuid = 0;
+        assert!(st.insert_process(p, &[(me, me)]));
+        st.on_open(me, file_fd, -100, "/proc/self/exe", None, 0);
+        st.on_socket(
+            me,
+            sock_fd,
+            libc::AF_INET.into(),
+            libc::SOCK_DGRAM.into(),
+            0,
+        );
+        st.on_connect(
+            me,
+            sock_fd,
+            Some("10.0.0.5:40000".parse().unwrap()),
+            Some("93.184.216.34:53".parse().unwrap()),
+        );
+        crate::rules::dns::watch("fixture.invalid");
+        crate::rules::dns::set_addresses("fixture.invalid", vec!["93.184.216.34".parse().unwrap()]);
+        crate::rules::dns::set_addresses(
+            "fixture-local.invalid",
+            vec!["10.0.0.5".parse().unwrap()],
+        );
+        let (pid, tid) = (me, me);
+        let events: Vec<Vec<u8>> = vec![
+            RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 5, tid, pid)
+                .i64(0)
+                .param(b"/bin/sh")
+                .param(b"sh\0-c\0true\0")
+                .param(b"/root")
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(34816)
+                .param(b"0::/kubepods")
+                .u32(4026532000)
+                .u32(1)
+                .u32(1)
+                .u32(1)
+                .param(b"HOME=/root\0")
+                .param(b"sh")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 6, tid, pid)
+                .i64(file_fd)
+                .i64(-100)
+                .param(b"/proc/self/exe")
+                .u32((libc::O_RDWR | libc::O_CREAT) as u32)
+                .u32(0o755)
+                .param(b"/proc/self/exe")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_SENDTO as u16, 7, tid, pid)
+                .i64(10)
+                .i64(sock_fd)
+                .u64(10)
+                .param(&inet4([1, 1, 1, 1], 53))
+                .param(&tuple4([10, 0, 0, 5], 40000, [93, 184, 216, 34], 53))
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_RENAMEAT as u16, 8, tid, pid)
+                .i64(0)
+                .i64(-100)
+                .param(b"/a")
+                .i64(-100)
+                .param(b"/b")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_UNLINKAT as u16, 9, tid, pid)
+                .i64(0)
+                .i64(-100)
+                .param(b"/c")
+                .u32(0)
+                .build(),
+        ];
+        let decoded: Vec<_> = events.iter().map(|b| Record::parse(b).unwrap()).collect();
+        let mut unfilled = Vec::new();
+        for info in FIELDS {
+            let f = FieldRef {
+                field: info.field,
+                arg: arg_for(info.field),
+            };
+            let filled = decoded.iter().any(|rec| {
+                let ev = decode(rec).unwrap();
+                let mut src = EventFields::new(&ev);
+                src.state = Some(&st);
+                src.field(&f).is_some()
+            });
+            match (info.provider, filled) {
+                (Provider::Missing(_), true) => {
+                    panic!("{} is filled but its provider says Missing", info.name)
+                }
+                (Provider::Missing(_), false) | (_, true) => {}
+                (_, false) => unfilled.push(info.name),
+            }
+        }
+        assert!(unfilled.is_empty(), "never filled: {unfilled:?}");
+        drop(file);
+    }
+}
