@@ -35,7 +35,7 @@ pub mod apply;
 pub mod cli;
 pub mod container;
 pub mod fds;
-pub mod fields;
+pub mod provider;
 pub mod idhash;
 pub mod ondemand;
 pub mod procfs;

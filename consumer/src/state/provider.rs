@@ -1,4 +1,4 @@
-//! The rule engine's view of the state: [`StateView`] for [`State`].
+//! The state as a field provider: [`StateView`] for [`State`].
 //!
 //! Answers `proc.*`, `thread.*`, `user.*`, `group.*`, `fd.*` (the event's
 //! fd: its `fd` parameter, or the fd an fd-creating call returned),
