@@ -3,15 +3,20 @@
 //!
 //! Modules follow the data path:
 //!
-//! - [`load`]: rules files → items with positions → definitions merged
-//!   across files (`append`, `override`, redefinition);
+//! - [`source`]: positions in rules files, the item re-scan, YAML
+//!   documents; `items` reads one item's keys;
+//! - [`load`]: rules files → items → definitions merged across files
+//!   (`append`, `override`, redefinition);
 //! - [`condition`]: condition text → syntax tree;
-//! - [`fields`]: the field catalogue and the [`FieldSource`] trait the
-//!   evaluator reads values through;
+//! - [`fields`]: the field catalogue (with who provides each field) and
+//!   the [`FieldSource`] trait the evaluator reads values through;
+//!   [`event`] answers from the event itself, [`dns`] keeps the names that
+//!   `fd.*ip.name` compare with;
 //! - [`compile`]: macros inlined, lists expanded, operators prepared,
 //!   exceptions folded in, event types worked out;
 //! - [`eval`]: compiled conditions and their evaluation;
-//! - [`format`]: outputs and alerts (text line, Falco's JSON).
+//! - [`format`]: outputs and alerts (text line, Falco's JSON);
+//! - [`select`] and [`describe`]: Falco's -D/-T/-t and --list/-L/-l.
 //!
 //! [`Engine`] ties them together: load files, then ask which rules an
 //! event matches, or which syscalls the module must record.
@@ -25,8 +30,10 @@ pub mod eval;
 pub mod event;
 pub mod fields;
 pub mod format;
+mod items;
 pub mod load;
 pub mod select;
+pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
