@@ -3,7 +3,7 @@
 //! Falco: redefinition, `append: true`, `override:`).
 //!
 //! Positions come from [`super::source`]; reading one item's keys from
-//! [`super::items`].
+//! `super::items`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
