@@ -45,6 +45,7 @@ pub mod fds;
 mod fill;
 pub mod idhash;
 pub mod ondemand;
+pub mod process;
 pub mod procfs;
 pub mod provider;
 mod read;
