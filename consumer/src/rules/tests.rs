@@ -643,3 +643,36 @@ fn evt_hostname_is_this_machines_name_as_in_falco() {
     let v = src.field(&FieldRef::plain(Field::EvtHostname)).unwrap();
     assert_eq!(v.render(), want);
 }
+
+#[test]
+fn error_positions_are_right_in_flow_mappings_and_anchors() {
+    let err = |text: &str| -> String {
+        Engine::load_texts(&[("f.yaml", text)], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    // A flow mapping item, on one line.
+    let e = err("- {rule: R, desc: d, condition: 'evt.type = open and proc.nme = x', output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:1:54: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A flow mapping over several lines.
+    let e = err("- {rule: R, desc: d,\n   condition: \"evt.type = open\n     and proc.nme = x\",\n   output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:3:10: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // An anchored block item: the error is where the condition is written.
+    let e = err("- &r\n  rule: R\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.starts_with("f.yaml:4:34: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A condition that is an alias: the error points at the alias.
+    let e = err("- macro: m\n  condition: &c evt.type = open\n- rule: R\n  desc: d\n  condition: *c and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.contains("unknown field 'proc.nme'") || e.contains("f.yaml:5:"),
+        "{e}"
+    );
+}
