@@ -33,6 +33,7 @@ pub mod format;
 mod items;
 pub mod load;
 pub mod select;
+mod slots;
 pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
