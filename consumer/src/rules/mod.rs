@@ -35,6 +35,7 @@ pub mod load;
 pub mod select;
 mod slots;
 pub mod source;
+pub mod transform;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

@@ -676,3 +676,44 @@ fn error_positions_are_right_in_flow_mappings_and_anchors() {
         "{e}"
     );
 }
+
+#[test]
+fn transformers_and_field_operands_work_as_in_falco() {
+    let ev = Fake::new("execve")
+        .s("proc.name", "BASH")
+        .s("proc.pname", "bash")
+        .s("proc.exepath", "/usr/bin/Bash")
+        .s("proc.cmdline", "aGVsbG8=")
+        .s("proc.args", "-c id");
+    let cases: &[(&str, bool)] = &[
+        ("tolower(proc.name) = bash", true),
+        ("toupper(proc.pname) = BASH", true),
+        ("proc.name = bash", false),
+        ("basename(proc.exepath) = Bash", true),
+        ("tolower(basename(proc.exepath)) = bash", true),
+        ("b64(proc.cmdline) = hello", true),
+        ("len(proc.args) = 5", true),
+        ("len(proc.args) > 5", false),
+        ("tolower(proc.name) = val(proc.pname)", true),
+        ("proc.name = val(proc.pname)", false),
+        ("proc.name = toupper(val(proc.pname))", true),
+        ("proc.exepath endswith val(proc.name)", false),
+        ("tolower(proc.exepath) endswith val(proc.pname)", true),
+        ("proc.name != val(proc.pname)", true),
+        ("proc.name = val(proc.nothing_here)", false),
+    ];
+    for (cond, want) in cases {
+        let cond = cond.replace("proc.nothing_here", "proc.cwd");
+        let e = engine(&rule(&cond));
+        assert_eq!(!fires(&e, &ev).is_empty(), *want, "{cond}");
+    }
+    let refused = |cond: &str| {
+        Engine::load_texts(&[("t.yaml", &rule(cond))], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(refused("tolower(proc.pid) = 1").contains("applies to text"));
+    assert!(refused("proc.name in val(proc.pname)").contains("expected"));
+    assert!(refused("proc.pid = val(proc.name)").contains("cannot compare"));
+    assert!(refused("tolower(proc.name = x").contains("expected ')'"));
+}
