@@ -17,7 +17,17 @@
 //!   answering process fields.
 //!
 //! `PHASE=full|match|decode|state` runs one figure only; `RULES=a:b:c`
-//! loads those rules files instead of the default ruleset.  Each figure's
+//! loads those rules files instead of the default ruleset.
+//!
+//! Falco's three rule files (stable, incubating, sandbox: 93 rules, 81
+//! enabled) against the default ruleset, callgrind instructions per event
+//! over 50,000 events (29 Nov 2026, engine 0.57.0 branch): `state` 8,328
+//! against 3,154, `full` 6,832 against 1,917, `match` 6,340 against 1,432;
+//! best-of-10 wall clock on one core at load average 8.6-9.6: `state`
+//! 0.8-1.0 against 1.5-2.4 M events/s.  What the extra instructions are:
+//! more rules per event type (the and/or walk and field lookups of 81
+//! rules), outputs of `evt.arg.*` flags rendered as text for comparisons
+//! (`flags::bits`, allocation), and globs and substring searches.  Each figure's
 //! loop is a function of its own (`phase_full`, ...), so callgrind can
 //! count one alone:
 //!
@@ -221,7 +231,9 @@ fn phase_decode(buf: &[u8]) {
 }
 
 fn main() {
-    // RULES=a.yaml:b.yaml loads other rules files (Falco's, for instance).
+    // RULES=a.yaml:b.yaml loads other rules files (Falco's, for instance);
+    // the stream's alerts are then whatever those rules make of it.
+    let other_rules = std::env::var_os("RULES").is_some();
     let rules: Vec<PathBuf> = match std::env::var_os("RULES") {
         Some(list) => std::env::split_paths(&list).collect(),
         None => vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/kestrel_rules.yaml")],
@@ -248,7 +260,9 @@ fn main() {
             let t = Instant::now();
             let alerts = phase_full(&engine, &buf);
             best_full = best_full.max(rate(t));
-            assert_eq!(alerts, n / 1000, "one alert per thousand events");
+            if !other_rules {
+                assert_eq!(alerts, n / 1000, "one alert per thousand events");
+            }
         }
     }
 
