@@ -376,7 +376,32 @@ impl<'e, 'a> EventFields<'e, 'a> {
             | Field::K8sPodLabels
             | Field::K8sPodIp
             | Field::K8sPodCniJson
-            | Field::K8sNsName => return None,
+            | Field::K8sNsName
+            | Field::ProcAargs
+            | Field::ProcAcmdline
+            | Field::ProcCmdnargs
+            | Field::ProcCmdlenargs
+            | Field::ProcSidExe
+            | Field::ProcSidExepath
+            | Field::ProcVpgidName
+            | Field::ProcVpgidExe
+            | Field::ProcVpgidExepath
+            | Field::ProcPgidName
+            | Field::ProcPgidExe
+            | Field::ProcPgidExepath
+            | Field::ProcIsPgidLeader
+            | Field::ProcIsExeLowerLayer
+            | Field::ProcPidTs
+            | Field::ProcPpidTs
+            | Field::ProcPpidDuration
+            | Field::ProcPidnsInitStartTs
+            | Field::ProcFdopencount
+            | Field::ProcStdinType
+            | Field::ProcStdoutType
+            | Field::ProcStderrType
+            | Field::ProcStdinName
+            | Field::ProcStdoutName
+            | Field::ProcStderrName => return None,
         })
     }
 
@@ -573,7 +598,32 @@ impl<'e, 'a> EventFields<'e, 'a> {
             | Field::K8sPodLabels
             | Field::K8sPodIp
             | Field::K8sPodCniJson
-            | Field::K8sNsName => return None,
+            | Field::K8sNsName
+            | Field::ProcAargs
+            | Field::ProcAcmdline
+            | Field::ProcCmdnargs
+            | Field::ProcCmdlenargs
+            | Field::ProcSidExe
+            | Field::ProcSidExepath
+            | Field::ProcVpgidName
+            | Field::ProcVpgidExe
+            | Field::ProcVpgidExepath
+            | Field::ProcPgidName
+            | Field::ProcPgidExe
+            | Field::ProcPgidExepath
+            | Field::ProcIsPgidLeader
+            | Field::ProcIsExeLowerLayer
+            | Field::ProcPidTs
+            | Field::ProcPpidTs
+            | Field::ProcPpidDuration
+            | Field::ProcPidnsInitStartTs
+            | Field::ProcFdopencount
+            | Field::ProcStdinType
+            | Field::ProcStdoutType
+            | Field::ProcStderrType
+            | Field::ProcStdinName
+            | Field::ProcStdoutName
+            | Field::ProcStderrName => return None,
         })
     }
 

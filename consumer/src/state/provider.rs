@@ -172,6 +172,73 @@ impl State {
             Field::ThreadCapPermitted => self.caps(p, tid, CapSet::Permitted),
             Field::ThreadCapEffective => self.caps(p, tid, CapSet::Effective),
             Field::ThreadCapInheritable => self.caps(p, tid, CapSet::Inheritable),
+            Field::ProcAargs | Field::ProcAcmdline => {
+                let value = |a: &'s Process| -> Option<FieldValue<'s>> {
+                    if a.comm.is_empty() && a.cmdline.is_empty() {
+                        return None;
+                    }
+                    Some(FieldValue::owned(if f.field == Field::ProcAargs {
+                        a.args_line()
+                    } else {
+                        a.cmdline_line()
+                    }))
+                };
+                match index(f) {
+                    Some(n) => self.ancestor(p, n).and_then(value),
+                    None => Some(FieldValue::List(
+                        self.lineage(p).skip(1).filter_map(value).collect(),
+                    )),
+                }
+            }
+            Field::ProcCmdnargs if p.cmdline.is_empty() => None,
+            Field::ProcCmdnargs => Some(FieldValue::Uint(p.args().count() as u64)),
+            Field::ProcCmdlenargs if p.cmdline.is_empty() => None,
+            Field::ProcCmdlenargs => Some(FieldValue::Uint(p.args().map(|a| a.len() as u64).sum())),
+            Field::ProcSidExe => self.session_leader(p).and_then(|l| nonempty(l.exe())),
+            Field::ProcSidExepath => self.session_leader(p).and_then(|l| nonempty(&l.exepath)),
+            Field::ProcVpgidName | Field::ProcPgidName => {
+                self.group_leader(p).and_then(|l| nonempty(l.name()))
+            }
+            Field::ProcVpgidExe | Field::ProcPgidExe => {
+                self.group_leader(p).and_then(|l| nonempty(l.exe()))
+            }
+            Field::ProcVpgidExepath | Field::ProcPgidExepath => {
+                self.group_leader(p).and_then(|l| nonempty(&l.exepath))
+            }
+            Field::ProcIsPgidLeader => (p.pgid != 0).then_some(FieldValue::Bool(p.pgid == p.pid)),
+            Field::ProcPidTs => (p.start_ns != 0).then_some(FieldValue::Uint(p.start_ns)),
+            Field::ProcPpidTs => parent()
+                .filter(|pp| pp.start_ns != 0)
+                .map(|pp| FieldValue::Uint(pp.start_ns)),
+            Field::ProcPpidDuration => parent()
+                .filter(|pp| pp.start_ns != 0)
+                .map(|pp| FieldValue::Uint(event.ts_ns.saturating_sub(pp.start_ns))),
+            Field::ProcPidnsInitStartTs => self
+                .table
+                .processes()
+                .find(|q| q.pidns == p.pidns && q.pidns != 0 && q.vpid == 1)
+                .filter(|q| q.start_ns != 0)
+                .map(|q| FieldValue::Uint(q.start_ns)),
+            Field::ProcFdopencount => Some(FieldValue::Uint(p.fds.len() as u64)),
+            Field::ProcStdinType | Field::ProcStdoutType | Field::ProcStderrType => {
+                let fd = match f.field {
+                    Field::ProcStdinType => 0,
+                    Field::ProcStdoutType => 1,
+                    _ => 2,
+                };
+                p.fds.get(fd).map(|i| FieldValue::str(i.type_name()))
+            }
+            Field::ProcStdinName | Field::ProcStdoutName | Field::ProcStderrName => {
+                let fd = match f.field {
+                    Field::ProcStdinName => 0,
+                    Field::ProcStdoutName => 1,
+                    _ => 2,
+                };
+                p.fds.get(fd).map(|i| match &i.inet {
+                    Some(_) => FieldValue::owned(i.name()),
+                    None => FieldValue::str(&*i.path),
+                })
+            }
             Field::ThreadTid => Some(FieldValue::Int(tid.into())),
             Field::ThreadVtid => self.thread(tid).and_then(|t| nz(t.vtid)),
             Field::ThreadIsmain => Some(FieldValue::Bool(tid == p.pid)),
@@ -336,6 +403,7 @@ impl State {
             | Field::K8sPodIp
             | Field::K8sPodCniJson
             | Field::ProcIsExeUpperLayer
+            | Field::ProcIsExeLowerLayer
             | Field::EvtBuffer => None,
         }
     }
@@ -549,7 +617,32 @@ impl State {
             | Field::K8sPodLabels
             | Field::K8sPodIp
             | Field::K8sPodCniJson
-            | Field::K8sNsName => None,
+            | Field::K8sNsName
+            | Field::ProcAargs
+            | Field::ProcAcmdline
+            | Field::ProcCmdnargs
+            | Field::ProcCmdlenargs
+            | Field::ProcSidExe
+            | Field::ProcSidExepath
+            | Field::ProcVpgidName
+            | Field::ProcVpgidExe
+            | Field::ProcVpgidExepath
+            | Field::ProcPgidName
+            | Field::ProcPgidExe
+            | Field::ProcPgidExepath
+            | Field::ProcIsPgidLeader
+            | Field::ProcIsExeLowerLayer
+            | Field::ProcPidTs
+            | Field::ProcPpidTs
+            | Field::ProcPpidDuration
+            | Field::ProcPidnsInitStartTs
+            | Field::ProcFdopencount
+            | Field::ProcStdinType
+            | Field::ProcStdoutType
+            | Field::ProcStderrType
+            | Field::ProcStdinName
+            | Field::ProcStdoutName
+            | Field::ProcStderrName => None,
         }
     }
 }
@@ -877,6 +970,7 @@ mod catalogue_tests {
         let parent = Process {
             pid: 1,
             vpid: 1,
+            start_ns: 500,
             comm: "init".into(),
             exepath: "/sbin/init".into(),
             cmdline: "/sbin/init".into(),
@@ -935,6 +1029,9 @@ mod catalogue_tests {
         p.creds.loginuid = 0;
         assert!(st.insert_process(p, &[(me, me)]));
         st.on_open(me, file_fd, -100, "/proc/self/exe", None, 0);
+        for std_fd in 0..3 {
+            st.on_open(me, std_fd, -100, "/dev/pts/0", None, 2);
+        }
         st.on_socket(
             me,
             sock_fd,
@@ -1026,6 +1123,61 @@ mod catalogue_tests {
             }
         }
         assert!(unfilled.is_empty(), "never filled: {unfilled:?}");
+        // A few values, as Falco gives them.
+        let ev = decode(&decoded[3]).unwrap();
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&st);
+        let get = |name: &str, arg: FieldArg| {
+            src.field(&FieldRef {
+                field: Field::by_name(name).unwrap(),
+                arg,
+            })
+            .map(|v| v.render())
+        };
+        assert_eq!(
+            get("proc.stdin.name", FieldArg::None).as_deref(),
+            Some("/dev/pts/0")
+        );
+        assert_eq!(
+            get("proc.stderr.type", FieldArg::None).as_deref(),
+            Some("file")
+        );
+        assert_eq!(get("proc.cmdnargs", FieldArg::None).as_deref(), Some("2"));
+        assert_eq!(get("proc.cmdlenargs", FieldArg::None).as_deref(), Some("6"));
+        assert_eq!(
+            get("proc.acmdline", FieldArg::Index(1)).as_deref(),
+            Some("init")
+        );
+        assert_eq!(
+            get("proc.is_pgid_leader", FieldArg::None).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("proc.vpgid.name", FieldArg::None).as_deref(),
+            Some("sh")
+        );
+        assert_eq!(get("proc.aexe", FieldArg::Index(0)).as_deref(), Some("sh"));
+        assert_eq!(
+            get("proc.fdopencount", FieldArg::None).as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            get(
+                "container.mount.dest",
+                FieldArg::Key("/var/lib/kube*".into())
+            )
+            .as_deref(),
+            Some("/data")
+        );
+        assert_eq!(
+            get("container.mount.source", FieldArg::Key("/nope".into())),
+            None
+        );
+        assert_eq!(
+            get("fd.sip.name", FieldArg::None),
+            None,
+            "a rename has no socket"
+        );
         drop(file);
     }
 }
