@@ -486,19 +486,23 @@ impl State {
                 })
             }
             Field::FdNameChanged => {
-                // A sendto to an address other than the socket's peer
-                // names another connection (Falco: the fd's tuple changed).
-                let e = info.ends()?;
-                let to = match event.param("addr")? {
-                    Value::SockAddr(SockAddr::Inet(ip, port)) => {
+                // A sendto to an address other than the socket's peer (or
+                // from a socket with none yet) names another connection:
+                // Falco's "the fd's tuple changed".
+                if !info.kind.is_inet() {
+                    return Some(FieldValue::Bool(false));
+                }
+                let to = match event.param("addr") {
+                    Some(Value::SockAddr(SockAddr::Inet(ip, port))) => {
                         std::net::SocketAddr::new((*ip).into(), *port)
                     }
-                    Value::SockAddr(SockAddr::Inet6(ip, port)) => {
+                    Some(Value::SockAddr(SockAddr::Inet6(ip, port))) => {
                         std::net::SocketAddr::new((*ip).into(), *port)
                     }
                     _ => return Some(FieldValue::Bool(false)),
                 };
-                Some(FieldValue::Bool(e.remote != Some(to)))
+                let remote = info.ends().and_then(|e| e.remote);
+                Some(FieldValue::Bool(remote != Some(to)))
             }
             Field::FdDev | Field::FdIno => {
                 let st = ondemand::fd_stat(self.opts.proc_root.as_deref()?, p.pid, fd)?;
