@@ -196,3 +196,165 @@ fn falcos_rule_selection_flags_choose_what_runs() {
         "{f}"
     );
 }
+
+mod firing {
+    //! Falco's stable rules fire on the behaviour they describe, through
+    //! decode, state and matching, as `replay` runs them.
+    use super::*;
+    use kestrel::decode::decode;
+    use kestrel::record::{Record, RecordBuilder};
+    use kestrel::rules::event::EventFields;
+    use kestrel::state::{State, StateOptions};
+    use kestrel_abi::EventType as T;
+
+    fn stable() -> Engine {
+        load(&[rules_dir().join(FILES[0])])
+    }
+
+    /// A state that knows one bash (pid 100), learnt from its exec.
+    fn state_with_shell(engine: &Engine) -> State {
+        let mut st = State::new(StateOptions::for_replay(None));
+        fired(
+            engine,
+            &mut st,
+            &exec(
+                100,
+                1,
+                "/usr/bin/bash",
+                b"bash\0",
+                "bash",
+                0,
+                "0::/user.slice",
+            ),
+        );
+        assert!(st.process(100).is_some());
+        st
+    }
+
+    /// The rules an event fires after the state applied it.
+    fn fired(engine: &Engine, st: &mut State, rec: &[u8]) -> Vec<String> {
+        let rec = Record::parse(rec).unwrap();
+        let ev = decode(&rec).unwrap();
+        st.apply(&ev);
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&*st);
+        let mut out = Vec::new();
+        engine.matches(&src, |r| out.push(r.name.clone()));
+        out
+    }
+
+    fn exec(
+        tid: u32,
+        ptid: u32,
+        exe: &str,
+        argv: &[u8],
+        comm: &str,
+        tty: u32,
+        cgroup: &str,
+    ) -> Vec<u8> {
+        RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 10, tid, tid)
+            .i64(0)
+            .param(exe.as_bytes())
+            .param(argv)
+            .param(b"/root")
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .u32(u32::MAX)
+            .u32(tty)
+            .param(cgroup.as_bytes())
+            .u32(4026532000)
+            .u32(7)
+            .u32(7)
+            .u32(ptid)
+            .param(b"HOME=/root\0")
+            .param(comm.as_bytes())
+            .build()
+    }
+
+    fn open_read(tid: u32, path: &str) -> Vec<u8> {
+        RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 20, tid, tid)
+            .i64(3)
+            .i64(-100)
+            .param(path.as_bytes())
+            .u32(libc::O_RDONLY as u32)
+            .u32(0)
+            .param(path.as_bytes())
+            .build()
+    }
+
+    #[test]
+    fn read_sensitive_file_untrusted_fires_for_cat_not_for_sshd() {
+        let engine = stable();
+        let mut st = state_with_shell(&engine);
+        st.on_fork(100, 100, 101, 101, 5);
+        assert!(fired(
+            &engine,
+            &mut st,
+            &exec(
+                101,
+                100,
+                "/usr/bin/cat",
+                b"cat\0/etc/shadow\0",
+                "cat",
+                0,
+                "0::/user.slice"
+            )
+        )
+        .is_empty());
+        assert_eq!(
+            fired(&engine, &mut st, &open_read(101, "/etc/shadow")),
+            ["Read sensitive file untrusted"]
+        );
+        // sshd is one of the programs trusted to read it.
+        st.on_fork(100, 100, 102, 102, 6);
+        fired(
+            &engine,
+            &mut st,
+            &exec(
+                102,
+                100,
+                "/usr/sbin/sshd",
+                b"sshd\0",
+                "sshd",
+                0,
+                "0::/system.slice",
+            ),
+        );
+        assert!(fired(&engine, &mut st, &open_read(102, "/etc/shadow")).is_empty());
+        // An ordinary file is nothing.
+        assert!(fired(&engine, &mut st, &open_read(101, "/etc/hostname")).is_empty());
+    }
+
+    #[test]
+    fn terminal_shell_in_container_fires_with_a_tty_only() {
+        let engine = stable();
+        let mut st = state_with_shell(&engine);
+        let cg = format!("0::/system.slice/docker-{}.scope", "ab12".repeat(16));
+        // The container's entrypoint parent is runc; a shell with a tty.
+        st.on_fork(100, 100, 200, 200, 5);
+        fired(
+            &engine,
+            &mut st,
+            &exec(200, 100, "/usr/bin/runc", b"runc\0init\0", "runc", 0, &cg),
+        );
+        st.on_fork(200, 200, 201, 201, 6);
+        assert_eq!(
+            fired(
+                &engine,
+                &mut st,
+                &exec(201, 200, "/bin/sh", b"sh\0", "sh", 34816, &cg)
+            ),
+            ["Terminal shell in container"]
+        );
+        // Without a terminal (a script run by the entrypoint): nothing.
+        st.on_fork(200, 200, 202, 202, 7);
+        assert!(fired(
+            &engine,
+            &mut st,
+            &exec(202, 200, "/bin/sh", b"sh\0-c\0true\0", "sh", 0, &cg)
+        )
+        .is_empty());
+    }
+}

@@ -37,7 +37,9 @@ pub struct EventFields<'e, 'a> {
     pub state: Option<&'e dyn StateView>,
     /// Ring (CPU) the event came from.
     pub ring: u32,
-    /// Event number in the stream.
+    /// How many events came before this one in the stream (0 for the
+    /// first).  `evt.num` counts from 1, as Falco's does: Falco's rules
+    /// rely on no event having number 0 (`never_true` is `evt.num=0`).
     pub num: u64,
     /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn event time to wall time.
     pub wall_offset_ns: i64,
@@ -110,7 +112,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
         let name = ev.name();
         let info = self.info();
         Some(match f.field {
-            Field::EvtNum => FieldValue::Uint(self.num),
+            Field::EvtNum => FieldValue::Uint(self.num + 1),
             Field::EvtTime => FieldValue::owned(super::format::clock_time(self.wall_ns())),
             Field::EvtTimeS => {
                 let t = super::format::clock_time(self.wall_ns());
@@ -852,6 +854,8 @@ mod tests {
         let ev = decode(&rec).unwrap();
         let src = EventFields::new(&ev);
         assert_eq!(get(&src, "evt.type").as_deref(), Some("openat"));
+        // Falco numbers events from 1: its `never_true` macro is evt.num=0.
+        assert_eq!(get(&src, "evt.num").as_deref(), Some("1"));
         assert_eq!(get(&src, "evt.dir").as_deref(), Some("<"));
         assert_eq!(get(&src, "fd.name").as_deref(), Some("/etc/shadow"));
         assert_eq!(get(&src, "fd.nameraw").as_deref(), Some("shadow"));

@@ -134,7 +134,7 @@ pub struct FieldInfo {
 
 catalogue! {
     // evt.*: the event itself.
-    EvtNum => "evt.num", Uint, None, Event, "event number, counted from the start of the capture";
+    EvtNum => "evt.num", Uint, None, Event, "event number, counted from 1 at the start of the capture";
     EvtTime => "evt.time", Str, None, Event, "event time as HH:MM:SS.nnnnnnnnn (UTC)";
     EvtTimeS => "evt.time.s", Str, None, Event, "event time as HH:MM:SS";
     EvtTimeIso => "evt.time.iso8601", Str, None, Event, "event time in ISO 8601 with nanoseconds";
