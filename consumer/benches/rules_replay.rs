@@ -21,13 +21,16 @@
 //!
 //! Falco's three rule files (stable, incubating, sandbox: 93 rules, 81
 //! enabled) against the default ruleset, callgrind instructions per event
-//! over 50,000 events (29 Nov 2026, engine 0.57.0 branch): `state` 8,328
-//! against 3,154, `full` 6,832 against 1,917, `match` 6,340 against 1,432;
-//! best-of-10 wall clock on one core at load average 8.6-9.6: `state`
-//! 0.8-1.0 against 1.5-2.4 M events/s.  What the extra instructions are:
-//! more rules per event type (the and/or walk and field lookups of 81
-//! rules), outputs of `evt.arg.*` flags rendered as text for comparisons
-//! (`flags::bits`, allocation), and globs and substring searches.  Each figure's
+//! over 50,000 events (29 Nov 2026, engine 0.57.0 branch, with `evt.num`
+//! counting from 1 so that Falco's `never_true` guard no longer cuts every
+//! upstream rule short): `state` 14,185 against 3,155, `full` 10,614
+//! against 1,917, `match` 10,133 against 1,432; best-of-10 wall clock on
+//! one core at load average 5.5-8.4: `state` 0.34-0.43 against 2.8-2.9 M
+//! events/s.  Where it goes: the and/or walk over 81 rules' conditions and
+//! the field lookups behind them (`eval_memo`, `EventFields::field`,
+//! `Check::make`, `Test::scalar`: a third), and allocation for values
+//! built per lookup (command lines, `evt.arg.*` flags rendered as text:
+//! malloc, free, realloc and `FieldValue` drops, about a sixth).  Each figure's
 //! loop is a function of its own (`phase_full`, ...), so callgrind can
 //! count one alone:
 //!
