@@ -358,3 +358,64 @@ mod firing {
         .is_empty());
     }
 }
+
+/// Falco's stable rules on single events with fixed process context (the
+/// YAML event form of `tests/rules/`): each fires the rule it describes.
+#[test]
+fn falco_stable_rules_fire_on_their_behaviours() {
+    use kestrel::decode::decode;
+    use kestrel::record::Record;
+    use kestrel::rules::cases::{encode_event, Context};
+    use kestrel::rules::event::EventFields;
+    use kestrel::rules::{FieldRef, FieldValue, Matching};
+    let engine = Engine::load_files(
+        &[rules_dir().join(FILES[0])],
+        EngineOptions {
+            matching: Matching::All,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "Create Symlink Over Sensitive Files",
+            "ln",
+            "{type: symlinkat, tid: 50, params: {res: 0, target: /etc/shadow, linkdirfd: -100, linkpath: /tmp/s}}",
+        ),
+        (
+            "Clear Log Activities",
+            "evil",
+            "{type: openat, tid: 50, params: {res: 3, dirfd: -100, name: /var/log/syslog, flags: 577, mode: 0, fullpath: /var/log/syslog}}",
+        ),
+        (
+            "PTRACE attached to process",
+            "evil",
+            "{type: ptrace, tid: 50, params: {res: 0, request: 16, pid: 123, addr: 0, data: 0}}",
+        ),
+        (
+            "Fileless execution via memfd_create",
+            "x",
+            "{type: execve, tid: 50, params: {res: 0, exe: '/memfd:x (deleted)', args: [x], cwd: /, uid: 0, gid: 0, euid: 0, egid: 0, loginuid: 0, tty: 0, cgroups: '0::/', pidns: 4026531836, vpid: 50, vtid: 50, ptid: 1, env: [], comm: x}}",
+        ),
+    ];
+    for (rule, proc_name, event) in cases {
+        let spec: serde_yaml::Value = serde_yaml::from_str(event).unwrap();
+        let bytes = encode_event(&spec, 1).unwrap();
+        let rec = Record::parse(&bytes).unwrap();
+        let ev = decode(&rec).unwrap();
+        let mut ctx = Context::default();
+        ctx.set(
+            FieldRef::resolve("proc.name", None).unwrap(),
+            FieldValue::owned(proc_name.as_bytes().to_vec()),
+        );
+        ctx.set(
+            FieldRef::resolve("container.id", None).unwrap(),
+            FieldValue::owned(b"host".to_vec()),
+        );
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&ctx);
+        let mut fired = Vec::new();
+        engine.matches(&src, |r| fired.push(r.name.clone()));
+        assert!(fired.iter().any(|f| f == rule), "{rule}: fired {fired:?}");
+    }
+}
