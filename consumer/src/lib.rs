@@ -8,7 +8,7 @@
 //! - [`record`]: validation of one raw record;
 //! - [`decode`]: raw record → typed event, driven by the ABI's event table;
 //! - [`flags`]: symbolic rendering of flags and other numbers;
-//! - [`output`]: event → JSON line;
+//! - [`output`]: event → JSON line, and alert delivery to the sinks;
 //! - [`capture`]: records to and from capture files;
 //! - [`device`]: `/dev/kestrel`, its ioctls and ring mappings;
 //! - [`live`]: a capture session tying the device, rings and merge together;

@@ -2,8 +2,6 @@
 //! (`HH:MM:SS.nnnnnnnnn: Priority output`) and Falco's alert JSON
 //! (`output, priority, rule, time, output_fields, hostname, source, tags`).
 
-use std::fmt::Write as _;
-
 use serde_json::{Map, Value as Json};
 
 use super::fields::{Field, FieldRef, FieldSource};
@@ -138,7 +136,16 @@ impl OutputFormat {
     }
 }
 
-/// One alert, ready to print.
+/// `source` of alerts raised by rules on system call events.
+pub const SOURCE_SYSCALL: &str = "syscall";
+
+/// `source` of Kestrel's own alerts (such as event drops), as Falco names
+/// its internal messages.  Their JSON `output` is the message alone, without
+/// the time and priority prefix, and carries no `tags`.
+pub const SOURCE_INTERNAL: &str = "internal";
+
+/// One alert, ready to print.  Rendering (Falco's text line and JSON, with
+/// their configuration switches) lives in [`crate::output`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     /// Rule name.
@@ -155,6 +162,9 @@ pub struct Alert {
     pub tags: Vec<String>,
     /// Host name.
     pub hostname: String,
+    /// Event source: [`SOURCE_SYSCALL`] for rule alerts,
+    /// [`SOURCE_INTERNAL`] for Kestrel's own.
+    pub source: &'static str,
 }
 
 /// `HH:MM:SS.nnnnnnnnn` (UTC), Falco's evt.time.
@@ -171,40 +181,16 @@ pub fn clock_time(unix_ns: i128) -> String {
 }
 
 impl Alert {
-    /// Falco's text line: `time: Priority output`.
+    /// Falco's text line, `time: Priority output`, with Falco's default
+    /// switches (see [`crate::output::text_line`]).
     pub fn text_line(&self) -> String {
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "{}: {} {}",
-            clock_time(self.time_ns),
-            self.priority.name(),
-            self.output
-        );
-        s
+        crate::output::text_line(self, &crate::output::AlertFormat::default())
     }
 
-    /// Falco's alert JSON object.
+    /// Falco's alert JSON object, with Falco's default switches (see
+    /// [`crate::output::json_value`]).
     pub fn to_json(&self) -> Json {
-        let mut m = Map::new();
-        m.insert("hostname".into(), self.hostname.clone().into());
-        m.insert("output".into(), self.text_line().into());
-        m.insert(
-            "output_fields".into(),
-            Json::Object(self.output_fields.clone()),
-        );
-        m.insert("priority".into(), self.priority.name().into());
-        m.insert("rule".into(), self.rule.clone().into());
-        m.insert("source".into(), "syscall".into());
-        m.insert(
-            "tags".into(),
-            self.tags.iter().cloned().map(Json::String).collect(),
-        );
-        m.insert(
-            "time".into(),
-            crate::output::format_wall_time(self.time_ns).into(),
-        );
-        Json::Object(m)
+        crate::output::json_value(self, &crate::output::AlertFormat::default())
     }
 }
 
@@ -276,6 +262,7 @@ mod tests {
             output_fields: Map::new(),
             tags: vec!["t".into()],
             hostname: "h".into(),
+            source: SOURCE_SYSCALL,
         };
         assert_eq!(a.text_line(), "23:31:56.746609046: Warning hello");
         let j = a.to_json();

@@ -199,6 +199,7 @@ impl Rule {
             output_fields: self.output.values(src),
             tags: self.tags.clone(),
             hostname: hostname.to_string(),
+            source: format::SOURCE_SYSCALL,
         }
     }
 }
