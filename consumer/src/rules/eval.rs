@@ -57,6 +57,12 @@ pub struct Check {
     pub memo: u8,
 }
 
+/// Words of a [`Memo`]: 64 shared checks each (Falco's three files share
+/// about 150).
+const MEMO_WORDS: usize = 4;
+/// Shared checks a [`Memo`] remembers (one slot value is [`NO_MEMO`]).
+const MEMO_SLOTS: usize = MEMO_WORDS * 64 - 1;
+
 /// [`Check::memo`] of a check no other rule makes.
 pub const NO_MEMO: u8 = u8::MAX;
 
@@ -65,8 +71,8 @@ pub const NO_MEMO: u8 = u8::MAX;
 /// while one event is matched, so a remembered result is the result.
 #[derive(Debug, Default)]
 pub struct Memo {
-    known: Cell<u64>,
-    value: Cell<u64>,
+    known: [Cell<u64>; MEMO_WORDS],
+    value: [Cell<u64>; MEMO_WORDS],
 }
 
 /// The bitmap of event type numbers whose `evt.type` is one of `names`,
@@ -791,15 +797,17 @@ impl Check {
         if self.memo == NO_MEMO {
             return self.make(src);
         }
+        let word = usize::from(self.memo / 64);
         let bit = 1u64 << (self.memo % 64);
-        let known = memo.known.get();
+        let (known_cell, value_cell) = (&memo.known[word], &memo.value[word]);
+        let known = known_cell.get();
         if known & bit != 0 {
-            return memo.value.get() & bit != 0;
+            return value_cell.get() & bit != 0;
         }
         let hit = self.make(src);
-        memo.known.set(known | bit);
+        known_cell.set(known | bit);
         if hit {
-            memo.value.set(memo.value.get() | bit);
+            value_cell.set(value_cell.get() | bit);
         }
         hit
     }
@@ -833,7 +841,7 @@ impl Check {
 
 /// Gives a [`Memo`] bit to each check that more than one place in
 /// `conditions` makes (same field, same test), most repeated first, at
-/// most 64.  Checks are compared by their full debug form, which shows
+/// most 255.  Checks are compared by their full debug form, which shows
 /// every part of the field and the test.
 pub fn share_checks(conditions: &mut [&mut Node]) {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -847,7 +855,7 @@ pub fn share_checks(conditions: &mut [&mut Node]) {
         .map(|(k, count)| (count, k))
         .collect();
     shared.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    shared.truncate(64);
+    shared.truncate(MEMO_SLOTS);
     let slots: std::collections::HashMap<String, u8> = shared
         .into_iter()
         .enumerate()

@@ -717,3 +717,44 @@ fn transformers_and_field_operands_work_as_in_falco() {
     assert!(refused("proc.pid = val(proc.name)").contains("cannot compare"));
     assert!(refused("tolower(proc.name = x").contains("expected ')'"));
 }
+
+#[test]
+fn shared_checks_beyond_the_first_memo_word_are_remembered_right() {
+    // 150 checks each made by two rules: every one gets a memo slot
+    // (Falco's three files share about 150); results must be those of
+    // evaluating each rule alone.
+    let mut text = String::new();
+    for i in 0..150 {
+        text.push_str(&format!(
+            "- rule: A{i}\n  desc: d\n  condition: evt.type = openat and proc.name = n{i}\n  output: o\n  priority: info\n- rule: B{i}\n  desc: d\n  condition: evt.type = openat and proc.name = n{i} and fd.name = /x\n  output: o\n  priority: info\n"
+        ));
+    }
+    let e = Engine::load_texts(
+        &[("t.yaml", &text)],
+        EngineOptions {
+            matching: Matching::All,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let slots: std::collections::BTreeSet<u8> = e
+        .rules()
+        .iter()
+        .flat_map(|r| {
+            let mut v = Vec::new();
+            let mut c = r.condition.clone();
+            c.for_each_check_mut(&mut |k| v.push(k.memo));
+            v
+        })
+        .collect();
+    assert!(
+        slots.iter().any(|&s| s > 128 && s != eval::NO_MEMO),
+        "{slots:?}"
+    );
+    for i in [3, 70, 140] {
+        let ev = Fake::new("openat")
+            .s("proc.name", &format!("n{i}"))
+            .s("fd.name", "/x");
+        assert_eq!(fires(&e, &ev), [format!("A{i}"), format!("B{i}")]);
+    }
+}
