@@ -716,6 +716,20 @@ mod tests {
     }
 
     #[test]
+    fn items_after_what_the_position_parser_refuses_are_still_placed() {
+        // A flow sequence closed at its key's indentation: libyaml (serde)
+        // takes it, yaml-rust2 stops there; the line scan places the rest.
+        let text = "- macro: first\n  condition: proc.name = a\n- list: a\n  items: [\n    x\n  ]\n- macro: m\n  condition: proc.name in (a)\n";
+        let f = SourceFile::new("t", text.to_string());
+        let items = locate_items(text);
+        assert_eq!(items.len(), 3);
+        assert_eq!(f.pos(items[0].keys["condition"].value_at).line, 2);
+        assert_eq!(f.pos(items[2].start).line, 7);
+        let v = f.pos(items[2].keys["condition"].value_at);
+        assert_eq!((v.line, v.col), (8, 14));
+    }
+
+    #[test]
     fn multi_document_files_load_every_document() {
         // Falco reads every YAML document of a rules file.
         let text = "# header\n---\n- list: a\n  items: [x]\n--- \n- list: b\n  items: [a, y]\n...\n---\n- macro: m\n  condition: proc.name in (b)\n  colour: red\n";

@@ -282,9 +282,32 @@ fn byte_offset(text: &str, line_starts: &[usize], line: usize, col: usize) -> us
 /// keys and their values begin, from the events of a YAML parser that
 /// keeps positions (yaml-rust2): block and flow mappings, quoted and block
 /// scalars, anchors and aliases alike.  The values themselves come from
-/// serde_yaml; on a syntax error the items found so far are returned
-/// (serde_yaml reports the error).
+/// serde_yaml.
+///
+/// yaml-rust2 is stricter than serde_yaml's libyaml in places (a flow
+/// sequence's closing `]` at its key's indentation, which Falco's sandbox
+/// file has): when it stops at an error, the items it placed before the
+/// error keep its positions and the rest are placed by a line scan of the
+/// text (block-style items only).
 pub(super) fn locate_items(text: &str) -> Vec<ItemAt> {
+    let (mut items, complete) = locate_items_by_events(text);
+    if complete {
+        return items;
+    }
+    // The last item the parser reached may be incomplete.
+    items.pop();
+    let mut scanned = locate_items_by_lines(text);
+    for (i, it) in items.into_iter().enumerate() {
+        if let Some(slot) = scanned.get_mut(i) {
+            *slot = it;
+        }
+    }
+    scanned
+}
+
+/// [`locate_items`] by parser events; false when the parser stopped at
+/// an error before the end.
+fn locate_items_by_events(text: &str) -> (Vec<ItemAt>, bool) {
     use yaml_rust2::parser::{Event, Parser};
     let mut line_starts = vec![0];
     line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
@@ -304,10 +327,14 @@ pub(super) fn locate_items(text: &str) -> Vec<ItemAt> {
             at
         }
     };
+    let mut complete = false;
     while let Ok((event, mark)) = parser.next_token() {
         let at = byte_offset(text, &line_starts, mark.line(), mark.col());
         match event {
-            Event::StreamEnd => break,
+            Event::StreamEnd => {
+                complete = true;
+                break;
+            }
             Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {}
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 if depth == 1 {
@@ -380,6 +407,79 @@ pub(super) fn locate_items(text: &str) -> Vec<ItemAt> {
     for item in &mut items {
         if item.start == usize::MAX {
             item.start = 0;
+        }
+    }
+    (items, complete)
+}
+
+/// Places items by scanning the text line by line (block-style items:
+/// `- key: value` at one indentation, keys below at another).
+fn locate_items_by_lines(text: &str) -> Vec<ItemAt> {
+    let mut items: Vec<ItemAt> = Vec::new();
+    let mut indent: Option<usize> = None;
+    let mut key_col: Option<usize> = None;
+    let mut pending_block: Option<String> = None;
+    for (start, line) in line_ranges(text) {
+        let content = line.trim_start_matches(' ');
+        let ind = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let (Some(key), Some(item)) = (pending_block.take(), items.last_mut()) {
+            // First line of a block scalar (`condition: >`).
+            if let Some(k) = item.keys.get_mut(&key) {
+                k.value_at = start + ind;
+            }
+        }
+        if indent.is_none() {
+            if content == "---" || content.starts_with("--- ") || content.starts_with('%') {
+                continue;
+            }
+            if content.starts_with('-') {
+                indent = Some(ind);
+            } else {
+                return items;
+            }
+        }
+        let base = indent.unwrap_or(0);
+        if ind < base {
+            break;
+        }
+        let mut key_text = None;
+        if ind == base && (content == "-" || content.starts_with("- ")) {
+            let rest = content[1..].trim_start_matches(' ');
+            let col = ind + (content.len() - rest.len());
+            items.push(ItemAt {
+                start: start + ind,
+                keys: HashMap::new(),
+            });
+            key_col = (!rest.is_empty()).then_some(col);
+            if !rest.is_empty() {
+                key_text = Some((col, rest));
+            }
+        } else if key_col.is_none() && ind > base {
+            key_col = Some(ind);
+            key_text = Some((ind, content));
+        } else if Some(ind) == key_col {
+            key_text = Some((ind, content));
+        }
+        if let (Some((col, kt)), Some(item)) = (key_text, items.last_mut()) {
+            if let Some(colon) = kt.find(':') {
+                let key = kt[..colon].trim().trim_matches(['"', '\'']);
+                let after = &kt[colon + 1..];
+                if after.is_empty() || after.starts_with(' ') {
+                    let v = after.trim_start();
+                    let value_at = start + col + colon + 1 + (after.len() - v.len());
+                    let v_nocomment = v.split(" #").next().unwrap_or("").trim();
+                    if v_nocomment.starts_with(['>', '|']) || v_nocomment.is_empty() {
+                        pending_block = Some(key.to_string());
+                    }
+                    item.keys.entry(key.to_string()).or_insert(KeyAt {
+                        pos: start + col,
+                        value_at,
+                    });
+                }
+            }
         }
     }
     items
