@@ -108,12 +108,26 @@ enum RulesCommand {
         /// Rules files, loaded in order.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        select: crate::rules::Selection,
     },
-    /// List the rules of rules files: name, priority, state, event types.
+    /// List the rules of rules files: name, priority, state, event types
+    /// (Falco's -L, -l RULE and --list as flags).
     List {
         /// Rules files, loaded in order.
         #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
         rules: Vec<PathBuf>,
+        #[command(flatten)]
+        select: crate::rules::Selection,
+        /// Rule names with their descriptions (Falco's -L).
+        #[arg(short = 'L', long = "descriptions")]
+        descriptions: bool,
+        /// Describe one rule: condition, output, tags, where it is defined (Falco's -l).
+        #[arg(short = 'l', long = "describe", value_name = "RULE")]
+        describe: Option<String>,
+        /// Every field a rule may use, with its description (Falco's --list).
+        #[arg(long = "list")]
+        fields: bool,
     },
 }
 
@@ -266,6 +280,8 @@ struct AlertArgs {
     /// Alert for every matching rule, not only the first (Falco's default).
     #[arg(long)]
     all_matches: bool,
+    #[command(flatten)]
+    select: crate::rules::Selection,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -532,7 +548,7 @@ fn replay_alerts(
         json_output: alerts.json,
         ..Config::default()
     };
-    let ruleset = crate::service::ruleset::RuleSet::load(&config)
+    let ruleset = crate::service::ruleset::RuleSet::load_selected(&config, &alerts.select)
         .map_err(|e| Failure::new(EXIT_RULES, e.0))?;
     let sink = StdoutSink::new(crate::service::sinks::alert_format(&config), true);
     let outputs = Outputs::start(vec![Box::new(sink)], 4096)
@@ -566,8 +582,11 @@ fn run_service(device: &Path, cmd: &RunCmd) -> Result<(), Failure> {
 }
 
 /// Loads rules files as `run` would and prints their warnings.
-fn load_rules_with_warnings(files: &[PathBuf]) -> Result<Engine, String> {
-    let engine = Engine::load_files(files, EngineOptions::default())
+fn load_rules_with_warnings(
+    files: &[PathBuf],
+    select: &crate::rules::Selection,
+) -> Result<Engine, String> {
+    let engine = Engine::load_files_selected(files, EngineOptions::default(), select)
         .map_err(|e| format!("rules refused:\n{e}"))?;
     for w in engine.warnings() {
         eprintln!("{w}");
@@ -604,8 +623,8 @@ fn replay_sizes(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
-    let engine = load_rules_with_warnings(files)?;
+fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+    let engine = load_rules_with_warnings(files, select)?;
     let rules = engine.rules();
     let (lists, macros) = engine.list_and_macro_counts();
     let events = match engine.needed_events() {
@@ -622,11 +641,14 @@ fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
         engine.warnings().len(),
         events
     );
+    for note in engine.notes() {
+        eprintln!("{note}");
+    }
     Ok(())
 }
 
-fn rules_list(files: &[PathBuf]) -> Result<(), String> {
-    let engine = load_rules_with_warnings(files)?;
+fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+    let engine = load_rules_with_warnings(files, select)?;
     println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
     for r in engine.rules() {
         let events = match &r.event_types {
@@ -637,7 +659,11 @@ fn rules_list(files: &[PathBuf]) -> Result<(), String> {
             "{:<45} {:<13} {:<8} {events}",
             r.name,
             r.priority.name(),
-            if r.enabled { "yes" } else { "no" }
+            match (r.enabled, r.active) {
+                (true, true) => "yes",
+                (true, false) => "off",
+                _ => "no",
+            }
         );
     }
     Ok(())
@@ -712,6 +738,37 @@ fn stats(device: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `kestrel rules list` and its Falco-style variants: `--list` (fields),
+/// `-l RULE` (one rule described), `-L` (rules with descriptions).
+fn rules_list_command(
+    rules: &[PathBuf],
+    select: &crate::rules::Selection,
+    descriptions: bool,
+    describe: Option<&str>,
+    fields: bool,
+) -> Result<(), String> {
+    if fields {
+        print!("{}", crate::rules::describe::fields_listing());
+        return Ok(());
+    }
+    if let Some(name) = describe {
+        let engine = load_rules_with_warnings(rules, select)?;
+        let text = crate::rules::describe::describe_rule(&engine, name)
+            .ok_or_else(|| format!("no rule called '{name}'"))?;
+        print!("{text}");
+        return Ok(());
+    }
+    if descriptions {
+        let engine = load_rules_with_warnings(rules, select)?;
+        print!(
+            "{}",
+            crate::rules::describe::rules_with_descriptions(&engine)
+        );
+        return Ok(());
+    }
+    rules_list(rules, select)
+}
+
 /// Runs the subcommand `cli` names.  The error is the message to print
 /// (empty when there is nothing to say, e.g. the reader of our output went
 /// away).
@@ -736,12 +793,17 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
             }
         }
         Command::Run(cmd) => run_service(&cli.device, cmd),
-        Command::Rules(RulesCommand::Validate { files }) => {
-            rules_validate(files).map_err(|m| Failure::new(EXIT_RULES, m))
+        Command::Rules(RulesCommand::Validate { files, select }) => {
+            rules_validate(files, select).map_err(|m| Failure::new(EXIT_RULES, m))
         }
-        Command::Rules(RulesCommand::List { rules }) => {
-            rules_list(rules).map_err(|m| Failure::new(EXIT_RULES, m))
-        }
+        Command::Rules(RulesCommand::List {
+            rules,
+            select,
+            descriptions,
+            describe,
+            fields,
+        }) => rules_list_command(rules, select, *descriptions, describe.as_deref(), *fields)
+            .map_err(|m| Failure::new(EXIT_RULES, m)),
         Command::Stats => plain(stats(&cli.device)),
     }
 }

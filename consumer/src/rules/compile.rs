@@ -7,10 +7,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_yaml::Value as Yaml;
 
-use super::condition::{self, Expr, Op, Rhs, Span, Value};
-use super::eval::{CmpOp, Const, Glob, Node, PathTrie, Test, ValueSet};
+use super::condition::{self, Expr, FieldOperand, Op, Rhs, Span, Value};
+use super::eval::{CmpOp, Const, FieldOp, Glob, Node, PathTrie, Test, ValueSet};
 use super::fields::{Field, FieldRef, FieldType};
 use super::load::{CondText, Definitions, ExceptionDef, ExceptionFields, Pos, RuleError, Warning};
+use super::transform::Transform;
 
 /// Something that can say where a byte of a condition was written.
 pub trait Locate {
@@ -131,7 +132,7 @@ pub fn cost(node: &Node) -> u32 {
                 4
             };
             let test = match c.test {
-                Test::Regex(_) => 4,
+                Test::Regex(_) | Test::Field(_) => 4,
                 Test::Glob(_) | Test::PMatch(_) => 1,
                 _ => 0,
             };
@@ -155,10 +156,16 @@ pub struct Compiler<'d> {
     /// Lists referenced by some rule, macro or other list.
     pub used_lists: HashSet<usize>,
     stack: Vec<usize>,
+    /// How deep the expression being compiled nests, macros included.
+    depth: usize,
     /// Errors, deduplicated.
     pub errors: Vec<RuleError>,
     /// Warnings (unknown event names).
     pub warnings: Vec<Warning>,
+    /// Where Kestrel differs without the rules being wrong (an event
+    /// Falco knows that kestrel.ko does not record): told by
+    /// `rules validate`, never a warning.
+    pub notes: Vec<Warning>,
 }
 
 type Res<T> = Result<T, ()>;
@@ -173,6 +180,10 @@ fn hex_bytes(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+/// How deep a condition may nest (parentheses, `not`, macros inside
+/// macros) and lists inside lists.
+pub const MAX_NESTING: usize = 256;
 
 impl<'d> Compiler<'d> {
     /// A compiler over `defs`; `universe` holds every known event name.
@@ -196,8 +207,10 @@ impl<'d> Compiler<'d> {
             used_macros: HashSet::new(),
             used_lists: HashSet::new(),
             stack: Vec::new(),
+            depth: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -280,6 +293,27 @@ impl<'d> Compiler<'d> {
     }
 
     fn expr(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
+        // A counter, not the stack, bounds macro chains and nesting: a
+        // chain of any length is an error, never a crash.
+        if self.depth >= MAX_NESTING {
+            let at = match e {
+                Expr::Macro { span, .. } => span.start,
+                Expr::Compare { field_span, .. } => field_span.start,
+                _ => 0,
+            };
+            self.error(
+                loc.pos(at),
+                format!("the condition nests deeper than {MAX_NESTING} levels (macros inside macros included)"),
+            );
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.expr_inner(e, loc);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
         Ok(match e {
             Expr::And(items) => {
                 let mut nodes = items
@@ -334,7 +368,17 @@ impl<'d> Compiler<'d> {
                 op,
                 op_span,
                 rhs,
-            } => self.compare(field, arg.as_deref(), *field_span, *op, *op_span, rhs, loc)?,
+                transforms,
+            } => self.compare(
+                field,
+                arg.as_deref(),
+                *field_span,
+                *op,
+                *op_span,
+                rhs,
+                transforms,
+                loc,
+            )?,
         })
     }
 
@@ -362,6 +406,14 @@ impl<'d> Compiler<'d> {
         loc: &dyn Locate,
         span: Span,
     ) -> Res<()> {
+        if seen.len() >= MAX_NESTING {
+            let name = self.defs.lists[i].name.clone();
+            self.error(
+                loc.pos(span.start),
+                format!("list '{name}' is nested in lists deeper than {MAX_NESTING} levels"),
+            );
+            return Err(());
+        }
         if seen.contains(&i) {
             let name = self.defs.lists[i].name.clone();
             self.error(
@@ -376,7 +428,9 @@ impl<'d> Compiler<'d> {
         for item in &defs.lists[i].items {
             match self.list_ix.get(item.as_str()) {
                 Some(&j) => self.expand_list(j, out, seen, loc, span)?,
-                None => out.push(item.clone()),
+                // Falco expands items into the condition text, so an item
+                // written with quotes is a quoted string: its text.
+                None => out.push(condition::unquote_item(item).unwrap_or_else(|| item.clone())),
             }
         }
         seen.pop();
@@ -392,6 +446,7 @@ impl<'d> Compiler<'d> {
         op: Op,
         op_span: Span,
         rhs: &Rhs,
+        transforms: &[Transform],
         loc: &dyn Locate,
     ) -> Res<Node> {
         let fref = match FieldRef::resolve(field, arg) {
@@ -401,7 +456,13 @@ impl<'d> Compiler<'d> {
                 return Err(());
             }
         };
-        let ty = fref.field.info().ty;
+        let Some(ty) = self.transformed_type(fref.field.info().ty, transforms, field_span, loc)
+        else {
+            return Err(());
+        };
+        if let Rhs::Field(other) = rhs {
+            return self.field_comparison(fref, ty, transforms, op, op_span, other, loc);
+        }
         let op_err = |c: &mut Self, what: &str| {
             c.error(
                 loc.pos(op_span.start),
@@ -438,8 +499,15 @@ impl<'d> Compiler<'d> {
         if !allowed {
             return op_err(self, "");
         }
+        let domain = matches!(
+            fref.field,
+            Field::FdCipName | Field::FdSipName | Field::FdLipName | Field::FdRipName
+        );
+        if domain && !matches!(op, Op::Eq | Op::Ne | Op::In | Op::Exists) {
+            return op_err(self, ": domain name fields take only =, != and in");
+        }
         let (values, first_span) = match rhs {
-            Rhs::None => (Vec::new(), op_span),
+            Rhs::None | Rhs::Field(_) => (Vec::new(), op_span),
             Rhs::Single(v) => (vec![v.text.clone()], v.span),
             Rhs::List(items) => (
                 self.expand(items, loc)?,
@@ -477,12 +545,29 @@ impl<'d> Compiler<'d> {
         if fref.field == Field::EvtType && matches!(op, Op::Eq | Op::Ne | Op::In) {
             for v in &values {
                 if !self.universe.contains(v) {
-                    self.warnings.push(Warning {
-                        pos: loc.pos(first_span.start),
-                        message: format!(
-                            "Kestrel records no event called '{v}': this test can never match it"
-                        ),
-                    });
+                    let pos = loc.pos(first_span.start);
+                    if kestrel_abi::syscall_number(v).is_some() {
+                        // A real syscall: valid in Falco, only not recorded here.
+                        let note = Warning {
+                            pos,
+                            message: format!(
+                                "kestrel.ko does not record '{v}': this test can never match it"
+                            ),
+                        };
+                        if !self.notes.contains(&note) {
+                            self.notes.push(note);
+                        }
+                    } else {
+                        let w = Warning {
+                            pos,
+                            message: format!(
+                                "no event called '{v}' exists: this test can never match it"
+                            ),
+                        };
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                    }
                 }
             }
             let names: Box<[Box<str>]> = values.iter().map(|v| v.as_str().into()).collect();
@@ -494,6 +579,18 @@ impl<'d> Compiler<'d> {
         }
         let one = values.first().cloned().unwrap_or_default();
         let test = match op {
+            Op::In | Op::Eq | Op::Ne if domain => {
+                // The names are resolved in the background; an address has
+                // the names that resolved to it (see rules::dns).
+                for v in &values {
+                    super::dns::watch(v);
+                }
+                match op {
+                    Op::In => Test::Intersects(ValueSet::new(&values)),
+                    Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
+                    _ => Test::Cmp(CmpOp::Ne, Const::new(&one)),
+                }
+            }
             Op::Exists => Test::Exists,
             Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
             Op::Ne => Test::Cmp(CmpOp::Ne, Const::new(&one)),
@@ -526,7 +623,8 @@ impl<'d> Compiler<'d> {
             Op::PMatch => Test::PMatch(PathTrie::new(&values)),
             Op::Glob => Test::Glob(Glob::new(&one, false)),
             Op::IGlob => Test::Glob(Glob::new(&one, true)),
-            Op::Regex => match regex::bytes::RegexBuilder::new(&one)
+            // Falco matches with RE2's FullMatch: the whole value.
+            Op::Regex => match regex::bytes::RegexBuilder::new(&format!("\\A(?:{one})\\z"))
                 .size_limit(1 << 20)
                 .build()
             {
@@ -544,7 +642,109 @@ impl<'d> Compiler<'d> {
         };
         Ok(Node::Check(Box::new(super::eval::Check {
             field: fref,
+            transforms: transforms.into(),
             test,
+            memo: super::eval::NO_MEMO,
+        })))
+    }
+
+    /// The type of a field's value after `transforms`, or `None` (with an
+    /// error) if one does not apply to it.
+    fn transformed_type(
+        &mut self,
+        mut ty: FieldType,
+        transforms: &[Transform],
+        span: Span,
+        loc: &dyn Locate,
+    ) -> Option<FieldType> {
+        for t in transforms {
+            let text = matches!(
+                ty,
+                FieldType::Str | FieldType::Bytes | FieldType::StrList | FieldType::Dynamic
+            );
+            if !text {
+                self.error(
+                    loc.pos(span.start),
+                    format!(
+                        "transformer {}() applies to text, not to a {}",
+                        t.name(),
+                        ty.describe()
+                    ),
+                );
+                return None;
+            }
+            if *t == Transform::Len {
+                ty = FieldType::Uint;
+            }
+        }
+        Some(ty)
+    }
+
+    /// `field op val(other)`: two fields compared.
+    #[allow(clippy::too_many_arguments)]
+    fn field_comparison(
+        &mut self,
+        fref: FieldRef,
+        ty: FieldType,
+        transforms: &[Transform],
+        op: Op,
+        op_span: Span,
+        other: &FieldOperand,
+        loc: &dyn Locate,
+    ) -> Res<Node> {
+        let rhs = match FieldRef::resolve(&other.field, other.arg.as_deref()) {
+            Ok(f) => f,
+            Err(msg) => {
+                self.error(loc.pos(other.span.start), msg);
+                return Err(());
+            }
+        };
+        let Some(rty) =
+            self.transformed_type(rhs.field.info().ty, &other.transforms, other.span, loc)
+        else {
+            return Err(());
+        };
+        let cmp = match op {
+            Op::Eq => FieldOp::Cmp(CmpOp::Eq),
+            Op::Ne => FieldOp::Cmp(CmpOp::Ne),
+            Op::Lt => FieldOp::Cmp(CmpOp::Lt),
+            Op::Le => FieldOp::Cmp(CmpOp::Le),
+            Op::Gt => FieldOp::Cmp(CmpOp::Gt),
+            Op::Ge => FieldOp::Cmp(CmpOp::Ge),
+            Op::Contains => FieldOp::Contains,
+            Op::IContains => FieldOp::IContains,
+            Op::StartsWith => FieldOp::StartsWith,
+            Op::EndsWith => FieldOp::EndsWith,
+            _ => {
+                self.error(
+                    loc.pos(op_span.start),
+                    format!("operator '{op}' does not take a field (val()) on its right"),
+                );
+                return Err(());
+            }
+        };
+        let numeric = |t: FieldType| matches!(t, FieldType::Int | FieldType::Uint);
+        if numeric(ty) != numeric(rty) && ty != FieldType::Dynamic && rty != FieldType::Dynamic {
+            self.error(
+                loc.pos(other.span.start),
+                format!(
+                    "cannot compare {} ({}) with {} ({})",
+                    fref.field.name(),
+                    ty.describe(),
+                    rhs.field.name(),
+                    rty.describe()
+                ),
+            );
+            return Err(());
+        }
+        Ok(Node::Check(Box::new(super::eval::Check {
+            field: fref,
+            transforms: transforms.into(),
+            test: Test::Field(Box::new(super::eval::FieldTest {
+                op: cmp,
+                field: rhs,
+                transforms: other.transforms.clone().into(),
+            })),
             memo: super::eval::NO_MEMO,
         })))
     }
@@ -626,6 +826,7 @@ impl<'d> Compiler<'d> {
             op,
             op_span: Span::default(),
             rhs,
+            transforms: Vec::new(),
         }
     }
 
@@ -845,6 +1046,51 @@ mod tests {
                 errs[0]
             );
         }
+    }
+
+    #[test]
+    fn long_macro_and_list_chains_are_errors_not_crashes() {
+        let u = universe();
+        // 10,000 macros, each the next; 50,000 lists, each the next.
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m10000\n  condition: proc.name = x\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("- list: l{i}\n  items: [l{}]\n", i + 1));
+        }
+        text.push_str("- list: l50000\n  items: [x]\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        text.push_str(
+            "- rule: s\n  desc: d\n  condition: proc.name in (l0)\n  output: o\n  priority: info\n",
+        );
+        let mut defs = Definitions::default();
+        defs.load_file("chain", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_err());
+        assert!(c.rule_condition(&defs.rules[1].cond, &[]).is_err());
+        assert!(
+            c.errors[0].message.contains("nests deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        assert!(
+            c.errors[1].message.contains("deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        // A chain within the bound compiles.
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m100\n  condition: proc.name = x\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        let mut defs = Definitions::default();
+        defs.load_file("short", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_ok());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::fields::{FieldRef, FieldSource, FieldValue};
+use super::transform::Transform;
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub enum Node {
 pub struct Check {
     /// The field.
     pub field: FieldRef,
+    /// Transformers applied to its value first, innermost first.
+    pub transforms: Box<[Transform]>,
     /// The test.
     pub test: Test,
     /// This check's bit in the per-event [`Memo`] when several active
@@ -53,6 +56,12 @@ pub struct Check {
     /// `opened_for_writing`), else [`NO_MEMO`].
     pub memo: u8,
 }
+
+/// Words of a [`Memo`]: 64 shared checks each (Falco's three files share
+/// about 150).
+const MEMO_WORDS: usize = 4;
+/// Shared checks a [`Memo`] remembers (one slot value is [`NO_MEMO`]).
+const MEMO_SLOTS: usize = MEMO_WORDS * 64 - 1;
 
 /// [`Check::memo`] of a check no other rule makes.
 pub const NO_MEMO: u8 = u8::MAX;
@@ -62,8 +71,8 @@ pub const NO_MEMO: u8 = u8::MAX;
 /// while one event is matched, so a remembered result is the result.
 #[derive(Debug, Default)]
 pub struct Memo {
-    known: Cell<u64>,
-    value: Cell<u64>,
+    known: [Cell<u64>; MEMO_WORDS],
+    value: [Cell<u64>; MEMO_WORDS],
 }
 
 /// The bitmap of event type numbers whose `evt.type` is one of `names`,
@@ -559,6 +568,84 @@ pub enum Test {
     Glob(Glob),
     /// Regular expression.
     Regex(regex::bytes::Regex),
+    /// Compared with another field's value (`val(...)`).
+    Field(Box<FieldTest>),
+}
+
+/// A comparison with another field (`proc.name = val(proc.pname)`).
+#[derive(Debug, Clone)]
+pub struct FieldTest {
+    /// How they are compared.
+    pub op: FieldOp,
+    /// The other field.
+    pub field: FieldRef,
+    /// Its transformers, innermost first.
+    pub transforms: Box<[Transform]>,
+}
+
+/// The operators that take a field on their right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOp {
+    /// `=`, `!=`, `<`, ...: numbers as numbers, text as bytes.
+    Cmp(CmpOp),
+    /// Substring.
+    Contains,
+    /// Substring, ASCII case-insensitive.
+    IContains,
+    /// Prefix.
+    StartsWith,
+    /// Suffix.
+    EndsWith,
+}
+
+impl FieldOp {
+    /// Whether `a op b`.
+    fn holds(self, a: &FieldValue<'_>, b: &FieldValue<'_>) -> bool {
+        let text = |v: &FieldValue<'_>| -> Option<Vec<u8>> {
+            match v {
+                FieldValue::Str(s) => Some(s.to_vec()),
+                FieldValue::List(_) => None,
+                other => Some(other.render().into_bytes()),
+            }
+        };
+        let num = |v: &FieldValue<'_>| -> Option<i128> {
+            match v {
+                FieldValue::Int(i) => Some((*i).into()),
+                FieldValue::Uint(u) => Some((*u).into()),
+                _ => None,
+            }
+        };
+        match self {
+            FieldOp::Cmp(op) => {
+                let order = match (num(a), num(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => match (text(a), text(b)) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        _ => return false,
+                    },
+                };
+                match op {
+                    CmpOp::Eq => order == Ordering::Equal,
+                    CmpOp::Ne => order != Ordering::Equal,
+                    CmpOp::Lt => order == Ordering::Less,
+                    CmpOp::Le => order != Ordering::Greater,
+                    CmpOp::Gt => order == Ordering::Greater,
+                    CmpOp::Ge => order != Ordering::Less,
+                }
+            }
+            _ => {
+                let (Some(x), Some(y)) = (text(a), text(b)) else {
+                    return false;
+                };
+                match self {
+                    FieldOp::Contains => memmem::find(&x, &y).is_some(),
+                    FieldOp::IContains => icontains(&x, &y.to_ascii_lowercase()),
+                    FieldOp::StartsWith => x.starts_with(&y),
+                    _ => x.ends_with(&y),
+                }
+            }
+        }
+    }
 }
 
 fn icontains(hay: &[u8], needle: &[u8]) -> bool {
@@ -599,6 +686,9 @@ impl Test {
             Test::PMatch(t) => text.is_some_and(|s| t.matches(s)),
             Test::Glob(g) => text.is_some_and(|s| g.matches(s)),
             Test::Regex(r) => text.is_some_and(|s| r.is_match(s)),
+            // Made by Check::make, which has the event to read the other
+            // field from.
+            Test::Field(_) => false,
         }
     }
 
@@ -671,6 +761,20 @@ impl Node {
         hit != *negate
     }
 
+    /// Calls `f` with every field the condition tests.
+    pub fn for_each_field(&self, f: &mut impl FnMut(super::fields::Field)) {
+        match self {
+            Node::Const(_) | Node::EvtType { .. } => {}
+            Node::And(items) | Node::Or(items) => {
+                for n in items.iter() {
+                    n.for_each_field(f);
+                }
+            }
+            Node::Not(n) => n.for_each_field(f),
+            Node::Check(c) => f(c.field.field),
+        }
+    }
+
     /// Every check in the condition, for rewriting.
     pub fn for_each_check_mut(&mut self, f: &mut impl FnMut(&mut Check)) {
         match self {
@@ -693,15 +797,17 @@ impl Check {
         if self.memo == NO_MEMO {
             return self.make(src);
         }
+        let word = usize::from(self.memo / 64);
         let bit = 1u64 << (self.memo % 64);
-        let known = memo.known.get();
+        let (known_cell, value_cell) = (&memo.known[word], &memo.value[word]);
+        let known = known_cell.get();
         if known & bit != 0 {
-            return memo.value.get() & bit != 0;
+            return value_cell.get() & bit != 0;
         }
         let hit = self.make(src);
-        memo.known.set(known | bit);
+        known_cell.set(known | bit);
         if hit {
-            memo.value.set(memo.value.get() | bit);
+            value_cell.set(value_cell.get() | bit);
         }
         hit
     }
@@ -711,20 +817,35 @@ impl Check {
     /// value and its drop need a large frame.
     #[inline(never)]
     fn make<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
-        match src.field(&self.field) {
-            Some(v) => self.test.test(&v),
-            None => false,
+        let Some(mut v) = src.field(&self.field) else {
+            return false;
+        };
+        if !self.transforms.is_empty() {
+            match super::transform::apply_all(&self.transforms, v) {
+                Some(t) => v = t,
+                None => return false,
+            }
         }
+        if let Test::Field(ft) = &self.test {
+            let Some(other) = src.field(&ft.field) else {
+                return false;
+            };
+            let Some(other) = super::transform::apply_all(&ft.transforms, other) else {
+                return false;
+            };
+            return ft.op.holds(&v, &other);
+        }
+        self.test.test(&v)
     }
 }
 
 /// Gives a [`Memo`] bit to each check that more than one place in
 /// `conditions` makes (same field, same test), most repeated first, at
-/// most 64.  Checks are compared by their full debug form, which shows
+/// most 255.  Checks are compared by their full debug form, which shows
 /// every part of the field and the test.
 pub fn share_checks(conditions: &mut [&mut Node]) {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let key = |c: &Check| format!("{:?}|{:?}", c.field, c.test);
+    let key = |c: &Check| format!("{:?}|{:?}|{:?}", c.field, c.transforms, c.test);
     for n in conditions.iter_mut() {
         n.for_each_check_mut(&mut |c| *seen.entry(key(c)).or_default() += 1);
     }
@@ -734,7 +855,7 @@ pub fn share_checks(conditions: &mut [&mut Node]) {
         .map(|(k, count)| (count, k))
         .collect();
     shared.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    shared.truncate(64);
+    shared.truncate(MEMO_SLOTS);
     let slots: std::collections::HashMap<String, u8> = shared
         .into_iter()
         .enumerate()

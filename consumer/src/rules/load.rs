@@ -2,303 +2,26 @@
 //! merge of every file in order (later items amend earlier ones, as in
 //! Falco: redefinition, `append: true`, `override:`).
 //!
-//! serde_yaml gives no positions for values, so each top-level item's
-//! line, its keys' lines and the start of its condition are found in the
-//! text (rules files are a top-level sequence of mappings).  An error
-//! inside a condition is mapped back to its line and column by aligning the
-//! parsed scalar with the file text.
+//! Positions come from [`super::source`]; reading one item's keys from
+//! `super::items`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use serde_yaml::Value as Yaml;
 
+use super::items::*;
+use super::source::{documents, locate_items};
+pub use super::source::{CondText, Pos, RuleError, SourceFile, Warning};
 use super::Priority;
 
 /// Version of the rule language this engine implements, compared with
 /// `required_engine_version` (Falco's engine numbering).
-pub const ENGINE_VERSION: (u64, u64, u64) = (0, 43, 0);
+pub const ENGINE_VERSION: (u64, u64, u64) = (0, 57, 0);
 
-/// A place in a rules file (1-based line and column).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pos {
-    /// File name as given.
-    pub file: Arc<str>,
-    /// Line, from 1.
-    pub line: usize,
-    /// Column, from 1 (in characters).
-    pub col: usize,
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
-    }
-}
-
-/// A reason a rules file was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    /// Where.
-    pub pos: Pos,
-    /// What was wrong, or what was expected.
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.pos, self.message)
-    }
-}
-
-/// Something worth telling that does not stop the load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// Where.
-    pub pos: Pos,
-    /// What.
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: warning: {}", self.pos, self.message)
-    }
-}
-
-/// One rules file's text.
-#[derive(Debug)]
-pub struct SourceFile {
-    /// Name used in messages.
-    pub name: Arc<str>,
-    /// The whole text.
-    pub text: String,
-    line_starts: Vec<usize>,
-}
-
-impl SourceFile {
-    /// Wraps a file's text.
-    pub fn new(name: &str, text: String) -> SourceFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile {
-            name: name.into(),
-            text,
-            line_starts,
-        }
-    }
-
-    /// The position of byte `offset`.
-    pub fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
-        Pos {
-            file: self.name.clone(),
-            line: line + 1,
-            col,
-        }
-    }
-}
-
-/// A piece of condition text and where it came from.
-#[derive(Debug, Clone)]
-struct Fragment {
-    /// Start in the joined text.
-    start: usize,
-    file: Arc<SourceFile>,
-    /// Byte offset in the file where the scalar's text begins.
-    value_at: usize,
-}
-
-/// A condition's text, possibly joined from several items (`append`), able
-/// to say where any byte of it was written.
-#[derive(Debug, Clone)]
-pub struct CondText {
-    /// The condition as the parser sees it.
-    pub text: String,
-    frags: Vec<Fragment>,
-}
-
-impl CondText {
-    fn new(text: String, file: &Arc<SourceFile>, value_at: usize) -> CondText {
-        CondText {
-            text,
-            frags: vec![Fragment {
-                start: 0,
-                file: file.clone(),
-                value_at,
-            }],
-        }
-    }
-
-    fn append(&mut self, other: &CondText) {
-        self.text.push(' ');
-        let base = self.text.len();
-        self.text.push_str(&other.text);
-        self.frags.extend(other.frags.iter().map(|f| Fragment {
-            start: f.start + base,
-            ..f.clone()
-        }));
-    }
-
-    /// Where byte `offset` of the condition was written.
-    pub fn pos(&self, offset: usize) -> Pos {
-        let i = self.frags.partition_point(|f| f.start <= offset).max(1) - 1;
-        let f = &self.frags[i];
-        let end = self
-            .frags
-            .get(i + 1)
-            .map_or(self.text.len(), |n| n.start - 1);
-        let piece = &self.text[f.start..end.max(f.start)];
-        let at = align(piece, &f.file.text, f.value_at, offset - f.start);
-        f.file.pos(at)
-    }
-}
-
-/// Finds the file offset of byte `target` of `scalar`, whose text starts at
-/// `from` in `file`: matches non-blank characters in order, skipping white
-/// space (folding, indentation) and quoting on the file side.
-fn align(scalar: &str, file: &str, from: usize, target: usize) -> usize {
-    let s = scalar.as_bytes();
-    let f = file.as_bytes();
-    let (mut i, mut j) = (0, from.min(f.len()));
-    if matches!(f.get(j), Some(b'"' | b'\'')) {
-        j += 1;
-    }
-    let mut last = j;
-    loop {
-        while i < s.len() && s[i].is_ascii_whitespace() && i < target {
-            i += 1;
-        }
-        if i >= s.len() && i > 0 {
-            // Past the end of the text: just after its last character.
-            return (last + 1).min(f.len());
-        }
-        if i >= target || i >= s.len() {
-            while j < f.len() && f[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            return j.min(f.len());
-        }
-        while j < f.len() && f[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if j >= f.len() {
-            return last;
-        }
-        if s[i] == f[j] {
-            last = j;
-            i += 1;
-            j += 1;
-        } else if matches!(f[j], b'\\' | b'\'' | b'"') && f.get(j + 1) == Some(&s[i]) {
-            j += 1;
-        } else {
-            return last;
-        }
-    }
-}
-
-/// A key of an item with the place it was written.
-#[derive(Debug, Clone)]
-struct KeyAt {
-    pos: usize,
-    value_at: usize,
-}
-
-/// Where one top-level item and its keys were written.
-#[derive(Debug, Clone, Default)]
-struct ItemAt {
-    start: usize,
-    keys: HashMap<String, KeyAt>,
-}
-
-fn line_ranges(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut at = 0;
-    text.split_inclusive('\n').map(move |l| {
-        let start = at;
-        at += l.len();
-        (start, l.trim_end_matches(['\n', '\r']))
-    })
-}
-
-/// Finds the start of every top-level sequence item and the keys in it.
-fn locate_items(text: &str) -> Vec<ItemAt> {
-    let mut items: Vec<ItemAt> = Vec::new();
-    let mut indent: Option<usize> = None;
-    let mut key_col: Option<usize> = None;
-    let mut pending_block: Option<String> = None;
-    for (start, line) in line_ranges(text) {
-        let content = line.trim_start_matches(' ');
-        let ind = line.len() - content.len();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        if let (Some(key), Some(item)) = (pending_block.take(), items.last_mut()) {
-            // First line of a block scalar (`condition: >`).
-            if let Some(k) = item.keys.get_mut(&key) {
-                k.value_at = start + ind;
-            }
-        }
-        if indent.is_none() {
-            if content == "---" || content.starts_with("--- ") || content.starts_with('%') {
-                continue;
-            }
-            if content.starts_with('-') {
-                indent = Some(ind);
-            } else {
-                return items;
-            }
-        }
-        let base = indent.unwrap_or(0);
-        if ind < base {
-            break;
-        }
-        let mut key_text = None;
-        if ind == base && (content == "-" || content.starts_with("- ")) {
-            let rest = content[1..].trim_start_matches(' ');
-            let col = ind + (content.len() - rest.len());
-            items.push(ItemAt {
-                start: start + ind,
-                keys: HashMap::new(),
-            });
-            key_col = (!rest.is_empty()).then_some(col);
-            if !rest.is_empty() {
-                key_text = Some((col, rest));
-            }
-        } else if key_col.is_none() && ind > base {
-            key_col = Some(ind);
-            key_text = Some((ind, content));
-        } else if Some(ind) == key_col {
-            key_text = Some((ind, content));
-        }
-        if let (Some((col, kt)), Some(item)) = (key_text, items.last_mut()) {
-            if let Some(colon) = kt.find(':') {
-                let key = kt[..colon].trim().trim_matches(['"', '\'']);
-                let after = &kt[colon + 1..];
-                if after.is_empty() || after.starts_with(' ') {
-                    let v = after.trim_start();
-                    let value_at = start + col + colon + 1 + (after.len() - v.len());
-                    let v_nocomment = v.split(" #").next().unwrap_or("").trim();
-                    if v_nocomment.starts_with(['>', '|']) || v_nocomment.is_empty() {
-                        pending_block = Some(key.to_string());
-                    }
-                    item.keys.entry(key.to_string()).or_insert(KeyAt {
-                        pos: start + col,
-                        value_at,
-                    });
-                }
-            }
-        }
-    }
-    items
-}
+/// Falco plugins whose fields Kestrel provides itself: a rules file that
+/// requires them loads without a word.
+pub const BUILT_IN_PLUGINS: &[&str] = &["container"];
 
 /// One list after merging.
 #[derive(Debug, Clone)]
@@ -395,317 +118,15 @@ pub struct Definitions {
     skipped_rules: HashMap<String, ()>,
 }
 
-/// The keys each item kind accepts.
-const RULE_KEYS: &[&str] = &[
-    "rule",
-    "desc",
-    "condition",
-    "output",
-    "priority",
-    "tags",
-    "enabled",
-    "source",
-    "exceptions",
-    "append",
-    "override",
-    "warn_evttypes",
-    "skip-if-unknown-filter",
-    "capture",
-    "capture_duration",
-];
-const MACRO_KEYS: &[&str] = &["macro", "condition", "append", "override", "source"];
-const LIST_KEYS: &[&str] = &["list", "items", "append", "override", "source"];
-const RULE_APPENDABLE: &[&str] = &["condition", "output", "desc", "tags", "exceptions"];
-const RULE_REPLACEABLE: &[&str] = &[
-    "condition",
-    "output",
-    "desc",
-    "priority",
-    "tags",
-    "exceptions",
-    "enabled",
-    "warn_evttypes",
-    "skip-if-unknown-filter",
-];
-
-struct ItemCtx<'a> {
-    file: &'a Arc<SourceFile>,
-    at: &'a ItemAt,
-    map: &'a serde_yaml::Mapping,
-    errors: &'a mut Vec<RuleError>,
-}
-
-impl ItemCtx<'_> {
-    fn item_pos(&self) -> Pos {
-        self.file.pos(self.at.start)
-    }
-
-    fn key_pos(&self, key: &str) -> Pos {
-        match self.at.keys.get(key) {
-            Some(k) => self.file.pos(k.pos),
-            None => self.item_pos(),
-        }
-    }
-
-    fn value_pos(&self, key: &str) -> Pos {
-        match self.at.keys.get(key) {
-            Some(k) => self.file.pos(k.value_at),
-            None => self.item_pos(),
-        }
-    }
-
-    fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.errors.push(RuleError {
-            pos,
-            message: message.into(),
-        });
-    }
-
-    fn get(&self, key: &str) -> Option<&Yaml> {
-        self.map.get(key)
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.map.contains_key(key)
-    }
-
-    fn string(&mut self, key: &str) -> Option<String> {
-        match self.get(key)? {
-            Yaml::String(s) => Some(s.clone()),
-            Yaml::Number(n) => Some(n.to_string()),
-            Yaml::Bool(b) => Some(b.to_string()),
-            other => {
-                let what = describe(other);
-                self.error(
-                    self.value_pos(key),
-                    format!("expected text for '{key}', found {what}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, key: &str) -> Option<bool> {
-        match self.get(key)? {
-            Yaml::Bool(b) => Some(*b),
-            other => {
-                let what = describe(other);
-                self.error(
-                    self.value_pos(key),
-                    format!("expected true or false for '{key}', found {what}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn strings(&mut self, key: &str) -> Option<Vec<String>> {
-        match self.get(key)? {
-            Yaml::Sequence(seq) => {
-                let mut out = Vec::new();
-                for v in seq {
-                    match scalar_text(v) {
-                        Some(s) => out.push(s),
-                        None => {
-                            let what = describe(v);
-                            self.error(
-                                self.value_pos(key),
-                                format!(
-                                    "expected a list of text items for '{key}', found {what} in it"
-                                ),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Some(out)
-            }
-            Yaml::Null => Some(Vec::new()),
-            other => {
-                let what = describe(other);
-                self.error(
-                    self.value_pos(key),
-                    format!("expected a list for '{key}', found {what}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn check_keys(&mut self, allowed: &[&str], kind: &str) -> bool {
-        let mut ok = true;
-        let keys: Vec<Yaml> = self.map.keys().cloned().collect();
-        for k in keys {
-            match &k {
-                Yaml::String(s) if allowed.contains(&s.as_str()) => {}
-                Yaml::String(s) => {
-                    ok = false;
-                    self.error(
-                        self.key_pos(s),
-                        format!(
-                            "unknown key '{s}' in {kind} (expected one of: {})",
-                            allowed.join(", ")
-                        ),
-                    );
-                }
-                other => {
-                    ok = false;
-                    let what = describe(other);
-                    self.error(
-                        self.item_pos(),
-                        format!("expected a key name in {kind}, found {what}"),
-                    );
-                }
-            }
-        }
-        ok
-    }
-
-    fn cond(&mut self, key: &str) -> Option<CondText> {
-        let text = self.string(key)?;
-        let value_at = self.at.keys.get(key).map_or(self.at.start, |k| k.value_at);
-        Some(CondText::new(text, self.file, value_at))
-    }
-
-    /// `override:` as key → append/replace, checked against what the item
-    /// defines and what each kind allows.
-    /// How a list or macro item with the one amendable key `key` amends an
-    /// earlier one: `(append, amends)`, from `append: true` or an
-    /// `override:` of `key`.  `None` (with an error) when both are given.
-    fn amend_mode(&mut self, key: &str, kind: &str) -> Option<(bool, bool)> {
-        let append = self.boolean("append").unwrap_or(false);
-        let overrides = self.overrides(&[key], &[key], kind);
-        if append && overrides.is_some() {
-            self.error(
-                self.key_pos("append"),
-                "'append' and 'override' cannot be used together",
-            );
-            return None;
-        }
-        let append = append
-            || overrides
-                .as_ref()
-                .is_some_and(|o| o.iter().any(|(_, a)| *a));
-        Some((append, append || overrides.is_some()))
-    }
-
-    fn overrides(
-        &mut self,
-        appendable: &[&str],
-        replaceable: &[&str],
-        name_key: &str,
-    ) -> Option<Vec<(String, bool)>> {
-        let map = match self.get("override")? {
-            Yaml::Mapping(m) => m.clone(),
-            other => {
-                let what = describe(other);
-                self.error(
-                    self.value_pos("override"),
-                    format!(
-                        "expected a mapping of key: append|replace for 'override', found {what}"
-                    ),
-                );
-                return Some(Vec::new());
-            }
-        };
-        let mut out = Vec::new();
-        for (k, v) in &map {
-            let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                self.error(
-                    self.value_pos("override"),
-                    "expected key: append or key: replace in 'override'",
-                );
-                continue;
-            };
-            let append = match v {
-                "append" => true,
-                "replace" => false,
-                other => {
-                    self.error(
-                        self.value_pos("override"),
-                        format!(
-                            "expected append or replace for '{k}' in 'override', found '{other}'"
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let allowed = if append { appendable } else { replaceable };
-            if !allowed.contains(&k) {
-                self.error(
-                    self.value_pos("override"),
-                    format!(
-                        "'{k}' cannot be {} by override (allowed: {})",
-                        if append { "appended" } else { "replaced" },
-                        allowed.join(", ")
-                    ),
-                );
-                continue;
-            }
-            if !self.has(k) {
-                self.error(
-                    self.value_pos("override"),
-                    format!("override names '{k}' but the item does not define it"),
-                );
-                continue;
-            }
-            out.push((k.to_string(), append));
-        }
-        let keys: Vec<String> = self
-            .map
-            .keys()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect();
-        for k in keys {
-            if k != name_key && k != "override" && !out.iter().any(|(o, _)| *o == k) {
-                self.error(
-                    self.key_pos(&k),
-                    format!("'{k}' is defined beside 'override' but not overridden (add '{k}: append' or '{k}: replace')"),
-                );
-            }
-        }
-        Some(out)
-    }
-}
-
-fn describe(v: &Yaml) -> &'static str {
-    match v {
-        Yaml::Null => "nothing",
-        Yaml::Bool(_) => "a boolean",
-        Yaml::Number(_) => "a number",
-        Yaml::String(_) => "text",
-        Yaml::Sequence(_) => "a list",
-        Yaml::Mapping(_) => "a mapping",
-        Yaml::Tagged(_) => "a tagged value",
-    }
-}
-
-fn scalar_text(v: &Yaml) -> Option<String> {
-    match v {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
-    let parts: Vec<&str> = text.trim().split('.').collect();
-    match parts.as_slice() {
-        // Falco's old integer engine versions mean 0.N.0.
-        [n] => Some((0, n.parse().ok()?, 0)),
-        [a, b] => Some((a.parse().ok()?, b.parse().ok()?, 0)),
-        [a, b, c] => Some((a.parse().ok()?, b.parse().ok()?, c.parse().ok()?)),
-        _ => None,
-    }
-}
-
 impl Definitions {
     /// Loads one more file, amending what earlier files defined.  A file
     /// with any error changes nothing and returns every error found.
     pub fn load_file(&mut self, name: &str, text: String) -> Result<(), Vec<RuleError>> {
         let mut staged = self.clone_for_staging();
-        let errors = staged.load_into(name, text);
+        let mut errors = Vec::new();
+        for doc in documents(&text) {
+            errors.extend(staged.load_into(name, doc));
+        }
         if errors.is_empty() {
             *self = staged;
             Ok(())
@@ -814,13 +235,21 @@ impl Definitions {
                         .collect(),
                     _ => Vec::new(),
                 };
-                self.warnings.push(Warning {
-                    pos: ctx.item_pos(),
-                    message: format!(
-                        "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
-                        if names.is_empty() { "unnamed".to_string() } else { names.join(", ") }
-                    ),
-                });
+                // Kestrel fills the fields of Falco's container plugin
+                // itself (container.*, k8s.pod.*, k8s.ns.name).
+                let others: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| !BUILT_IN_PLUGINS.contains(&n.as_str()))
+                    .collect();
+                if !others.is_empty() {
+                    self.warnings.push(Warning {
+                        pos: ctx.item_pos(),
+                        message: format!(
+                            "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
+                            others.join(", ")
+                        ),
+                    });
+                }
             } else {
                 ctx.error(
                     ctx.item_pos(),
@@ -1284,6 +713,37 @@ mod tests {
         let c = &d.macros[0].cond;
         let p = c.pos(c.text.find('b').unwrap());
         assert_eq!((p.line, p.col), (2, 22));
+    }
+
+    #[test]
+    fn items_after_what_the_position_parser_refuses_are_still_placed() {
+        // A flow sequence closed at its key's indentation: libyaml (serde)
+        // takes it, yaml-rust2 stops there; the line scan places the rest.
+        let text = "- macro: first\n  condition: proc.name = a\n- list: a\n  items: [\n    x\n  ]\n- macro: m\n  condition: proc.name in (a)\n";
+        let f = SourceFile::new("t", text.to_string());
+        let items = locate_items(text);
+        assert_eq!(items.len(), 3);
+        assert_eq!(f.pos(items[0].keys["condition"].value_at).line, 2);
+        assert_eq!(f.pos(items[2].start).line, 7);
+        let v = f.pos(items[2].keys["condition"].value_at);
+        assert_eq!((v.line, v.col), (8, 14));
+    }
+
+    #[test]
+    fn multi_document_files_load_every_document() {
+        // Falco reads every YAML document of a rules file.
+        let text = "# header\n---\n- list: a\n  items: [x]\n--- \n- list: b\n  items: [a, y]\n...\n---\n- macro: m\n  condition: proc.name in (b)\n  colour: red\n";
+        let errs = load(&[("multi.yaml", text)]).unwrap_err();
+        // The error in the third document points at its own line.
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pos.line, 12, "{}", errs[0]);
+        let fixed = text.replace("  colour: red\n", "");
+        let d = load(&[("multi.yaml", &fixed)]).unwrap();
+        assert_eq!(d.lists.len(), 2);
+        assert_eq!(d.macros.len(), 1);
+        assert_eq!(d.lists[1].pos.line, 6);
+        assert_eq!(d.macros[0].pos.line, 10);
+        assert_eq!(documents("- list: a\n  items: []\n").len(), 1);
     }
 
     #[test]

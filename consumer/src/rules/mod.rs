@@ -3,15 +3,20 @@
 //!
 //! Modules follow the data path:
 //!
-//! - [`load`]: rules files → items with positions → definitions merged
-//!   across files (`append`, `override`, redefinition);
+//! - [`source`]: positions in rules files, the item re-scan, YAML
+//!   documents; `items` reads one item's keys;
+//! - [`load`]: rules files → items → definitions merged across files
+//!   (`append`, `override`, redefinition);
 //! - [`condition`]: condition text → syntax tree;
-//! - [`fields`]: the field catalogue and the [`FieldSource`] trait the
-//!   evaluator reads values through;
+//! - [`fields`]: the field catalogue (with who provides each field) and
+//!   the [`FieldSource`] trait the evaluator reads values through;
+//!   [`event`] answers from the event itself, [`dns`] keeps the names that
+//!   `fd.*ip.name` compare with;
 //! - [`compile`]: macros inlined, lists expanded, operators prepared,
 //!   exceptions folded in, event types worked out;
 //! - [`eval`]: compiled conditions and their evaluation;
-//! - [`format`]: outputs and alerts (text line, Falco's JSON).
+//! - [`format`]: outputs and alerts (text line, Falco's JSON);
+//! - [`select`] and [`describe`]: Falco's -D/-T/-t and --list/-L/-l.
 //!
 //! [`Engine`] ties them together: load files, then ask which rules an
 //! event matches, or which syscalls the module must record.
@@ -19,11 +24,18 @@
 pub mod cases;
 pub mod compile;
 pub mod condition;
+pub mod describe;
+pub mod dns;
 pub mod eval;
 pub mod event;
 pub mod fields;
 pub mod format;
+mod items;
 pub mod load;
+pub mod select;
+mod slots;
+pub mod source;
+pub mod transform;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -32,6 +44,7 @@ use std::path::Path;
 pub use fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue};
 pub use format::{Alert, OutputFormat};
 pub use load::{Pos, RuleError, Warning};
+pub use select::Selection;
 
 use compile::{Compiler, EventTypes};
 use eval::Node;
@@ -169,6 +182,10 @@ pub struct Rule {
     pub pos: Pos,
     /// Its condition.
     pub condition: Node,
+    /// Its condition as written (appends joined), for `-l`.
+    pub condition_text: String,
+    /// Its output format as written.
+    pub output_text: String,
 }
 
 impl Rule {
@@ -220,6 +237,7 @@ pub struct Engine {
     /// Dense index by event type number, filled by [`Engine::bind_event_types`].
     by_type: Vec<Option<Box<[u32]>>>,
     warnings: Vec<Warning>,
+    notes: Vec<Warning>,
     options: EngineOptions,
     lists: usize,
     macros: usize,
@@ -232,6 +250,15 @@ impl Engine {
     pub fn load_files<P: AsRef<Path>>(
         paths: &[P],
         options: EngineOptions,
+    ) -> Result<Engine, LoadError> {
+        Engine::load_files_selected(paths, options, &Selection::default())
+    }
+
+    /// [`Engine::load_files`], running only the rules `selection` keeps.
+    pub fn load_files_selected<P: AsRef<Path>>(
+        paths: &[P],
+        options: EngineOptions,
+        selection: &Selection,
     ) -> Result<Engine, LoadError> {
         let mut files = Vec::new();
         for p in paths {
@@ -295,11 +322,20 @@ impl Engine {
             .iter()
             .map(|(n, t)| (n.as_str(), t.as_str()))
             .collect();
-        Engine::load_texts(&refs, options)
+        Engine::load_texts_selected(&refs, options, selection)
     }
 
     /// Loads rules from (name, text) pairs, in order.
     pub fn load_texts(files: &[(&str, &str)], options: EngineOptions) -> Result<Engine, LoadError> {
+        Engine::load_texts_selected(files, options, &Selection::default())
+    }
+
+    /// [`Engine::load_texts`], running only the rules `selection` keeps.
+    pub fn load_texts_selected(
+        files: &[(&str, &str)],
+        options: EngineOptions,
+        selection: &Selection,
+    ) -> Result<Engine, LoadError> {
         let mut defs = Definitions::default();
         let mut errors = Vec::new();
         for (name, text) in files {
@@ -350,12 +386,16 @@ impl Engine {
                 desc: def.desc.clone(),
                 priority: def.priority,
                 tags: def.tags.clone(),
-                active: def.enabled && def.priority <= options.min_priority,
+                active: def.enabled
+                    && def.priority <= options.min_priority
+                    && selection.keeps(&def.name, &def.tags),
                 enabled: def.enabled,
                 event_types: types.names,
                 output,
                 pos: def.pos.clone(),
                 condition,
+                condition_text: def.cond.text.clone(),
+                output_text: def.output.clone(),
             });
         }
         if !compiler.errors.is_empty() {
@@ -393,6 +433,7 @@ impl Engine {
             any: Box::new([]),
             by_type: Vec::new(),
             warnings,
+            notes: std::mem::take(&mut compiler.notes),
             options,
             lists: defs.lists.len(),
             macros: defs.macros.len(),
@@ -497,6 +538,29 @@ impl Engine {
     /// Warnings from loading.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// Where Kestrel will behave differently from Falco on these rules
+    /// without the rules being wrong (events kestrel.ko does not record,
+    /// fields nothing fills here), one line each with its file:line.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .notes
+            .iter()
+            .map(|n| format!("{}: note: {}", n.pos, n.message))
+            .collect();
+        let mut missing = BTreeSet::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            r.condition.for_each_field(&mut |f| {
+                if let fields::Provider::Missing(why) = f.info().provider {
+                    missing.insert((f.name(), why));
+                }
+            });
+        }
+        for (name, why) in missing {
+            out.push(format!("note: {name} is never filled here ({why})"));
+        }
+        out
     }
 
     /// Number of lists and macros defined.

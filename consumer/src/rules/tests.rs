@@ -96,7 +96,11 @@ fn operators_behave_as_falco_documents() {
         ("fd.name glob '/etc/p*'", false),
         ("fd.name iglob '/ETC/SH*'", true),
         ("fd.name regex '^/etc/(shadow|gshadow)$'", true),
-        ("fd.name regex 'shad'", true),
+        // Falco matches regex with RE2's FullMatch: the whole value, so a
+        // pattern for part of it does not match.
+        ("fd.name regex 'shad'", false),
+        ("fd.name regex '.*shad.*'", true),
+        ("fd.name regex '/etc/shadow|/x'", true),
         ("proc.cmdline contains \"-c 'cat\"", true),
         ("proc.pid = 100", true),
         ("proc.pid > 99 and proc.pid <= 100", true),
@@ -566,4 +570,191 @@ fn a_check_shared_by_rules_is_made_once_per_event() {
     assert_eq!(e.matches(&miss, |_| {}), 0);
     assert_eq!(count(&miss, "proc.name"), 1);
     assert_eq!(count(&miss, "fd.name"), 1);
+}
+
+#[test]
+fn list_items_written_with_quotes_match_their_text_as_in_falco() {
+    // Falco expands list items into the condition before parsing it, so
+    // the item '"75-system-updat"' is the quoted string 75-system-updat,
+    // and '"10.0.0.0/8"' is a network.
+    let text = "\
+- list: cron_names
+  items: ['\"75-system-updat\"', plain]
+- list: private
+  items: ['\"10.0.0.0/8\"', '\"192.168.0.0/16\"']
+- rule: R
+  desc: d
+  condition: proc.name in (cron_names) and fd.snet in (private)
+  output: o
+  priority: warning
+";
+    let e = engine(text);
+    let hit = Fake::new("connect")
+        .s("proc.name", "75-system-updat")
+        .v("fd.snet", FieldValue::Ip("10.1.2.3".parse().unwrap()));
+    assert_eq!(fires(&e, &hit), ["R"]);
+    let quoted_name = Fake::new("connect")
+        .s("proc.name", "\"75-system-updat\"")
+        .v("fd.snet", FieldValue::Ip("10.1.2.3".parse().unwrap()));
+    assert!(fires(&e, &quoted_name).is_empty());
+    let public = Fake::new("connect")
+        .s("proc.name", "plain")
+        .v("fd.snet", FieldValue::Ip("8.8.8.8".parse().unwrap()));
+    assert!(fires(&e, &public).is_empty());
+}
+
+#[test]
+fn domain_name_fields_compare_resolved_addresses_as_in_falco() {
+    // Falco resolves the names a condition gives and compares addresses;
+    // only =, != and in apply.
+    let e = engine(&rule("fd.sip.name in (c2.example.invalid, other.invalid)"));
+    let ev = |names: Vec<&str>| {
+        Fake::new("connect").v(
+            "fd.sip.name",
+            FieldValue::List(names.into_iter().map(FieldValue::owned).collect()),
+        )
+    };
+    assert_eq!(fires(&e, &ev(vec!["c2.example.invalid"])), ["R"]);
+    assert!(fires(&e, &ev(vec![])).is_empty());
+    let err = Engine::load_texts(
+        &[("t.yaml", &rule("fd.sip.name startswith c2"))],
+        EngineOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("only =, != and in"), "{err}");
+}
+
+#[test]
+fn evt_hostname_is_this_machines_name_as_in_falco() {
+    let want = format::hostname();
+    assert!(!want.is_empty());
+    let b = crate::record::RecordBuilder::new(
+        kestrel_abi::EventType::KESTREL_EVT_CLOSE as u16,
+        1,
+        2,
+        2,
+    )
+    .i64(0)
+    .i64(3)
+    .build();
+    let rec = crate::record::Record::parse(&b).unwrap();
+    let ev = crate::decode::decode(&rec).unwrap();
+    let src = event::EventFields::new(&ev);
+    let v = src.field(&FieldRef::plain(Field::EvtHostname)).unwrap();
+    assert_eq!(v.render(), want);
+}
+
+#[test]
+fn error_positions_are_right_in_flow_mappings_and_anchors() {
+    let err = |text: &str| -> String {
+        Engine::load_texts(&[("f.yaml", text)], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    // A flow mapping item, on one line.
+    let e = err("- {rule: R, desc: d, condition: 'evt.type = open and proc.nme = x', output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:1:54: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A flow mapping over several lines.
+    let e = err("- {rule: R, desc: d,\n   condition: \"evt.type = open\n     and proc.nme = x\",\n   output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:3:10: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // An anchored block item: the error is where the condition is written.
+    let e = err("- &r\n  rule: R\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.starts_with("f.yaml:4:34: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A condition that is an alias: the error points at the alias.
+    let e = err("- macro: m\n  condition: &c evt.type = open\n- rule: R\n  desc: d\n  condition: *c and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.contains("unknown field 'proc.nme'") || e.contains("f.yaml:5:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn transformers_and_field_operands_work_as_in_falco() {
+    let ev = Fake::new("execve")
+        .s("proc.name", "BASH")
+        .s("proc.pname", "bash")
+        .s("proc.exepath", "/usr/bin/Bash")
+        .s("proc.cmdline", "aGVsbG8=")
+        .s("proc.args", "-c id");
+    let cases: &[(&str, bool)] = &[
+        ("tolower(proc.name) = bash", true),
+        ("toupper(proc.pname) = BASH", true),
+        ("proc.name = bash", false),
+        ("basename(proc.exepath) = Bash", true),
+        ("tolower(basename(proc.exepath)) = bash", true),
+        ("b64(proc.cmdline) = hello", true),
+        ("len(proc.args) = 5", true),
+        ("len(proc.args) > 5", false),
+        ("tolower(proc.name) = val(proc.pname)", true),
+        ("proc.name = val(proc.pname)", false),
+        ("proc.name = toupper(val(proc.pname))", true),
+        ("proc.exepath endswith val(proc.name)", false),
+        ("tolower(proc.exepath) endswith val(proc.pname)", true),
+        ("proc.name != val(proc.pname)", true),
+        ("proc.name = val(proc.nothing_here)", false),
+    ];
+    for (cond, want) in cases {
+        let cond = cond.replace("proc.nothing_here", "proc.cwd");
+        let e = engine(&rule(&cond));
+        assert_eq!(!fires(&e, &ev).is_empty(), *want, "{cond}");
+    }
+    let refused = |cond: &str| {
+        Engine::load_texts(&[("t.yaml", &rule(cond))], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(refused("tolower(proc.pid) = 1").contains("applies to text"));
+    assert!(refused("proc.name in val(proc.pname)").contains("expected"));
+    assert!(refused("proc.pid = val(proc.name)").contains("cannot compare"));
+    assert!(refused("tolower(proc.name = x").contains("expected ')'"));
+}
+
+#[test]
+fn shared_checks_beyond_the_first_memo_word_are_remembered_right() {
+    // 150 checks each made by two rules: every one gets a memo slot
+    // (Falco's three files share about 150); results must be those of
+    // evaluating each rule alone.
+    let mut text = String::new();
+    for i in 0..150 {
+        text.push_str(&format!(
+            "- rule: A{i}\n  desc: d\n  condition: evt.type = openat and proc.name = n{i}\n  output: o\n  priority: info\n- rule: B{i}\n  desc: d\n  condition: evt.type = openat and proc.name = n{i} and fd.name = /x\n  output: o\n  priority: info\n"
+        ));
+    }
+    let e = Engine::load_texts(
+        &[("t.yaml", &text)],
+        EngineOptions {
+            matching: Matching::All,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let slots: std::collections::BTreeSet<u8> = e
+        .rules()
+        .iter()
+        .flat_map(|r| {
+            let mut v = Vec::new();
+            let mut c = r.condition.clone();
+            c.for_each_check_mut(&mut |k| v.push(k.memo));
+            v
+        })
+        .collect();
+    assert!(
+        slots.iter().any(|&s| s > 128 && s != eval::NO_MEMO),
+        "{slots:?}"
+    );
+    for i in [3, 70, 140] {
+        let ev = Fake::new("openat")
+            .s("proc.name", &format!("n{i}"))
+            .s("fd.name", "/x");
+        assert_eq!(fires(&e, &ev), [format!("A{i}"), format!("B{i}")]);
+    }
 }

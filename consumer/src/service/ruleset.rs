@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use crate::config::{Config, ExtraField};
 use crate::rules::fields::FieldSource;
 use crate::rules::format::Alert;
-use crate::rules::{Engine, EngineOptions, OutputFormat, Rule};
+use crate::rules::{Engine, EngineOptions, OutputFormat, Rule, Selection};
 
 /// What an `append_output` entry adds to one rule's alerts.
 #[derive(Debug)]
@@ -91,13 +91,20 @@ impl RuleSet {
     /// configuration's priority, matching, append_output and syscalls.
     /// Warnings are logged; errors name file:line:column.
     pub fn load(config: &Config) -> Result<RuleSet, RulesError> {
+        RuleSet::load_selected(config, &Selection::default())
+    }
+
+    /// [`RuleSet::load`], running only the rules `selection` keeps
+    /// (Falco's `-D`, `-T`, `-t`).
+    pub fn load_selected(config: &Config, selection: &Selection) -> Result<RuleSet, RulesError> {
         let files = expand_rules_paths(&config.rules_files)?;
-        let engine = Engine::load_files(
+        let engine = Engine::load_files_selected(
             &files,
             EngineOptions {
                 min_priority: config.min_priority(),
                 matching: config.matching(),
             },
+            selection,
         )
         .map_err(|e| RulesError(format!("rules refused:\n{e}")))?;
         for w in engine.warnings() {
