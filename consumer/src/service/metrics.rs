@@ -6,10 +6,11 @@
 //! Who updates what:
 //!
 //! - the module's per-CPU counters (events attempted, written, dropped per
-//!   reason) and this process's CPU time and RSS are read when a scrape
-//!   asks ([`Metrics::refresh_at_scrape`]);
-//! - the run loop sets, once a second, the ring fill, events per second,
-//!   the state's table sizes, the outputs' queues ([`Metrics::sinks`]);
+//!   reason), the outputs' queues and counters ([`Metrics::sinks`]) and
+//!   this process's CPU time and RSS are read when a scrape asks
+//!   ([`Metrics::refresh_at_scrape`]);
+//! - the run loop sets, once a second, the ring fill, events per second
+//!   and the state's table sizes;
 //! - alerts are counted as they are raised ([`Metrics::alert`]), reloads as
 //!   they happen.
 
@@ -434,6 +435,8 @@ pub struct Shared {
     pub health: Arc<Health>,
     /// The device, for its counters at scrape time.
     pub device: Option<Arc<Device>>,
+    /// The outputs, for their counters at scrape time.
+    pub outputs: Option<super::SharedOutputs>,
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub mod web;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::capture::CaptureFile;
@@ -338,6 +338,10 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
     let outputs = sinks::start(&config).map_err(|e| Failure::new(EXIT_CONFIG, e))?;
+    let first_sender = outputs.sender();
+    // Shared with the web server, which reads the outputs' counters at
+    // scrape time; the run loop locks it only to reopen, swap or stop.
+    let outputs: SharedOutputs = Arc::new(Mutex::new(Some(outputs)));
     let kmod = &config.engine.kmod;
     let dev = Arc::new(Device::open(&kmod.device)?);
     signals::install(true)?;
@@ -359,6 +363,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                     metrics: metrics.clone(),
                     health: health.clone(),
                     device: Some(dev.clone()),
+                    outputs: Some(outputs.clone()),
                 },
             )
             .map_err(|e| Failure::new(EXIT_FAILURE, e))?,
@@ -392,9 +397,8 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
         config.drop_actions(),
         now,
     ));
-    let path = RefCell::new(AlertPath::new(rules, outputs.sender(), metrics.clone()));
+    let path = RefCell::new(AlertPath::new(rules, first_sender, metrics.clone()));
     let hostname = path.borrow().hostname().to_string();
-    let outputs = RefCell::new(outputs);
     let state = RefCell::new(state);
     let session =
         start_session(&dev, &opts).map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
@@ -446,7 +450,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
             let now = Instant::now();
             if signals::take(&signals::REOPEN) {
                 log::info!("SIGUSR1: reopening the outputs");
-                outputs.borrow().reopen();
+                with_outputs(&outputs, Outputs::reopen);
             }
             // A finished reload is swapped in here, between two events.
             if let Some(rx) = &reloading {
@@ -497,7 +501,9 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                     let bytes = b.load(std::sync::atomic::Ordering::Relaxed);
                     metrics.ring_fill(i, bytes as f64 / ring_size);
                 }
-                metrics.sinks(&outputs.borrow().stats());
+                if let Some(stats) = with_outputs(&outputs, Outputs::stats) {
+                    metrics.sinks(&stats);
+                }
                 state_metrics(&state.borrow(), &metrics);
                 let wall = wall_clock_offset_ns() as i128 + crate::device::monotonic_ns() as i128;
                 let mut p = path.borrow_mut();
@@ -546,10 +552,11 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     );
     health.set_capturing(false);
     notify::notify("STOPPING=1");
-    let final_stats = outputs.into_inner().shutdown(SHUTDOWN_TIMEOUT);
     if let Some(w) = web {
         w.stop();
     }
+    let taken = outputs.lock().ok().and_then(|mut o| o.take());
+    let final_stats = taken.map_or_else(Vec::new, |o| o.shutdown(SHUTDOWN_TIMEOUT));
     let summary = summary.map_err(|e| {
         let msg = exit_reason
             .borrow_mut()
@@ -571,6 +578,16 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
         );
     }
     Ok(())
+}
+
+/// The running outputs, shared by the run loop and the web server; `None`
+/// once stopped.
+pub type SharedOutputs = Arc<Mutex<Option<Outputs>>>;
+
+/// Calls `f` on the running outputs, if any.
+pub fn with_outputs<T>(outputs: &SharedOutputs, f: impl FnOnce(&Outputs) -> T) -> Option<T> {
+    let guard = outputs.lock().ok()?;
+    guard.as_ref().map(f)
 }
 
 fn state_metrics(state: &State, metrics: &Metrics) {
@@ -598,7 +615,7 @@ fn apply_reload(
     new: &Config,
     rules: RuleSet,
     path: &RefCell<AlertPath>,
-    outputs: &RefCell<Outputs>,
+    outputs: &SharedOutputs,
     policy: &RefCell<DropPolicy>,
     metrics: &Metrics,
 ) {
@@ -618,19 +635,21 @@ fn apply_reload(
         match sinks::start(new) {
             Ok(fresh) => {
                 path.borrow_mut().set_sender(fresh.sender());
-                let stale = outputs.replace(fresh);
+                let stale = outputs.lock().ok().and_then(|mut o| o.replace(fresh));
                 // The old outputs deliver what they hold on their own time.
                 let _ = std::thread::Builder::new()
                     .name("outputs-stop".into())
                     .spawn(move || {
-                        stale.shutdown(SHUTDOWN_TIMEOUT);
+                        if let Some(stale) = stale {
+                            stale.shutdown(SHUTDOWN_TIMEOUT);
+                        }
                     });
                 log::info!("reload: outputs restarted with the new settings");
             }
             Err(e) => log::error!("reload: the outputs keep their old settings: {e}"),
         }
     } else {
-        outputs.borrow().reopen();
+        with_outputs(outputs, Outputs::reopen);
     }
     if old.syscall_event_drops != new.syscall_event_drops {
         *policy.borrow_mut() =

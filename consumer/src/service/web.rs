@@ -93,6 +93,13 @@ fn serve(server: &Server, healthz: &str, metrics: bool, shared: &Shared) {
             }
         } else if metrics && path == "/metrics" {
             shared.metrics.refresh_at_scrape(shared.device.as_deref());
+            if let Some(stats) = shared
+                .outputs
+                .as_ref()
+                .and_then(|o| super::with_outputs(o, crate::output::Outputs::stats))
+            {
+                shared.metrics.sinks(&stats);
+            }
             Response::from_string(shared.metrics.encode()).with_header(text_header(
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             ))
@@ -126,6 +133,14 @@ mod tests {
         let health = Arc::new(Health::default());
         let metrics = Arc::new(Metrics::new());
         metrics.rules_loaded.set(12);
+        let sink = crate::output::StdoutSink::with_writer(
+            "scratch",
+            Box::new(std::io::sink()),
+            crate::output::AlertFormat::default(),
+            false,
+        );
+        let outputs = crate::output::Outputs::start(vec![Box::new(sink)], 4).unwrap();
+        let outputs = Arc::new(std::sync::Mutex::new(Some(outputs)));
         let web = WebServer::start(
             "127.0.0.1",
             0,
@@ -135,6 +150,7 @@ mod tests {
                 metrics,
                 health: health.clone(),
                 device: None,
+                outputs: Some(outputs.clone()),
             },
         )
         .unwrap();
@@ -146,6 +162,10 @@ mod tests {
         let (status, body) = get(web.addr, "/metrics");
         assert_eq!(status, 200);
         assert!(body.contains("kestrel_rules_loaded 12"), "{body}");
+        assert!(
+            body.contains("kestrel_output_queue_capacity{output=\"scratch\"} 4"),
+            "the outputs' counters are read at scrape time: {body}"
+        );
         assert!(body.ends_with("# EOF\n"), "{body}");
         assert_eq!(get(web.addr, "/other").0, 404);
         web.stop();

@@ -62,7 +62,6 @@ echo
 echo "=== the alert as the webhook received it ==="
 cat "$HOOK"
 echo
-sleep 1.2 # the service copies its outputs' counters to the metrics once a second
 echo "=== a few lines of http://127.0.0.1:8765/metrics ==="
 wget -q -O metrics.txt http://127.0.0.1:8765/metrics || fail "/metrics did not answer"
 grep -E '^kestrel_(alerts_total|rules_loaded|events_per_second|events_dropped_total\{cpu="0",reason="ring_full"\}|output_delivered_total|process_resident_memory_bytes)' metrics.txt
