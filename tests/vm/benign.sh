@@ -54,8 +54,8 @@ kestrel_start_cmd alerts run -r /rules/kestrel_rules.yaml --json --all-matches -
 
 # ---------------------------------------------------------------- the work
 say "a service starts and reads its own configuration (busybox httpd, /etc/httpd.conf)"
-httpd -p 8081 -h /srv/www -c /etc/httpd.conf
-cat /etc/shop/shop.conf >/dev/null
+/bin/httpd -p 8081 -h /srv/www -c /etc/httpd.conf
+/bin/cat /etc/shop/shop.conf >/dev/null
 
 say "a container whose entrypoint is a shell script reading its configuration"
 # The image: the entrypoint script and its configuration.
@@ -81,30 +81,30 @@ wait_for 10 test -f "$SHOP_ROOT/tmp/run/shop.pid" || fail "the entrypoint did no
 
 say "health checks run in the container through the runtime (twice)"
 for i in 1 2; do
-	rc_exec /bin/sh -c 'test -f /tmp/run/shop.pid && wget -q -O /dev/null http://127.0.0.1:8081/' ||
+	rc_exec /bin/sh -c 'test -f /tmp/run/shop.pid && /bin/wget -q -O /dev/null http://127.0.0.1:8081/' ||
 		fail "health check $i failed"
 done
 
 say "a package installed on the host by a package manager (busybox dpkg -i)"
-dpkg -i /tmp/hello.deb
+/bin/dpkg -i /tmp/hello.deb
 [ -x /usr/bin/hello ] || fail "dpkg did not install /usr/bin/hello"
 grep -q '^Package: hello' /var/lib/dpkg/status || fail "dpkg did not record hello"
 
 say "log rotation: rename, compress the old log into a new file, reopen"
-echo "a line" >>/var/log/shop.log
-mv /var/log/shop.log /var/log/shop.log.1
-gzip /var/log/shop.log.1
-echo "after rotation" >>/var/log/shop.log
+/bin/sh -c 'echo "a line" >>/var/log/shop.log'
+/bin/mv /var/log/shop.log /var/log/shop.log.1
+/bin/gzip /var/log/shop.log.1
+/bin/sh -c 'echo "after rotation" >>/var/log/shop.log'
 
 say "outbound connections from the host to 127.0.0.1"
-wget -q -O /dev/null http://127.0.0.1:8081/
-wget -q -O /dev/null http://localhost:8081/index.html
+/bin/wget -q -O /dev/null http://127.0.0.1:8081/
+/bin/wget -q -O /dev/null http://localhost:8081/index.html
 
-say "ordinary commands at the host's shell (no terminal)"
-ls /etc >/dev/null
-ps >/dev/null
-id >/dev/null
-cat /etc/hostname >/dev/null
+say "ordinary commands at the host's shell (no terminal); applets by path, so each is its own exec"
+/bin/ls /etc >/dev/null
+/bin/ps >/dev/null
+/bin/id >/dev/null
+/bin/cat /etc/hostname >/dev/null
 
 sleep 1
 kill -9 "$RC_PID" 2>/dev/null || true
