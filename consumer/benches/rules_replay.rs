@@ -16,7 +16,8 @@
 //! - `state`: the full path with the state module applying each event and
 //!   answering process fields.
 //!
-//! `PHASE=full|match|decode|state` runs one figure only.  Each figure's
+//! `PHASE=full|match|decode|state` runs one figure only; `RULES=a:b:c`
+//! loads those rules files instead of the default ruleset.  Each figure's
 //! loop is a function of its own (`phase_full`, ...), so callgrind can
 //! count one alone:
 //!
@@ -220,8 +221,12 @@ fn phase_decode(buf: &[u8]) {
 }
 
 fn main() {
-    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/kestrel_rules.yaml");
-    let engine = Engine::load_files(&[rules], EngineOptions::default()).expect("default rules");
+    // RULES=a.yaml:b.yaml loads other rules files (Falco's, for instance).
+    let rules: Vec<PathBuf> = match std::env::var_os("RULES") {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/kestrel_rules.yaml")],
+    };
+    let engine = Engine::load_files(&rules, EngineOptions::default()).expect("rules load");
     let (buf, n) = stream();
     eprintln!(
         "stream: {n} events, {:.1} MB, {} rules",

@@ -634,6 +634,9 @@ fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
         engine.warnings().len(),
         events
     );
+    for note in engine.notes() {
+        eprintln!("{note}");
+    }
     Ok(())
 }
 

@@ -155,10 +155,16 @@ pub struct Compiler<'d> {
     /// Lists referenced by some rule, macro or other list.
     pub used_lists: HashSet<usize>,
     stack: Vec<usize>,
+    /// How deep the expression being compiled nests, macros included.
+    depth: usize,
     /// Errors, deduplicated.
     pub errors: Vec<RuleError>,
     /// Warnings (unknown event names).
     pub warnings: Vec<Warning>,
+    /// Where Kestrel differs without the rules being wrong (an event
+    /// Falco knows that kestrel.ko does not record): told by
+    /// `rules validate`, never a warning.
+    pub notes: Vec<Warning>,
 }
 
 type Res<T> = Result<T, ()>;
@@ -173,6 +179,10 @@ fn hex_bytes(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+/// How deep a condition may nest (parentheses, `not`, macros inside
+/// macros) and lists inside lists.
+pub const MAX_NESTING: usize = 256;
 
 impl<'d> Compiler<'d> {
     /// A compiler over `defs`; `universe` holds every known event name.
@@ -196,8 +206,10 @@ impl<'d> Compiler<'d> {
             used_macros: HashSet::new(),
             used_lists: HashSet::new(),
             stack: Vec::new(),
+            depth: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -280,6 +292,27 @@ impl<'d> Compiler<'d> {
     }
 
     fn expr(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
+        // A counter, not the stack, bounds macro chains and nesting: a
+        // chain of any length is an error, never a crash.
+        if self.depth >= MAX_NESTING {
+            let at = match e {
+                Expr::Macro { span, .. } => span.start,
+                Expr::Compare { field_span, .. } => field_span.start,
+                _ => 0,
+            };
+            self.error(
+                loc.pos(at),
+                format!("the condition nests deeper than {MAX_NESTING} levels (macros inside macros included)"),
+            );
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.expr_inner(e, loc);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &Expr, loc: &dyn Locate) -> Res<Node> {
         Ok(match e {
             Expr::And(items) => {
                 let mut nodes = items
@@ -362,6 +395,14 @@ impl<'d> Compiler<'d> {
         loc: &dyn Locate,
         span: Span,
     ) -> Res<()> {
+        if seen.len() >= MAX_NESTING {
+            let name = self.defs.lists[i].name.clone();
+            self.error(
+                loc.pos(span.start),
+                format!("list '{name}' is nested in lists deeper than {MAX_NESTING} levels"),
+            );
+            return Err(());
+        }
         if seen.contains(&i) {
             let name = self.defs.lists[i].name.clone();
             self.error(
@@ -376,7 +417,9 @@ impl<'d> Compiler<'d> {
         for item in &defs.lists[i].items {
             match self.list_ix.get(item.as_str()) {
                 Some(&j) => self.expand_list(j, out, seen, loc, span)?,
-                None => out.push(item.clone()),
+                // Falco expands items into the condition text, so an item
+                // written with quotes is a quoted string: its text.
+                None => out.push(condition::unquote_item(item).unwrap_or_else(|| item.clone())),
             }
         }
         seen.pop();
@@ -438,6 +481,13 @@ impl<'d> Compiler<'d> {
         if !allowed {
             return op_err(self, "");
         }
+        let domain = matches!(
+            fref.field,
+            Field::FdCipName | Field::FdSipName | Field::FdLipName | Field::FdRipName
+        );
+        if domain && !matches!(op, Op::Eq | Op::Ne | Op::In | Op::Exists) {
+            return op_err(self, ": domain name fields take only =, != and in");
+        }
         let (values, first_span) = match rhs {
             Rhs::None => (Vec::new(), op_span),
             Rhs::Single(v) => (vec![v.text.clone()], v.span),
@@ -477,12 +527,29 @@ impl<'d> Compiler<'d> {
         if fref.field == Field::EvtType && matches!(op, Op::Eq | Op::Ne | Op::In) {
             for v in &values {
                 if !self.universe.contains(v) {
-                    self.warnings.push(Warning {
-                        pos: loc.pos(first_span.start),
-                        message: format!(
-                            "Kestrel records no event called '{v}': this test can never match it"
-                        ),
-                    });
+                    let pos = loc.pos(first_span.start);
+                    if kestrel_abi::syscall_number(v).is_some() {
+                        // A real syscall: valid in Falco, only not recorded here.
+                        let note = Warning {
+                            pos,
+                            message: format!(
+                                "kestrel.ko does not record '{v}': this test can never match it"
+                            ),
+                        };
+                        if !self.notes.contains(&note) {
+                            self.notes.push(note);
+                        }
+                    } else {
+                        let w = Warning {
+                            pos,
+                            message: format!(
+                                "no event called '{v}' exists: this test can never match it"
+                            ),
+                        };
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                    }
                 }
             }
             let names: Box<[Box<str>]> = values.iter().map(|v| v.as_str().into()).collect();
@@ -494,6 +561,18 @@ impl<'d> Compiler<'d> {
         }
         let one = values.first().cloned().unwrap_or_default();
         let test = match op {
+            Op::In | Op::Eq | Op::Ne if domain => {
+                // The names are resolved in the background; an address has
+                // the names that resolved to it (see rules::dns).
+                for v in &values {
+                    super::dns::watch(v);
+                }
+                match op {
+                    Op::In => Test::Intersects(ValueSet::new(&values)),
+                    Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
+                    _ => Test::Cmp(CmpOp::Ne, Const::new(&one)),
+                }
+            }
             Op::Exists => Test::Exists,
             Op::Eq => Test::Cmp(CmpOp::Eq, Const::new(&one)),
             Op::Ne => Test::Cmp(CmpOp::Ne, Const::new(&one)),
@@ -526,7 +605,8 @@ impl<'d> Compiler<'d> {
             Op::PMatch => Test::PMatch(PathTrie::new(&values)),
             Op::Glob => Test::Glob(Glob::new(&one, false)),
             Op::IGlob => Test::Glob(Glob::new(&one, true)),
-            Op::Regex => match regex::bytes::RegexBuilder::new(&one)
+            // Falco matches with RE2's FullMatch: the whole value.
+            Op::Regex => match regex::bytes::RegexBuilder::new(&format!("\\A(?:{one})\\z"))
                 .size_limit(1 << 20)
                 .build()
             {
@@ -845,6 +925,51 @@ mod tests {
                 errs[0]
             );
         }
+    }
+
+    #[test]
+    fn long_macro_and_list_chains_are_errors_not_crashes() {
+        let u = universe();
+        // 10,000 macros, each the next; 50,000 lists, each the next.
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m10000\n  condition: proc.name = x\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("- list: l{i}\n  items: [l{}]\n", i + 1));
+        }
+        text.push_str("- list: l50000\n  items: [x]\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        text.push_str(
+            "- rule: s\n  desc: d\n  condition: proc.name in (l0)\n  output: o\n  priority: info\n",
+        );
+        let mut defs = Definitions::default();
+        defs.load_file("chain", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_err());
+        assert!(c.rule_condition(&defs.rules[1].cond, &[]).is_err());
+        assert!(
+            c.errors[0].message.contains("nests deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        assert!(
+            c.errors[1].message.contains("deeper than 256"),
+            "{:?}",
+            c.errors
+        );
+        // A chain within the bound compiles.
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{}\n", i + 1));
+        }
+        text.push_str("- macro: m100\n  condition: proc.name = x\n");
+        text.push_str("- rule: r\n  desc: d\n  condition: m0\n  output: o\n  priority: info\n");
+        let mut defs = Definitions::default();
+        defs.load_file("short", text).unwrap();
+        let mut c = Compiler::new(&defs, &u);
+        assert!(c.rule_condition(&defs.rules[0].cond, &[]).is_ok());
     }
 
     #[test]

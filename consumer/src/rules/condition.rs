@@ -594,6 +594,46 @@ impl Parser<'_> {
     }
 }
 
+/// A list item written as one quoted string (`'"75-system-updat"'` in
+/// YAML is the item `"75-system-updat"`): its text, as the condition
+/// parser reads a quoted value, since Falco expands list items into the
+/// condition before parsing it.  `None` for any other item.
+pub fn unquote_item(item: &str) -> Option<String> {
+    let b = item.as_bytes();
+    let q = *b.first()?;
+    if !(q == b'"' || q == b'\'') || b.len() < 2 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                match b.get(i + 1) {
+                    Some(&c @ (b'"' | b'\'' | b'\\')) => out.push(c),
+                    Some(b'n') => out.push(b'\n'),
+                    Some(b't') => out.push(b'\t'),
+                    Some(&c) => {
+                        out.push(b'\\');
+                        out.push(c);
+                    }
+                    None => out.push(b'\\'),
+                }
+                i += 2;
+            }
+            c if c == q => {
+                // The closing quote must end the item.
+                return (i + 1 == b.len()).then(|| String::from_utf8_lossy(&out).into_owned());
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,6 +693,19 @@ mod tests {
         assert_eq!(cmp(&items[1]).1, Op::Exists);
         assert_eq!(cmp(&items[2]).0, "evt.arg.flags");
         assert!(matches!(cmp(&items[3]).2, Rhs::List(v) if v.len() == 1 && v[0].text == "my_dirs"));
+    }
+
+    #[test]
+    fn quoted_list_items_are_their_text() {
+        assert_eq!(
+            unquote_item("\"75-system-updat\"").as_deref(),
+            Some("75-system-updat")
+        );
+        assert_eq!(unquote_item("'10.0.0.0/8'").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(unquote_item("\"a \\\" b\"").as_deref(), Some("a \" b"));
+        assert_eq!(unquote_item("plain"), None);
+        assert_eq!(unquote_item("\"a\" b \"c\""), None);
+        assert_eq!(unquote_item("\"open"), None);
     }
 
     #[test]

@@ -671,6 +671,20 @@ impl Node {
         hit != *negate
     }
 
+    /// Calls `f` with every field the condition tests.
+    pub fn for_each_field(&self, f: &mut impl FnMut(super::fields::Field)) {
+        match self {
+            Node::Const(_) | Node::EvtType { .. } => {}
+            Node::And(items) | Node::Or(items) => {
+                for n in items.iter() {
+                    n.for_each_field(f);
+                }
+            }
+            Node::Not(n) => n.for_each_field(f),
+            Node::Check(c) => f(c.field.field),
+        }
+    }
+
     /// Every check in the condition, for rewriting.
     pub fn for_each_check_mut(&mut self, f: &mut impl FnMut(&mut Check)) {
         match self {

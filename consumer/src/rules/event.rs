@@ -39,10 +39,17 @@ pub struct EventFields<'e, 'a> {
     pub num: u64,
     /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn event time to wall time.
     pub wall_offset_ns: i64,
-    /// Host name for `evt.hostname`.
+    /// Host name for `evt.hostname` (this machine's, read once, unless
+    /// the caller sets another).
     pub hostname: &'e str,
     /// The event type's parameter slots and class, looked up once.
     info: &'static TypeInfo,
+}
+
+/// This machine's host name, read once (Falco's `evt.hostname`).
+pub fn this_hostname() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(super::format::hostname)
 }
 
 impl<'e, 'a> EventFields<'e, 'a> {
@@ -54,7 +61,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             ring: 0,
             num: 0,
             wall_offset_ns: 0,
-            hostname: "",
+            hostname: this_hostname(),
             info: type_info(event.event_type()),
         }
     }
@@ -276,10 +283,98 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 }
                 FieldValue::str(p)
             }
-            _ if info.class == Class::ExecExit && self.res() == Some(0) => {
-                return self.exec_value(f)
+            // What a successful exec's exit record describes: the new image.
+            Field::ProcExe
+            | Field::ProcName
+            | Field::ProcArgs
+            | Field::ProcEnv
+            | Field::ProcCmdline
+            | Field::ProcExeline
+            | Field::ProcCwd
+            | Field::ProcExepath
+            | Field::ProcVpid
+            | Field::ProcTty
+            | Field::ProcIsExeFromMemfd
+            | Field::ThreadVtid
+            | Field::UserUid
+            | Field::UserLoginuid
+            | Field::GroupGid => {
+                if info.class == Class::ExecExit && self.res() == Some(0) {
+                    return self.exec_value(f);
+                }
+                return None;
             }
-            _ => return None,
+            // The process state answers these (or nothing does: Provider::Missing).
+            Field::EvtBuffer
+            | Field::ProcNthreads
+            | Field::ProcPpid
+            | Field::ProcPname
+            | Field::ProcPcmdline
+            | Field::ProcPexe
+            | Field::ProcPexepath
+            | Field::ProcApid
+            | Field::ProcAname
+            | Field::ProcAexepath
+            | Field::ProcAexe
+            | Field::ProcDuration
+            | Field::ProcExeIno
+            | Field::ProcExeInoCtime
+            | Field::ProcExeInoMtime
+            | Field::ProcExeInoCtimeDurationProcStart
+            | Field::ProcLoginshellid
+            | Field::ProcSname
+            | Field::ProcSid
+            | Field::ProcVpgid
+            | Field::ProcPgid
+            | Field::ProcPvpid
+            | Field::ProcIsExeUpperLayer
+            | Field::ProcIsExeWritable
+            | Field::ProcIsSidLeader
+            | Field::ProcIsVpgidLeader
+            | Field::ProcStartTs
+            | Field::ThreadCapPermitted
+            | Field::ThreadCapEffective
+            | Field::ThreadCapInheritable
+            | Field::UserName
+            | Field::UserHomedir
+            | Field::UserShell
+            | Field::UserLoginname
+            | Field::GroupName
+            | Field::FdL4proto
+            | Field::FdDev
+            | Field::FdIno
+            | Field::FdNameChanged
+            | Field::FdCipName
+            | Field::FdSipName
+            | Field::FdLipName
+            | Field::FdRipName
+            | Field::ContainerId
+            | Field::ContainerFullId
+            | Field::ContainerName
+            | Field::ContainerImage
+            | Field::ContainerImageId
+            | Field::ContainerImageRepository
+            | Field::ContainerImageTag
+            | Field::ContainerImageDigest
+            | Field::ContainerType
+            | Field::ContainerPrivileged
+            | Field::ContainerMounts
+            | Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation
+            | Field::ContainerHealthcheck
+            | Field::ContainerStartTs
+            | Field::K8sPodName
+            | Field::K8sPodId
+            | Field::K8sPodUid
+            | Field::K8sPodLabel
+            | Field::K8sPodLabels
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::K8sNsName => return None,
         })
     }
 
@@ -351,7 +446,132 @@ impl<'e, 'a> EventFields<'e, 'a> {
             Field::ProcIsExeFromMemfd => {
                 FieldValue::Bool(self.text(K::Exe)?.starts_with(b"/memfd:"))
             }
-            _ => return None,
+            // Not in an exec record: the state answers them.
+            Field::EvtNum
+            | Field::EvtTime
+            | Field::EvtTimeS
+            | Field::EvtTimeIso
+            | Field::EvtDatetime
+            | Field::EvtRawtime
+            | Field::EvtType
+            | Field::EvtDir
+            | Field::EvtCpu
+            | Field::EvtArgs
+            | Field::EvtArg
+            | Field::EvtRawarg
+            | Field::EvtRes
+            | Field::EvtRawres
+            | Field::EvtFailed
+            | Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenExec
+            | Field::EvtIsOpenCreate
+            | Field::EvtHostname
+            | Field::EvtSource
+            | Field::EvtBuffer
+            | Field::ProcPid
+            | Field::ProcNthreads
+            | Field::ProcPpid
+            | Field::ProcPname
+            | Field::ProcPcmdline
+            | Field::ProcPexe
+            | Field::ProcPexepath
+            | Field::ProcApid
+            | Field::ProcAname
+            | Field::ProcAexepath
+            | Field::ProcAexe
+            | Field::ProcDuration
+            | Field::ProcExeIno
+            | Field::ProcExeInoCtime
+            | Field::ProcExeInoMtime
+            | Field::ProcExeInoCtimeDurationProcStart
+            | Field::ProcLoginshellid
+            | Field::ProcSname
+            | Field::ProcSid
+            | Field::ProcVpgid
+            | Field::ProcPgid
+            | Field::ProcPvpid
+            | Field::ProcIsExeUpperLayer
+            | Field::ProcIsExeWritable
+            | Field::ProcIsSidLeader
+            | Field::ProcIsVpgidLeader
+            | Field::ProcStartTs
+            | Field::ThreadTid
+            | Field::ThreadIsmain
+            | Field::ThreadCapPermitted
+            | Field::ThreadCapEffective
+            | Field::ThreadCapInheritable
+            | Field::UserName
+            | Field::UserHomedir
+            | Field::UserShell
+            | Field::UserLoginname
+            | Field::GroupName
+            | Field::FdNum
+            | Field::FdType
+            | Field::FdTypechar
+            | Field::FdName
+            | Field::FdDirectory
+            | Field::FdFilename
+            | Field::FdNameraw
+            | Field::FdIp
+            | Field::FdCip
+            | Field::FdSip
+            | Field::FdLip
+            | Field::FdRip
+            | Field::FdPort
+            | Field::FdCport
+            | Field::FdSport
+            | Field::FdLport
+            | Field::FdRport
+            | Field::FdL4proto
+            | Field::FdSockfamily
+            | Field::FdIsServer
+            | Field::FdNet
+            | Field::FdCnet
+            | Field::FdSnet
+            | Field::FdLnet
+            | Field::FdRnet
+            | Field::FdConnected
+            | Field::FdDev
+            | Field::FdIno
+            | Field::FdNameChanged
+            | Field::FdCipName
+            | Field::FdSipName
+            | Field::FdLipName
+            | Field::FdRipName
+            | Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw
+            | Field::ContainerId
+            | Field::ContainerFullId
+            | Field::ContainerName
+            | Field::ContainerImage
+            | Field::ContainerImageId
+            | Field::ContainerImageRepository
+            | Field::ContainerImageTag
+            | Field::ContainerImageDigest
+            | Field::ContainerType
+            | Field::ContainerPrivileged
+            | Field::ContainerMounts
+            | Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation
+            | Field::ContainerHealthcheck
+            | Field::ContainerStartTs
+            | Field::K8sPodName
+            | Field::K8sPodId
+            | Field::K8sPodUid
+            | Field::K8sPodLabel
+            | Field::K8sPodLabels
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::K8sNsName => return None,
         })
     }
 

@@ -73,8 +73,29 @@ pub enum ArgKind {
     OptionalKey,
 }
 
+/// Who fills a field's value: the provider column of the catalogue.  Each
+/// provider's `match` over [`Field`] lists every field (no catch-all arm),
+/// so a field added here without a provider does not compile, and the
+/// catalogue test fills every field that is not [`Provider::Missing`] from
+/// a fully populated fixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// The event's own parameters (`rules::event`).
+    Event,
+    /// The event where it carries the value (an exec's exit, a socket
+    /// call's tuple, an open's path), the process state otherwise.
+    EventThenState,
+    /// The process state (`state::fields`), including what it reads from
+    /// `/proc` on demand in live runs.
+    State,
+    /// Never filled on this engine, for the reason given: the field loads
+    /// and evaluates as Falco evaluates a value its source cannot give
+    /// (every comparison false, `<NA>` in outputs).
+    Missing(&'static str),
+}
+
 macro_rules! catalogue {
-    ($( $variant:ident => $name:literal, $ty:ident, $arg:ident, $desc:literal; )*) => {
+    ($( $variant:ident => $name:literal, $ty:ident, $arg:ident, $prov:ident $(($why:literal))?, $desc:literal; )*) => {
         /// Every field of the `syscall` source, as Falco names them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(missing_docs)] // each variant's meaning is in FIELDS
@@ -87,6 +108,7 @@ macro_rules! catalogue {
                 name: $name,
                 ty: FieldType::$ty,
                 arg: ArgKind::$arg,
+                provider: Provider::$prov $(($why))?,
                 desc: $desc,
             }, )*
         ];
@@ -104,143 +126,161 @@ pub struct FieldInfo {
     pub ty: FieldType,
     /// Argument it takes.
     pub arg: ArgKind,
+    /// Who fills it.
+    pub provider: Provider,
     /// What it means.
     pub desc: &'static str,
 }
 
 catalogue! {
     // evt.*: the event itself.
-    EvtNum => "evt.num", Uint, None, "event number, counted from the start of the capture";
-    EvtTime => "evt.time", Str, None, "event time as HH:MM:SS.nnnnnnnnn (UTC)";
-    EvtTimeS => "evt.time.s", Str, None, "event time as HH:MM:SS";
-    EvtTimeIso => "evt.time.iso8601", Str, None, "event time in ISO 8601 with nanoseconds";
-    EvtDatetime => "evt.datetime", Str, None, "event date and time with nanoseconds";
-    EvtRawtime => "evt.rawtime", Uint, None, "event time in ns since the Unix epoch";
-    EvtType => "evt.type", Str, None, "event name (openat, execve, procexit, ...)";
-    EvtDir => "evt.dir", Str, None, "direction: '>' for a syscall's entry, '<' for its exit";
-    EvtCpu => "evt.cpu", Uint, None, "ring (CPU) the event was recorded on";
-    EvtArgs => "evt.args", Str, None, "all arguments rendered as name=value";
-    EvtArg => "evt.arg", Dynamic, KeyOrIndex, "one argument by name (evt.arg.flags) or position (evt.arg[0])";
-    EvtRawarg => "evt.rawarg", Dynamic, KeyOrIndex, "one argument's raw value, by name or position";
-    EvtRes => "evt.res", Str, None, "result: SUCCESS, or the errno name (ENOENT) of a failed call";
-    EvtRawres => "evt.rawres", Int, None, "raw return value (negative errno on failure)";
-    EvtFailed => "evt.failed", Bool, None, "true if the call returned an error";
-    EvtIsOpenRead => "evt.is_open_read", Bool, None, "an open* whose flags allow reading";
-    EvtIsOpenWrite => "evt.is_open_write", Bool, None, "an open* whose flags allow writing";
-    EvtIsOpenExec => "evt.is_open_exec", Bool, None, "an open* that creates a file with an execute bit";
-    EvtIsOpenCreate => "evt.is_open_create", Bool, None, "an open* with O_CREAT";
-    EvtHostname => "evt.hostname", Str, None, "host name of the machine";
-    EvtSource => "evt.source", Str, None, "event source (always syscall)";
-    EvtBuffer => "evt.buffer", Bytes, None, "the event's data buffer, if it has one";
+    EvtNum => "evt.num", Uint, None, Event, "event number, counted from the start of the capture";
+    EvtTime => "evt.time", Str, None, Event, "event time as HH:MM:SS.nnnnnnnnn (UTC)";
+    EvtTimeS => "evt.time.s", Str, None, Event, "event time as HH:MM:SS";
+    EvtTimeIso => "evt.time.iso8601", Str, None, Event, "event time in ISO 8601 with nanoseconds";
+    EvtDatetime => "evt.datetime", Str, None, Event, "event date and time with nanoseconds";
+    EvtRawtime => "evt.rawtime", Uint, None, Event, "event time in ns since the Unix epoch";
+    EvtType => "evt.type", Str, None, Event, "event name (openat, execve, procexit, ...)";
+    EvtDir => "evt.dir", Str, None, Event, "direction: '>' for a syscall's entry, '<' for its exit";
+    EvtCpu => "evt.cpu", Uint, None, Event, "ring (CPU) the event was recorded on";
+    EvtArgs => "evt.args", Str, None, Event, "all arguments rendered as name=value";
+    EvtArg => "evt.arg", Dynamic, KeyOrIndex, Event, "one argument by name (evt.arg.flags) or position (evt.arg[0])";
+    EvtRawarg => "evt.rawarg", Dynamic, KeyOrIndex, Event, "one argument's raw value, by name or position";
+    EvtRes => "evt.res", Str, None, Event, "result: SUCCESS, or the errno name (ENOENT) of a failed call";
+    EvtRawres => "evt.rawres", Int, None, Event, "raw return value (negative errno on failure)";
+    EvtFailed => "evt.failed", Bool, None, Event, "true if the call returned an error";
+    EvtIsOpenRead => "evt.is_open_read", Bool, None, Event, "an open* whose flags allow reading";
+    EvtIsOpenWrite => "evt.is_open_write", Bool, None, Event, "an open* whose flags allow writing";
+    EvtIsOpenExec => "evt.is_open_exec", Bool, None, Event, "an open* that creates a file with an execute bit";
+    EvtIsOpenCreate => "evt.is_open_create", Bool, None, Event, "an open* with O_CREAT";
+    EvtHostname => "evt.hostname", Str, None, Event, "host name of the machine";
+    EvtSource => "evt.source", Str, None, Event, "event source (always syscall)";
+    EvtBuffer => "evt.buffer", Bytes, None, Missing("no recorded event carries a data buffer: Kestrel records no read, write or send data"), "the event's data buffer, if it has one";
     // proc.*: the process (thread group) that made the call.
-    ProcPid => "proc.pid", Int, None, "process id";
-    ProcExe => "proc.exe", Str, None, "first argument (argv[0]) as the process was started";
-    ProcName => "proc.name", Str, None, "process name (comm, or the exe's file name)";
-    ProcArgs => "proc.args", Str, None, "arguments after argv[0], joined by spaces";
-    ProcEnv => "proc.env", Str, OptionalKey, "environment, or one variable (proc.env[HOME])";
-    ProcCmdline => "proc.cmdline", Str, None, "proc.name followed by proc.args";
-    ProcExeline => "proc.exeline", Str, None, "proc.exe followed by proc.args";
-    ProcCwd => "proc.cwd", Str, None, "working directory";
-    ProcNthreads => "proc.nthreads", Uint, None, "threads in the process";
-    ProcPpid => "proc.ppid", Int, None, "parent process id";
-    ProcPname => "proc.pname", Str, None, "parent's name";
-    ProcPcmdline => "proc.pcmdline", Str, None, "parent's command line";
-    ProcPexe => "proc.pexe", Str, None, "parent's argv[0]";
-    ProcPexepath => "proc.pexepath", Str, None, "parent's executable path";
-    ProcApid => "proc.apid", Int, Index, "pid of the Nth ancestor (1 = parent)";
-    ProcAname => "proc.aname", Str, OptionalIndex, "name of the Nth ancestor (0 = self, 1 = parent); without index, any ancestor";
-    ProcAexepath => "proc.aexepath", Str, OptionalIndex, "executable path of the Nth ancestor";
-    ProcExepath => "proc.exepath", Str, None, "full executable path";
-    ProcLoginshellid => "proc.loginshellid", Int, None, "pid of the oldest shell ancestor";
-    ProcSname => "proc.sname", Str, None, "name of the session leader";
-    ProcSid => "proc.sid", Int, None, "session id";
-    ProcVpgid => "proc.vpgid", Int, None, "process group id inside its pid namespace";
-    ProcPgid => "proc.pgid", Int, None, "process group id";
-    ProcVpid => "proc.vpid", Int, None, "pid inside its pid namespace";
-    ProcPvpid => "proc.pvpid", Int, None, "parent's pid inside its pid namespace";
-    ProcTty => "proc.tty", Int, None, "controlling terminal (0 if none)";
-    ProcIsExeUpperLayer => "proc.is_exe_upper_layer", Bool, None, "executable lives in a container's writable overlay layer";
-    ProcIsExeFromMemfd => "proc.is_exe_from_memfd", Bool, None, "executable is a memfd (fileless execution)";
-    ProcIsExeWritable => "proc.is_exe_writable", Bool, None, "executable is writable by the process's user";
-    ProcIsSidLeader => "proc.is_sid_leader", Bool, None, "process leads its session";
-    ProcIsVpgidLeader => "proc.is_vpgid_leader", Bool, None, "process leads its process group";
-    ProcStartTs => "proc.start_ts", Uint, None, "process start time (ns since the epoch)";
+    ProcPid => "proc.pid", Int, None, EventThenState, "process id";
+    ProcExe => "proc.exe", Str, None, EventThenState, "first argument (argv[0]) as the process was started";
+    ProcName => "proc.name", Str, None, EventThenState, "process name (comm, or the exe's file name)";
+    ProcArgs => "proc.args", Str, None, EventThenState, "arguments after argv[0], joined by spaces";
+    ProcEnv => "proc.env", Str, OptionalKey, EventThenState, "environment, or one variable (proc.env[HOME])";
+    ProcCmdline => "proc.cmdline", Str, None, EventThenState, "proc.name followed by proc.args";
+    ProcExeline => "proc.exeline", Str, None, EventThenState, "proc.exe followed by proc.args";
+    ProcCwd => "proc.cwd", Str, None, EventThenState, "working directory";
+    ProcNthreads => "proc.nthreads", Uint, None, State, "threads in the process";
+    ProcPpid => "proc.ppid", Int, None, State, "parent process id";
+    ProcPname => "proc.pname", Str, None, State, "parent's name";
+    ProcPcmdline => "proc.pcmdline", Str, None, State, "parent's command line";
+    ProcPexe => "proc.pexe", Str, None, State, "parent's argv[0]";
+    ProcPexepath => "proc.pexepath", Str, None, State, "parent's executable path";
+    ProcApid => "proc.apid", Int, Index, State, "pid of the Nth ancestor (1 = parent)";
+    ProcAname => "proc.aname", Str, OptionalIndex, State, "name of the Nth ancestor (0 = self, 1 = parent); without index, any ancestor";
+    ProcAexepath => "proc.aexepath", Str, OptionalIndex, State, "executable path of the Nth ancestor";
+    ProcAexe => "proc.aexe", Str, OptionalIndex, State, "argv[0] of the Nth ancestor (0 = self, 1 = parent); without index, any ancestor";
+    ProcDuration => "proc.duration", Uint, None, State, "ns since the process started";
+    ProcExeIno => "proc.exe_ino", Uint, None, State, "inode number of the executable file";
+    ProcExeInoCtime => "proc.exe_ino.ctime", Uint, None, State, "status change time (ctime) of the executable file, ns since the epoch";
+    ProcExeInoMtime => "proc.exe_ino.mtime", Uint, None, State, "modification time (mtime) of the executable file, ns since the epoch";
+    ProcExeInoCtimeDurationProcStart => "proc.exe_ino.ctime_duration_proc_start", Uint, None, State, "ns from the executable's ctime to the process's start";
+    ProcExepath => "proc.exepath", Str, None, EventThenState, "full executable path";
+    ProcLoginshellid => "proc.loginshellid", Int, None, State, "pid of the oldest shell ancestor";
+    ProcSname => "proc.sname", Str, None, State, "name of the session leader";
+    ProcSid => "proc.sid", Int, None, State, "session id";
+    ProcVpgid => "proc.vpgid", Int, None, State, "process group id inside its pid namespace";
+    ProcPgid => "proc.pgid", Int, None, State, "process group id";
+    ProcVpid => "proc.vpid", Int, None, EventThenState, "pid inside its pid namespace";
+    ProcPvpid => "proc.pvpid", Int, None, State, "parent's pid inside its pid namespace";
+    ProcTty => "proc.tty", Int, None, EventThenState, "controlling terminal (0 if none)";
+    ProcIsExeUpperLayer => "proc.is_exe_upper_layer", Bool, None, Missing("needs the kernel to report the executable's overlay layer, which kestrel.ko does not; false in Falco when its driver cannot tell either"), "executable lives in a container's writable overlay layer";
+    ProcIsExeFromMemfd => "proc.is_exe_from_memfd", Bool, None, EventThenState, "executable is a memfd (fileless execution)";
+    ProcIsExeWritable => "proc.is_exe_writable", Bool, None, State, "executable is writable by the process's user";
+    ProcIsSidLeader => "proc.is_sid_leader", Bool, None, State, "process leads its session";
+    ProcIsVpgidLeader => "proc.is_vpgid_leader", Bool, None, State, "process leads its process group";
+    ProcStartTs => "proc.start_ts", Uint, None, State, "process start time (ns since the epoch)";
     // thread.*
-    ThreadTid => "thread.tid", Int, None, "thread id";
-    ThreadVtid => "thread.vtid", Int, None, "thread id inside its pid namespace";
-    ThreadIsmain => "thread.ismain", Bool, None, "the thread is the process's main thread";
-    ThreadCapPermitted => "thread.cap_permitted", Str, None, "permitted capabilities";
-    ThreadCapEffective => "thread.cap_effective", Str, None, "effective capabilities";
-    ThreadCapInheritable => "thread.cap_inheritable", Str, None, "inheritable capabilities";
+    ThreadTid => "thread.tid", Int, None, EventThenState, "thread id";
+    ThreadVtid => "thread.vtid", Int, None, EventThenState, "thread id inside its pid namespace";
+    ThreadIsmain => "thread.ismain", Bool, None, EventThenState, "the thread is the process's main thread";
+    ThreadCapPermitted => "thread.cap_permitted", Str, None, State, "permitted capabilities";
+    ThreadCapEffective => "thread.cap_effective", Str, None, State, "effective capabilities";
+    ThreadCapInheritable => "thread.cap_inheritable", Str, None, State, "inheritable capabilities";
     // user.* / group.*
-    UserUid => "user.uid", Uint, None, "effective user id";
-    UserName => "user.name", Str, None, "effective user name (from the process's own root)";
-    UserHomedir => "user.homedir", Str, None, "home directory";
-    UserShell => "user.shell", Str, None, "login shell";
-    UserLoginuid => "user.loginuid", Int, None, "audit login uid (-1 if none)";
-    UserLoginname => "user.loginname", Str, None, "name of the audit login user";
-    GroupGid => "group.gid", Uint, None, "effective group id";
-    GroupName => "group.name", Str, None, "effective group name";
+    UserUid => "user.uid", Uint, None, EventThenState, "effective user id";
+    UserName => "user.name", Str, None, State, "effective user name (from the process's own root)";
+    UserHomedir => "user.homedir", Str, None, State, "home directory";
+    UserShell => "user.shell", Str, None, State, "login shell";
+    UserLoginuid => "user.loginuid", Int, None, EventThenState, "audit login uid (-1 if none)";
+    UserLoginname => "user.loginname", Str, None, State, "name of the audit login user";
+    GroupGid => "group.gid", Uint, None, EventThenState, "effective group id";
+    GroupName => "group.name", Str, None, State, "effective group name";
     // fd.*: the file descriptor the call used or created.
-    FdNum => "fd.num", Int, None, "file descriptor number";
-    FdType => "fd.type", Str, None, "file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, memfd, ...";
-    FdTypechar => "fd.typechar", Str, None, "one letter for fd.type (f, 4, 6, u, p, ...)";
-    FdName => "fd.name", Str, None, "file path, or connection tuple for sockets";
-    FdDirectory => "fd.directory", Str, None, "directory part of a file's path";
-    FdFilename => "fd.filename", Str, None, "file name part of a file's path";
-    FdNameraw => "fd.nameraw", Str, None, "the path exactly as the call passed it";
-    FdIp => "fd.ip", Ip, None, "either end's address (matches if one does)";
-    FdCip => "fd.cip", Ip, None, "client address";
-    FdSip => "fd.sip", Ip, None, "server address";
-    FdLip => "fd.lip", Ip, None, "local address";
-    FdRip => "fd.rip", Ip, None, "remote address";
-    FdPort => "fd.port", Uint, None, "either end's port (matches if one does)";
-    FdCport => "fd.cport", Uint, None, "client port";
-    FdSport => "fd.sport", Uint, None, "server port";
-    FdLport => "fd.lport", Uint, None, "local port";
-    FdRport => "fd.rport", Uint, None, "remote port";
-    FdL4proto => "fd.l4proto", Str, None, "tcp, udp, icmp or raw";
-    FdSockfamily => "fd.sockfamily", Str, None, "ip or unix";
-    FdIsServer => "fd.is_server", Bool, None, "the process is the server end of the connection";
-    FdNet => "fd.net", IpNet, None, "either end's address, compared with networks";
-    FdCnet => "fd.cnet", IpNet, None, "client address, compared with networks";
-    FdSnet => "fd.snet", IpNet, None, "server address, compared with networks";
-    FdLnet => "fd.lnet", IpNet, None, "local address, compared with networks";
-    FdRnet => "fd.rnet", IpNet, None, "remote address, compared with networks";
-    FdConnected => "fd.connected", Bool, None, "the socket is connected";
-    FdDev => "fd.dev", Uint, None, "device number of the file";
-    FdIno => "fd.ino", Uint, None, "inode number of the file";
+    FdNum => "fd.num", Int, None, EventThenState, "file descriptor number";
+    FdType => "fd.type", Str, None, EventThenState, "file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, memfd, ...";
+    FdTypechar => "fd.typechar", Str, None, EventThenState, "one letter for fd.type (f, 4, 6, u, p, ...)";
+    FdName => "fd.name", Str, None, EventThenState, "file path, or connection tuple for sockets";
+    FdDirectory => "fd.directory", Str, None, EventThenState, "directory part of a file's path";
+    FdFilename => "fd.filename", Str, None, EventThenState, "file name part of a file's path";
+    FdNameraw => "fd.nameraw", Str, None, EventThenState, "the path exactly as the call passed it";
+    FdIp => "fd.ip", Ip, None, EventThenState, "either end's address (matches if one does)";
+    FdCip => "fd.cip", Ip, None, EventThenState, "client address";
+    FdSip => "fd.sip", Ip, None, EventThenState, "server address";
+    FdLip => "fd.lip", Ip, None, EventThenState, "local address";
+    FdRip => "fd.rip", Ip, None, EventThenState, "remote address";
+    FdPort => "fd.port", Uint, None, EventThenState, "either end's port (matches if one does)";
+    FdCport => "fd.cport", Uint, None, EventThenState, "client port";
+    FdSport => "fd.sport", Uint, None, EventThenState, "server port";
+    FdLport => "fd.lport", Uint, None, EventThenState, "local port";
+    FdRport => "fd.rport", Uint, None, EventThenState, "remote port";
+    FdL4proto => "fd.l4proto", Str, None, EventThenState, "tcp, udp, icmp or raw";
+    FdSockfamily => "fd.sockfamily", Str, None, EventThenState, "ip or unix";
+    FdIsServer => "fd.is_server", Bool, None, EventThenState, "the process is the server end of the connection";
+    FdNet => "fd.net", IpNet, None, EventThenState, "either end's address, compared with networks";
+    FdCnet => "fd.cnet", IpNet, None, EventThenState, "client address, compared with networks";
+    FdSnet => "fd.snet", IpNet, None, EventThenState, "server address, compared with networks";
+    FdLnet => "fd.lnet", IpNet, None, EventThenState, "local address, compared with networks";
+    FdRnet => "fd.rnet", IpNet, None, EventThenState, "remote address, compared with networks";
+    FdConnected => "fd.connected", Bool, None, EventThenState, "the socket is connected";
+    FdDev => "fd.dev", Uint, None, State, "device number of the file";
+    FdIno => "fd.ino", Uint, None, State, "inode number of the file";
+    FdNameChanged => "fd.name_changed", Bool, None, State, "the event changed the fd's name (a sendto to another address than the socket's peer)";
+    FdCipName => "fd.cip.name", Str, None, State, "domain name of the client address (compared with =, != and in: the names are resolved and their addresses compared)";
+    FdSipName => "fd.sip.name", Str, None, State, "domain name of the server address (compared as fd.cip.name)";
+    FdLipName => "fd.lip.name", Str, None, State, "domain name of the local address (compared as fd.cip.name)";
+    FdRipName => "fd.rip.name", Str, None, State, "domain name of the remote address (compared as fd.cip.name)";
     // fs.path.*: paths of path-taking calls (rename, link, unlink, ...).
-    FsPathName => "fs.path.name", Str, None, "the path the call acted on, made absolute";
-    FsPathNameraw => "fs.path.nameraw", Str, None, "the path as passed";
-    FsPathSource => "fs.path.source", Str, None, "source path of a two-path call (rename, link), absolute";
-    FsPathSourceraw => "fs.path.sourceraw", Str, None, "source path as passed";
-    FsPathTarget => "fs.path.target", Str, None, "target path of a two-path call, absolute";
-    FsPathTargetraw => "fs.path.targetraw", Str, None, "target path as passed";
+    FsPathName => "fs.path.name", Str, None, EventThenState, "the path the call acted on, made absolute";
+    FsPathNameraw => "fs.path.nameraw", Str, None, EventThenState, "the path as passed";
+    FsPathSource => "fs.path.source", Str, None, EventThenState, "source path of a two-path call (rename, link), absolute";
+    FsPathSourceraw => "fs.path.sourceraw", Str, None, EventThenState, "source path as passed";
+    FsPathTarget => "fs.path.target", Str, None, EventThenState, "target path of a two-path call, absolute";
+    FsPathTargetraw => "fs.path.targetraw", Str, None, EventThenState, "target path as passed";
     // container.*
-    ContainerId => "container.id", Str, None, "container id (12 characters), or 'host'";
-    ContainerFullId => "container.full_id", Str, None, "full container id, or 'host'";
-    ContainerName => "container.name", Str, None, "container name, or 'host'";
-    ContainerImage => "container.image", Str, None, "image name";
-    ContainerImageId => "container.image.id", Str, None, "image id";
-    ContainerImageRepository => "container.image.repository", Str, None, "image repository";
-    ContainerImageTag => "container.image.tag", Str, None, "image tag";
-    ContainerImageDigest => "container.image.digest", Str, None, "image digest";
-    ContainerType => "container.type", Str, None, "docker, containerd, cri-o, podman, host, ...";
-    ContainerPrivileged => "container.privileged", Bool, None, "the container runs privileged";
-    ContainerMounts => "container.mounts", Str, None, "mounts, as source:dest:mode:rdwr:propagation";
-    ContainerMount => "container.mount", Str, Key, "one mount by index or source path";
-    ContainerHealthcheck => "container.healthcheck", Str, None, "the container's health check command";
-    ContainerStartTs => "container.start_ts", Uint, None, "container start time";
+    ContainerId => "container.id", Str, None, State, "container id (12 characters), or 'host'";
+    ContainerFullId => "container.full_id", Str, None, State, "full container id, or 'host'";
+    ContainerName => "container.name", Str, None, State, "container name, or 'host'";
+    ContainerImage => "container.image", Str, None, State, "image name";
+    ContainerImageId => "container.image.id", Str, None, State, "image id";
+    ContainerImageRepository => "container.image.repository", Str, None, State, "image repository";
+    ContainerImageTag => "container.image.tag", Str, None, State, "image tag";
+    ContainerImageDigest => "container.image.digest", Str, None, State, "image digest";
+    ContainerType => "container.type", Str, None, State, "docker, containerd, cri-o, podman, host, ...";
+    ContainerPrivileged => "container.privileged", Bool, None, State, "the container runs privileged";
+    ContainerMounts => "container.mounts", Str, None, State, "mounts, as source:dest:mode:rdwr:propagation";
+    ContainerMount => "container.mount", Str, KeyOrIndex, State, "one mount as source:dest:mode:rdwr:propagation, by index or by source path (a glob)";
+    ContainerMountSource => "container.mount.source", Str, KeyOrIndex, State, "a mount's source, by index or by destination path (a glob)";
+    ContainerMountDest => "container.mount.dest", Str, KeyOrIndex, State, "a mount's destination, by index or by source path (a glob)";
+    ContainerMountMode => "container.mount.mode", Str, KeyOrIndex, State, "a mount's mode (options), by index or by source path (a glob)";
+    ContainerMountRdwr => "container.mount.rdwr", Str, KeyOrIndex, State, "true if a mount is writable, by index or by source path (a glob)";
+    ContainerMountPropagation => "container.mount.propagation", Str, KeyOrIndex, State, "a mount's propagation, by index or by source path (a glob)";
+    ContainerHealthcheck => "container.healthcheck", Str, None, Missing("deprecated: Falco's container plugin leaves it empty too"), "the container's health check command";
+    ContainerStartTs => "container.start_ts", Uint, None, State, "container start time";
     // k8s.*
-    K8sPodName => "k8s.pod.name", Str, None, "pod name";
-    K8sPodId => "k8s.pod.id", Str, None, "pod uid (legacy name)";
-    K8sPodUid => "k8s.pod.uid", Str, None, "pod uid";
-    K8sPodLabel => "k8s.pod.label", Str, Key, "one pod label (k8s.pod.label[app])";
-    K8sPodLabels => "k8s.pod.labels", StrList, None, "all pod labels as key:value";
-    K8sPodIp => "k8s.pod.ip", Str, None, "pod IP address";
-    K8sPodCniJson => "k8s.pod.cni.json", Str, None, "pod CNI result as JSON";
-    K8sNsName => "k8s.ns.name", Str, None, "namespace name";
+    K8sPodName => "k8s.pod.name", Str, None, State, "pod name";
+    K8sPodId => "k8s.pod.id", Str, None, State, "pod uid (legacy name)";
+    K8sPodUid => "k8s.pod.uid", Str, None, State, "pod uid";
+    K8sPodLabel => "k8s.pod.label", Str, Key, State, "one pod label (k8s.pod.label[app])";
+    K8sPodLabels => "k8s.pod.labels", StrList, None, State, "all pod labels as key:value";
+    K8sPodIp => "k8s.pod.ip", Str, None, Missing("needs the pod status from the CRI API, which Kestrel does not query"), "pod IP address";
+    K8sPodCniJson => "k8s.pod.cni.json", Str, None, Missing("needs the pod status from the CRI API, which Kestrel does not query"), "pod CNI result as JSON";
+    K8sNsName => "k8s.ns.name", Str, None, State, "namespace name";
 }
 
 impl Field {

@@ -18,7 +18,11 @@ use super::Priority;
 
 /// Version of the rule language this engine implements, compared with
 /// `required_engine_version` (Falco's engine numbering).
-pub const ENGINE_VERSION: (u64, u64, u64) = (0, 43, 0);
+pub const ENGINE_VERSION: (u64, u64, u64) = (0, 57, 0);
+
+/// Falco plugins whose fields Kestrel provides itself: a rules file that
+/// requires them loads without a word.
+pub const BUILT_IN_PLUGINS: &[&str] = &["container"];
 
 /// A place in a rules file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +221,58 @@ struct KeyAt {
 struct ItemAt {
     start: usize,
     keys: HashMap<String, KeyAt>,
+}
+
+/// The YAML documents of a file (`---` separates them, `...` ends one), in
+/// order, as Falco loads every document of a rules file.  Each is the
+/// whole file's text with everything outside the document blanked (line
+/// breaks kept), so positions within it are positions in the file.
+fn documents(text: &str) -> Vec<String> {
+    let is_marker = |l: &str, m: &str| {
+        l == m
+            || l.strip_prefix(m)
+                .is_some_and(|r| r.starts_with([' ', '\t']))
+    };
+    let mut bounds = Vec::new(); // (start, end) byte ranges of documents
+    let mut start = 0;
+    let mut ended = false;
+    for (at, line) in line_ranges(text) {
+        if is_marker(line, "---") {
+            if !ended {
+                bounds.push((start, at));
+            }
+            // The rest of a `--- ` line belongs to the new document.
+            start = at + 3;
+            ended = false;
+        } else if is_marker(line, "...") {
+            if !ended {
+                bounds.push((start, at));
+            }
+            ended = true;
+            start = at + line.len();
+        }
+    }
+    if bounds.is_empty() {
+        return vec![text.to_string()];
+    }
+    if !ended {
+        bounds.push((start, text.len()));
+    }
+    bounds
+        .into_iter()
+        .filter(|&(a, b)| !text[a..b].trim().is_empty() || a == 0)
+        .map(|(a, b)| {
+            let blank = |t: &str| -> String {
+                t.chars()
+                    .map(|c| if c == '\n' { '\n' } else { ' ' })
+                    .collect()
+            };
+            let mut doc = blank(&text[..a]);
+            doc.push_str(&text[a..b]);
+            doc.push_str(&blank(&text[b..]));
+            doc
+        })
+        .collect()
 }
 
 fn line_ranges(text: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -705,7 +761,10 @@ impl Definitions {
     /// with any error changes nothing and returns every error found.
     pub fn load_file(&mut self, name: &str, text: String) -> Result<(), Vec<RuleError>> {
         let mut staged = self.clone_for_staging();
-        let errors = staged.load_into(name, text);
+        let mut errors = Vec::new();
+        for doc in documents(&text) {
+            errors.extend(staged.load_into(name, doc));
+        }
         if errors.is_empty() {
             *self = staged;
             Ok(())
@@ -814,13 +873,21 @@ impl Definitions {
                         .collect(),
                     _ => Vec::new(),
                 };
-                self.warnings.push(Warning {
-                    pos: ctx.item_pos(),
-                    message: format!(
-                        "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
-                        if names.is_empty() { "unnamed".to_string() } else { names.join(", ") }
-                    ),
-                });
+                // Kestrel fills the fields of Falco's container plugin
+                // itself (container.*, k8s.pod.*, k8s.ns.name).
+                let others: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| !BUILT_IN_PLUGINS.contains(&n.as_str()))
+                    .collect();
+                if !others.is_empty() {
+                    self.warnings.push(Warning {
+                        pos: ctx.item_pos(),
+                        message: format!(
+                            "the rules ask for plugins ({}); Kestrel runs no plugins, so rules of their sources are skipped",
+                            others.join(", ")
+                        ),
+                    });
+                }
             } else {
                 ctx.error(
                     ctx.item_pos(),
@@ -1284,6 +1351,23 @@ mod tests {
         let c = &d.macros[0].cond;
         let p = c.pos(c.text.find('b').unwrap());
         assert_eq!((p.line, p.col), (2, 22));
+    }
+
+    #[test]
+    fn multi_document_files_load_every_document() {
+        // Falco reads every YAML document of a rules file.
+        let text = "# header\n---\n- list: a\n  items: [x]\n--- \n- list: b\n  items: [a, y]\n...\n---\n- macro: m\n  condition: proc.name in (b)\n  colour: red\n";
+        let errs = load(&[("multi.yaml", text)]).unwrap_err();
+        // The error in the third document points at its own line.
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pos.line, 12, "{}", errs[0]);
+        let fixed = text.replace("  colour: red\n", "");
+        let d = load(&[("multi.yaml", &fixed)]).unwrap();
+        assert_eq!(d.lists.len(), 2);
+        assert_eq!(d.macros.len(), 1);
+        assert_eq!(d.lists[1].pos.line, 6);
+        assert_eq!(d.macros[0].pos.line, 10);
+        assert_eq!(documents("- list: a\n  items: []\n").len(), 1);
     }
 
     #[test]

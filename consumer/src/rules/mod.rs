@@ -19,6 +19,7 @@
 pub mod cases;
 pub mod compile;
 pub mod condition;
+pub mod dns;
 pub mod eval;
 pub mod event;
 pub mod fields;
@@ -219,6 +220,7 @@ pub struct Engine {
     /// Dense index by event type number, filled by [`Engine::bind_event_types`].
     by_type: Vec<Option<Box<[u32]>>>,
     warnings: Vec<Warning>,
+    notes: Vec<Warning>,
     options: EngineOptions,
     lists: usize,
     macros: usize,
@@ -392,6 +394,7 @@ impl Engine {
             any: Box::new([]),
             by_type: Vec::new(),
             warnings,
+            notes: std::mem::take(&mut compiler.notes),
             options,
             lists: defs.lists.len(),
             macros: defs.macros.len(),
@@ -496,6 +499,29 @@ impl Engine {
     /// Warnings from loading.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// Where Kestrel will behave differently from Falco on these rules
+    /// without the rules being wrong (events kestrel.ko does not record,
+    /// fields nothing fills here), one line each with its file:line.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .notes
+            .iter()
+            .map(|n| format!("{}: note: {}", n.pos, n.message))
+            .collect();
+        let mut missing = BTreeSet::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            r.condition.for_each_field(&mut |f| {
+                if let fields::Provider::Missing(why) = f.info().provider {
+                    missing.insert((f.name(), why));
+                }
+            });
+        }
+        for (name, why) in missing {
+            out.push(format!("note: {name} is never filled here ({why})"));
+        }
+        out
     }
 
     /// Number of lists and macros defined.

@@ -96,7 +96,11 @@ fn operators_behave_as_falco_documents() {
         ("fd.name glob '/etc/p*'", false),
         ("fd.name iglob '/ETC/SH*'", true),
         ("fd.name regex '^/etc/(shadow|gshadow)$'", true),
-        ("fd.name regex 'shad'", true),
+        // Falco matches regex with RE2's FullMatch: the whole value, so a
+        // pattern for part of it does not match.
+        ("fd.name regex 'shad'", false),
+        ("fd.name regex '.*shad.*'", true),
+        ("fd.name regex '/etc/shadow|/x'", true),
         ("proc.cmdline contains \"-c 'cat\"", true),
         ("proc.pid = 100", true),
         ("proc.pid > 99 and proc.pid <= 100", true),
@@ -566,4 +570,76 @@ fn a_check_shared_by_rules_is_made_once_per_event() {
     assert_eq!(e.matches(&miss, |_| {}), 0);
     assert_eq!(count(&miss, "proc.name"), 1);
     assert_eq!(count(&miss, "fd.name"), 1);
+}
+
+#[test]
+fn list_items_written_with_quotes_match_their_text_as_in_falco() {
+    // Falco expands list items into the condition before parsing it, so
+    // the item '"75-system-updat"' is the quoted string 75-system-updat,
+    // and '"10.0.0.0/8"' is a network.
+    let text = "\
+- list: cron_names
+  items: ['\"75-system-updat\"', plain]
+- list: private
+  items: ['\"10.0.0.0/8\"', '\"192.168.0.0/16\"']
+- rule: R
+  desc: d
+  condition: proc.name in (cron_names) and fd.snet in (private)
+  output: o
+  priority: warning
+";
+    let e = engine(text);
+    let hit = Fake::new("connect")
+        .s("proc.name", "75-system-updat")
+        .v("fd.snet", FieldValue::Ip("10.1.2.3".parse().unwrap()));
+    assert_eq!(fires(&e, &hit), ["R"]);
+    let quoted_name = Fake::new("connect")
+        .s("proc.name", "\"75-system-updat\"")
+        .v("fd.snet", FieldValue::Ip("10.1.2.3".parse().unwrap()));
+    assert!(fires(&e, &quoted_name).is_empty());
+    let public = Fake::new("connect")
+        .s("proc.name", "plain")
+        .v("fd.snet", FieldValue::Ip("8.8.8.8".parse().unwrap()));
+    assert!(fires(&e, &public).is_empty());
+}
+
+#[test]
+fn domain_name_fields_compare_resolved_addresses_as_in_falco() {
+    // Falco resolves the names a condition gives and compares addresses;
+    // only =, != and in apply.
+    let e = engine(&rule("fd.sip.name in (c2.example.invalid, other.invalid)"));
+    let ev = |names: Vec<&str>| {
+        Fake::new("connect").v(
+            "fd.sip.name",
+            FieldValue::List(names.into_iter().map(|n| FieldValue::owned(n)).collect()),
+        )
+    };
+    assert_eq!(fires(&e, &ev(vec!["c2.example.invalid"])), ["R"]);
+    assert!(fires(&e, &ev(vec![])).is_empty());
+    let err = Engine::load_texts(
+        &[("t.yaml", &rule("fd.sip.name startswith c2"))],
+        EngineOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("only =, != and in"), "{err}");
+}
+
+#[test]
+fn evt_hostname_is_this_machines_name_as_in_falco() {
+    let want = format::hostname();
+    assert!(!want.is_empty());
+    let b = crate::record::RecordBuilder::new(
+        kestrel_abi::EventType::KESTREL_EVT_CLOSE as u16,
+        1,
+        2,
+        2,
+    )
+    .i64(0)
+    .i64(3)
+    .build();
+    let rec = crate::record::Record::parse(&b).unwrap();
+    let ev = crate::decode::decode(&rec).unwrap();
+    let src = event::EventFields::new(&ev);
+    let v = src.field(&FieldRef::plain(Field::EvtHostname)).unwrap();
+    assert_eq!(v.render(), want);
 }

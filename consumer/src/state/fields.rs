@@ -10,10 +10,11 @@ use std::borrow::Cow;
 
 use super::container::HOST;
 use super::fds::{FdInfo, AT_FDCWD};
+use super::ondemand::{self, CapSet, FileStat};
 use super::threads::{Process, UNKNOWN_ID};
 use super::State;
 use crate::decode::Event;
-use crate::decode::Value;
+use crate::decode::{SockAddr, Value};
 use crate::rules::event::{fs_path_param, StateView};
 use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
 
@@ -85,7 +86,24 @@ fn index(f: &FieldRef) -> Option<usize> {
 }
 
 impl State {
-    fn proc_field<'s>(&'s self, tid: u32, p: &'s Process, f: &FieldRef) -> Option<FieldValue<'s>> {
+    /// The executable's inode, read from `/proc` on demand.
+    fn exe_stat(&self, p: &Process) -> Option<FileStat> {
+        ondemand::exe_stat(self.opts.proc_root.as_deref()?, p.pid)
+    }
+
+    /// A capability set, read from `/proc` on demand.
+    fn caps<'s>(&self, p: &Process, tid: u32, set: CapSet) -> Option<FieldValue<'s>> {
+        let mask = ondemand::caps(self.opts.proc_root.as_deref()?, p.pid, tid, set)?;
+        Some(FieldValue::owned(ondemand::cap_names(mask)))
+    }
+
+    fn proc_field<'s>(
+        &'s self,
+        event: &Event<'_>,
+        p: &'s Process,
+        f: &FieldRef,
+    ) -> Option<FieldValue<'s>> {
+        let tid = event.tid;
         let parent = || self.parent(p);
         if p.cgroup_unknown && matches!(field_class(f.field.name()), "container" | "k8s") {
             return None;
@@ -129,13 +147,11 @@ impl State {
                 let n = index(f)?;
                 self.ancestor(p, n).map(|a| FieldValue::Int(a.pid.into()))
             }
-            Field::ProcAname | Field::ProcAexepath => {
-                let value = |a: &'s Process| {
-                    if f.field == Field::ProcAname {
-                        nonempty(a.name())
-                    } else {
-                        nonempty(&a.exepath)
-                    }
+            Field::ProcAname | Field::ProcAexepath | Field::ProcAexe => {
+                let value = |a: &'s Process| match f.field {
+                    Field::ProcAname => nonempty(a.name()),
+                    Field::ProcAexe => nonempty(a.exe()),
+                    _ => nonempty(&a.exepath),
                 };
                 match index(f) {
                     Some(n) => self.ancestor(p, n).and_then(value),
@@ -163,6 +179,26 @@ impl State {
             Field::ProcIsSidLeader => Some(FieldValue::Bool(p.sid != 0 && p.sid == p.pid)),
             Field::ProcIsVpgidLeader => Some(FieldValue::Bool(p.vpgid != 0 && p.vpgid == p.vpid)),
             Field::ProcStartTs => (p.start_ns != 0).then_some(FieldValue::Uint(p.start_ns)),
+            Field::ProcDuration => {
+                (p.start_ns != 0).then(|| FieldValue::Uint(event.ts_ns.saturating_sub(p.start_ns)))
+            }
+            Field::ProcExeIno => self.exe_stat(p).map(|s| FieldValue::Uint(s.ino)),
+            Field::ProcExeInoCtime => self.exe_stat(p).map(|s| FieldValue::Uint(s.ctime_ns)),
+            Field::ProcExeInoMtime => self.exe_stat(p).map(|s| FieldValue::Uint(s.mtime_ns)),
+            Field::ProcExeInoCtimeDurationProcStart => {
+                // Both on the wall clock: the start time is monotonic.
+                let st = self.exe_stat(p)?;
+                let start_wall = p
+                    .start_ns
+                    .checked_add_signed(crate::device::wall_clock_offset_ns())?;
+                (p.start_ns != 0).then(|| FieldValue::Uint(start_wall.saturating_sub(st.ctime_ns)))
+            }
+            Field::ProcIsExeWritable => self
+                .exe_stat(p)
+                .map(|s| FieldValue::Bool(ondemand::writable_by(&s, p.creds.euid, p.creds.egid))),
+            Field::ThreadCapPermitted => self.caps(p, tid, CapSet::Permitted),
+            Field::ThreadCapEffective => self.caps(p, tid, CapSet::Effective),
+            Field::ThreadCapInheritable => self.caps(p, tid, CapSet::Inheritable),
             Field::ThreadTid => Some(FieldValue::Int(tid.into())),
             Field::ThreadVtid => self.thread(tid).and_then(|t| nz(t.vtid)),
             Field::ThreadIsmain => Some(FieldValue::Bool(tid == p.pid)),
@@ -205,6 +241,44 @@ impl State {
                 opt_s(p.container.as_ref()?.image_repository.as_deref())
             }
             Field::ContainerImageTag => opt_s(p.container.as_ref()?.image_tag.as_deref()),
+            Field::ContainerImageId => opt_s(p.container.as_ref()?.image_id.as_deref()),
+            Field::ContainerImageDigest => opt_s(p.container.as_ref()?.image_digest.as_deref()),
+            Field::ContainerMounts => p.container.as_ref()?.mounts.as_ref().map(|m| {
+                FieldValue::owned(m.iter().map(|m| m.describe()).collect::<Vec<_>>().join(","))
+            }),
+            Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation => {
+                let c = p.container.as_ref()?;
+                let (index, key) = match &f.arg {
+                    FieldArg::Index(i) => (Some(*i as usize), ""),
+                    FieldArg::Key(k) => (None, &**k),
+                    FieldArg::None => return None,
+                };
+                let m = c.mount(index, key, f.field == Field::ContainerMountSource)?;
+                Some(match f.field {
+                    Field::ContainerMount => FieldValue::owned(m.describe()),
+                    Field::ContainerMountSource => FieldValue::str(&m.source),
+                    Field::ContainerMountDest => FieldValue::str(&m.dest),
+                    Field::ContainerMountMode => FieldValue::str(&m.mode),
+                    Field::ContainerMountRdwr => {
+                        FieldValue::str(if m.rdwr { "true" } else { "false" })
+                    }
+                    _ => FieldValue::str(&m.propagation),
+                })
+            }
+            Field::ContainerStartTs => {
+                // Falco: the start of the container's pid namespace's init.
+                p.container.as_ref()?;
+                self.table
+                    .processes()
+                    .find(|q| q.pidns == p.pidns && q.pidns != 0 && q.vpid == 1)
+                    .filter(|q| q.start_ns != 0)
+                    .map(|q| FieldValue::Uint(q.start_ns))
+            }
             Field::ContainerPrivileged => match &p.container {
                 None => Some(FieldValue::Bool(false)),
                 Some(c) => c.privileged.map(FieldValue::Bool),
@@ -223,11 +297,84 @@ impl State {
                         .collect(),
                 )
             }),
-            _ => None,
+            // The event's own fields and fd.*/fs.path.* (answered by fd_field and fs_path).
+            Field::EvtNum
+            | Field::EvtTime
+            | Field::EvtTimeS
+            | Field::EvtTimeIso
+            | Field::EvtDatetime
+            | Field::EvtRawtime
+            | Field::EvtType
+            | Field::EvtDir
+            | Field::EvtCpu
+            | Field::EvtArgs
+            | Field::EvtArg
+            | Field::EvtRawarg
+            | Field::EvtRes
+            | Field::EvtRawres
+            | Field::EvtFailed
+            | Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenExec
+            | Field::EvtIsOpenCreate
+            | Field::EvtHostname
+            | Field::EvtSource
+            | Field::FdNum
+            | Field::FdType
+            | Field::FdTypechar
+            | Field::FdName
+            | Field::FdDirectory
+            | Field::FdFilename
+            | Field::FdNameraw
+            | Field::FdIp
+            | Field::FdCip
+            | Field::FdSip
+            | Field::FdLip
+            | Field::FdRip
+            | Field::FdPort
+            | Field::FdCport
+            | Field::FdSport
+            | Field::FdLport
+            | Field::FdRport
+            | Field::FdL4proto
+            | Field::FdSockfamily
+            | Field::FdIsServer
+            | Field::FdNet
+            | Field::FdCnet
+            | Field::FdSnet
+            | Field::FdLnet
+            | Field::FdRnet
+            | Field::FdConnected
+            | Field::FdDev
+            | Field::FdIno
+            | Field::FdNameChanged
+            | Field::FdCipName
+            | Field::FdSipName
+            | Field::FdLipName
+            | Field::FdRipName
+            | Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw => None,
+            // Provider::Missing: nothing on this engine fills them.
+            Field::ContainerHealthcheck
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::ProcIsExeUpperLayer
+            | Field::EvtBuffer => None,
         }
     }
 
-    fn fd_field<'s>(fd: i64, info: &'s FdInfo, f: &FieldRef) -> Option<FieldValue<'s>> {
+    fn fd_field<'s>(
+        &self,
+        event: &Event<'_>,
+        p: &Process,
+        fd: i64,
+        info: &'s FdInfo,
+        f: &FieldRef,
+    ) -> Option<FieldValue<'s>> {
         let ip = |a: Option<std::net::IpAddr>| a.map(FieldValue::Ip);
         let port = |p: Option<u16>| p.map(|p| FieldValue::Uint(p.into()));
         match f.field {
@@ -278,7 +425,158 @@ impl State {
                 .ends()
                 .map(|e| FieldValue::Bool(e.role == super::fds::Role::Server)),
             Field::FdConnected => info.ends().map(|e| FieldValue::Bool(e.remote.is_some())),
-            _ => None,
+            Field::FdCipName | Field::FdSipName | Field::FdLipName | Field::FdRipName => {
+                let ip = match f.field {
+                    Field::FdCipName => info.cip(),
+                    Field::FdSipName => info.sip(),
+                    Field::FdLipName => info.lip(),
+                    _ => info.rip(),
+                }?;
+                let mut names = crate::rules::dns::names_of(ip);
+                Some(if names.len() == 1 {
+                    FieldValue::owned(names.pop().expect("one").into_boxed_bytes())
+                } else {
+                    FieldValue::List(
+                        names
+                            .into_iter()
+                            .map(|n| FieldValue::owned(n.into_boxed_bytes()))
+                            .collect(),
+                    )
+                })
+            }
+            Field::FdNameChanged => {
+                // A sendto to an address other than the socket's peer
+                // names another connection (Falco: the fd's tuple changed).
+                let e = info.ends()?;
+                let to = match event.param("addr")? {
+                    Value::SockAddr(SockAddr::Inet(ip, port)) => {
+                        std::net::SocketAddr::new((*ip).into(), *port)
+                    }
+                    Value::SockAddr(SockAddr::Inet6(ip, port)) => {
+                        std::net::SocketAddr::new((*ip).into(), *port)
+                    }
+                    _ => return Some(FieldValue::Bool(false)),
+                };
+                Some(FieldValue::Bool(e.remote != Some(to)))
+            }
+            Field::FdDev | Field::FdIno => {
+                let st = ondemand::fd_stat(self.opts.proc_root.as_deref()?, p.pid, fd)?;
+                Some(FieldValue::Uint(if f.field == Field::FdDev {
+                    st.dev
+                } else {
+                    st.ino
+                }))
+            }
+            // fd.nameraw is the path as the call passed it: only the event has it.
+            Field::FdNameraw => None,
+            // Not fd fields: proc_field answers them.
+            Field::EvtNum
+            | Field::EvtTime
+            | Field::EvtTimeS
+            | Field::EvtTimeIso
+            | Field::EvtDatetime
+            | Field::EvtRawtime
+            | Field::EvtType
+            | Field::EvtDir
+            | Field::EvtCpu
+            | Field::EvtArgs
+            | Field::EvtArg
+            | Field::EvtRawarg
+            | Field::EvtRes
+            | Field::EvtRawres
+            | Field::EvtFailed
+            | Field::EvtIsOpenRead
+            | Field::EvtIsOpenWrite
+            | Field::EvtIsOpenExec
+            | Field::EvtIsOpenCreate
+            | Field::EvtHostname
+            | Field::EvtSource
+            | Field::EvtBuffer
+            | Field::ProcPid
+            | Field::ProcExe
+            | Field::ProcName
+            | Field::ProcArgs
+            | Field::ProcEnv
+            | Field::ProcCmdline
+            | Field::ProcExeline
+            | Field::ProcCwd
+            | Field::ProcNthreads
+            | Field::ProcPpid
+            | Field::ProcPname
+            | Field::ProcPcmdline
+            | Field::ProcPexe
+            | Field::ProcPexepath
+            | Field::ProcApid
+            | Field::ProcAname
+            | Field::ProcAexepath
+            | Field::ProcAexe
+            | Field::ProcDuration
+            | Field::ProcExeIno
+            | Field::ProcExeInoCtime
+            | Field::ProcExeInoMtime
+            | Field::ProcExeInoCtimeDurationProcStart
+            | Field::ProcExepath
+            | Field::ProcLoginshellid
+            | Field::ProcSname
+            | Field::ProcSid
+            | Field::ProcVpgid
+            | Field::ProcPgid
+            | Field::ProcVpid
+            | Field::ProcPvpid
+            | Field::ProcTty
+            | Field::ProcIsExeUpperLayer
+            | Field::ProcIsExeFromMemfd
+            | Field::ProcIsExeWritable
+            | Field::ProcIsSidLeader
+            | Field::ProcIsVpgidLeader
+            | Field::ProcStartTs
+            | Field::ThreadTid
+            | Field::ThreadVtid
+            | Field::ThreadIsmain
+            | Field::ThreadCapPermitted
+            | Field::ThreadCapEffective
+            | Field::ThreadCapInheritable
+            | Field::UserUid
+            | Field::UserName
+            | Field::UserHomedir
+            | Field::UserShell
+            | Field::UserLoginuid
+            | Field::UserLoginname
+            | Field::GroupGid
+            | Field::GroupName
+            | Field::FsPathName
+            | Field::FsPathNameraw
+            | Field::FsPathSource
+            | Field::FsPathSourceraw
+            | Field::FsPathTarget
+            | Field::FsPathTargetraw
+            | Field::ContainerId
+            | Field::ContainerFullId
+            | Field::ContainerName
+            | Field::ContainerImage
+            | Field::ContainerImageId
+            | Field::ContainerImageRepository
+            | Field::ContainerImageTag
+            | Field::ContainerImageDigest
+            | Field::ContainerType
+            | Field::ContainerPrivileged
+            | Field::ContainerMounts
+            | Field::ContainerMount
+            | Field::ContainerMountSource
+            | Field::ContainerMountDest
+            | Field::ContainerMountMode
+            | Field::ContainerMountRdwr
+            | Field::ContainerMountPropagation
+            | Field::ContainerHealthcheck
+            | Field::ContainerStartTs
+            | Field::K8sPodName
+            | Field::K8sPodId
+            | Field::K8sPodUid
+            | Field::K8sPodLabel
+            | Field::K8sPodLabels
+            | Field::K8sPodIp
+            | Field::K8sPodCniJson
+            | Field::K8sNsName => None,
         }
     }
 }
@@ -317,9 +615,9 @@ impl StateView for State {
         let name = field.field.name();
         if name.starts_with("fd.") {
             let fd = event_fd(event)?;
-            return State::fd_field(fd, p.fds.get(fd)?, field);
+            return self.fd_field(event, p, fd, p.fds.get(fd)?, field);
         }
-        self.proc_field(tid, p, field)
+        self.proc_field(event, p, field)
     }
 }
 
@@ -537,5 +835,218 @@ mod tests {
         );
         let missing = FieldRef::resolve("proc.env", Some("NOPE")).unwrap();
         assert!(st.field(&ev, &missing).is_none());
+    }
+}
+
+#[cfg(test)]
+mod catalogue_tests {
+    //! Every field of the catalogue is filled from a fully populated
+    //! fixture, except those whose provider says nothing fills them.
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+
+    use crate::decode::decode;
+    use crate::record::{Record, RecordBuilder};
+    use crate::rules::event::EventFields;
+    use crate::rules::fields::{ArgKind, Field, FieldArg, FieldRef, FieldSource, Provider, FIELDS};
+    use crate::state::runtime::{ContainerInfo, Mount};
+    use crate::state::threads::Process;
+    use crate::state::{State, StateOptions};
+    use kestrel_abi::EventType as T;
+
+    fn inet4(ip: [u8; 4], port: u16) -> Vec<u8> {
+        let mut a = vec![libc::AF_INET as u8, 0];
+        a.extend_from_slice(&port.to_be_bytes());
+        a.extend_from_slice(&ip);
+        a.extend_from_slice(&[0; 8]);
+        a
+    }
+
+    fn tuple4(l: [u8; 4], lp: u16, r: [u8; 4], rp: u16) -> Vec<u8> {
+        let mut t = vec![libc::AF_INET as u8];
+        t.extend_from_slice(&l);
+        t.extend_from_slice(&lp.to_le_bytes());
+        t.extend_from_slice(&r);
+        t.extend_from_slice(&rp.to_le_bytes());
+        t
+    }
+
+    /// The argument a field is tested with.
+    fn arg_for(f: Field) -> FieldArg {
+        match f {
+            Field::K8sPodLabel => FieldArg::Key("app".into()),
+            Field::ProcEnv => FieldArg::Key("HOME".into()),
+            Field::EvtArg | Field::EvtRawarg => FieldArg::Index(0),
+            _ => match f.info().arg {
+                ArgKind::Index | ArgKind::KeyOrIndex => FieldArg::Index(1),
+                ArgKind::OptionalIndex => FieldArg::Index(1),
+                ArgKind::Key => FieldArg::Key("x".into()),
+                ArgKind::OptionalKey | ArgKind::None => FieldArg::None,
+            },
+        }
+    }
+
+    #[test]
+    fn every_catalogued_field_has_a_provider_that_fills_it() {
+        // The process is this test process, so what the state reads from
+        // /proc on demand (capabilities, the executable, fds) is there.
+        let me = std::process::id();
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let file_fd = i64::from(file.as_raw_fd());
+        let sock_fd = 900;
+        let mut st = State::new(StateOptions::default());
+        let parent = Process {
+            pid: 1,
+            vpid: 1,
+            comm: "init".into(),
+            exepath: "/sbin/init".into(),
+            cmdline: "/sbin/init".into(),
+            ..Process::default()
+        };
+        assert!(st.insert_process(parent, &[(1, 1)]));
+        let container = ContainerInfo {
+            id: "0123456789ab".into(),
+            full_id: "0123456789ab".repeat(5) + "0123",
+            runtime: crate::state::container::RuntimeKind::Containerd,
+            metadata_found: true,
+            name: Some("web".into()),
+            image: Some("nginx:1.25@sha256:abcd".into()),
+            image_repository: Some("nginx".into()),
+            image_tag: Some("1.25".into()),
+            privileged: Some(false),
+            pod_name: Some("web-0".into()),
+            pod_namespace: Some("prod".into()),
+            pod_uid: Some("uid-1".into()),
+            pod_labels: Some(vec![("app".into(), "web".into())]),
+            image_id: Some("6f7e2741b66b".into()),
+            image_digest: Some("sha256:abcd".into()),
+            mounts: Some(vec![
+                Mount {
+                    source: "/var/lib/kubelet".into(),
+                    dest: "/data".into(),
+                    mode: "rbind,rw".into(),
+                    rdwr: true,
+                    propagation: "rprivate".into(),
+                };
+                2
+            ]),
+        };
+        let mut p = Process {
+            pid: me,
+            ppid: 1,
+            vpid: 1,
+            pgid: me,
+            vpgid: 1,
+            sid: me,
+            comm: "sh".into(),
+            exepath: "/bin/sh".into(),
+            cwd: "/root".into(),
+            env: "HOME=/root\0TERM=xterm".into(),
+            tty: 34816,
+            start_ns: 1_000,
+            pidns: 4026532000,
+            container: Some(Arc::new(container)),
+            ..Process::default()
+        };
+        p.set_cmdline(&["sh", "-c", "true"]);
+        p.creds.uid = 0;
+        p.creds.gid = 0;
+        p.creds.euid = 0;
+        p.creds.egid = 0;
+        p.creds.loginuid = 0;
+        assert!(st.insert_process(p, &[(me, me)]));
+        st.on_open(me, file_fd, -100, "/proc/self/exe", None, 0);
+        st.on_socket(
+            me,
+            sock_fd,
+            libc::AF_INET.into(),
+            libc::SOCK_DGRAM.into(),
+            0,
+        );
+        st.on_connect(
+            me,
+            sock_fd,
+            Some("10.0.0.5:40000".parse().unwrap()),
+            Some("93.184.216.34:53".parse().unwrap()),
+        );
+        crate::rules::dns::watch("fixture.invalid");
+        crate::rules::dns::set_addresses("fixture.invalid", vec!["93.184.216.34".parse().unwrap()]);
+        crate::rules::dns::set_addresses(
+            "fixture-local.invalid",
+            vec!["10.0.0.5".parse().unwrap()],
+        );
+        let (pid, tid) = (me, me);
+        let events: Vec<Vec<u8>> = vec![
+            RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 5, tid, pid)
+                .i64(0)
+                .param(b"/bin/sh")
+                .param(b"sh\0-c\0true\0")
+                .param(b"/root")
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(0)
+                .u32(34816)
+                .param(b"0::/kubepods")
+                .u32(4026532000)
+                .u32(1)
+                .u32(1)
+                .u32(1)
+                .param(b"HOME=/root\0")
+                .param(b"sh")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_OPENAT as u16, 6, tid, pid)
+                .i64(file_fd)
+                .i64(-100)
+                .param(b"/proc/self/exe")
+                .u32((libc::O_RDWR | libc::O_CREAT) as u32)
+                .u32(0o755)
+                .param(b"/proc/self/exe")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_SENDTO as u16, 7, tid, pid)
+                .i64(10)
+                .i64(sock_fd)
+                .u64(10)
+                .param(&inet4([1, 1, 1, 1], 53))
+                .param(&tuple4([10, 0, 0, 5], 40000, [93, 184, 216, 34], 53))
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_RENAMEAT as u16, 8, tid, pid)
+                .i64(0)
+                .i64(-100)
+                .param(b"/a")
+                .i64(-100)
+                .param(b"/b")
+                .build(),
+            RecordBuilder::new(T::KESTREL_EVT_UNLINKAT as u16, 9, tid, pid)
+                .i64(0)
+                .i64(-100)
+                .param(b"/c")
+                .u32(0)
+                .build(),
+        ];
+        let decoded: Vec<_> = events.iter().map(|b| Record::parse(b).unwrap()).collect();
+        let mut unfilled = Vec::new();
+        for info in FIELDS {
+            let f = FieldRef {
+                field: info.field,
+                arg: arg_for(info.field),
+            };
+            let filled = decoded.iter().any(|rec| {
+                let ev = decode(rec).unwrap();
+                let mut src = EventFields::new(&ev);
+                src.state = Some(&st);
+                src.field(&f).is_some()
+            });
+            match (info.provider, filled) {
+                (Provider::Missing(_), true) => {
+                    panic!("{} is filled but its provider says Missing", info.name)
+                }
+                (Provider::Missing(_), false) | (_, true) => {}
+                (_, false) => unfilled.push(info.name),
+            }
+        }
+        assert!(unfilled.is_empty(), "never filled: {unfilled:?}");
+        drop(file);
     }
 }

@@ -37,6 +37,7 @@ pub mod container;
 pub mod fds;
 pub mod fields;
 pub mod idhash;
+pub mod ondemand;
 pub mod procfs;
 pub mod runtime;
 pub mod threads;

@@ -58,6 +58,82 @@ pub struct ContainerInfo {
     pub pod_uid: Option<String>,
     /// `k8s.pod.labels`, sorted by key.
     pub pod_labels: Option<Vec<(String, String)>>,
+    /// `container.image.id`: the image's id (12 hex digits, no `sha256:`).
+    pub image_id: Option<String>,
+    /// `container.image.digest`: the `sha256:...` digest the image was
+    /// asked for by, if it was.
+    pub image_digest: Option<String>,
+    /// `container.mounts`, in the runtime's order.
+    pub mounts: Option<Vec<Mount>>,
+}
+
+/// One mount of a container (`container.mount.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mount {
+    /// Path (or name) outside the container.
+    pub source: String,
+    /// Path inside the container.
+    pub dest: String,
+    /// Mount options as the runtime lists them (`rbind,ro`), or Docker's mode.
+    pub mode: String,
+    /// Writable.
+    pub rdwr: bool,
+    /// Propagation (`rprivate`, `shared`, ...), empty if not given.
+    pub propagation: String,
+}
+
+impl Mount {
+    /// `source:dest:mode:rdwr:propagation`, as `container.mount` shows it.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}:{}:{}:{}",
+            self.source, self.dest, self.mode, self.rdwr, self.propagation
+        )
+    }
+
+    /// A mount of an OCI runtime spec's `mounts` array.
+    fn from_oci(m: &Value) -> Option<Mount> {
+        let options: Vec<&str> = m
+            .get("options")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        const PROPAGATIONS: &[&str] = &[
+            "private", "rprivate", "shared", "rshared", "slave", "rslave",
+        ];
+        Some(Mount {
+            source: str_at(m, "source").unwrap_or("").to_string(),
+            dest: str_at(m, "destination")?.to_string(),
+            mode: options.join(","),
+            rdwr: !options.contains(&"ro"),
+            propagation: options
+                .iter()
+                .find(|o| PROPAGATIONS.contains(o))
+                .map_or(String::new(), |o| o.to_string()),
+        })
+    }
+
+    /// A mount of Docker's `MountPoints` map.
+    fn from_docker(m: &Value) -> Option<Mount> {
+        Some(Mount {
+            source: str_at(m, "Source").unwrap_or("").to_string(),
+            dest: str_at(m, "Destination")?.to_string(),
+            mode: str_at(m, "Mode").unwrap_or("").to_string(),
+            rdwr: m.get("RW").and_then(Value::as_bool).unwrap_or(false),
+            propagation: str_at(m, "Propagation").unwrap_or("").to_string(),
+        })
+    }
+}
+
+/// The mounts of an OCI runtime spec.
+fn oci_mounts(spec: &Value) -> Option<Vec<Mount>> {
+    Some(
+        spec.get("mounts")?
+            .as_array()?
+            .iter()
+            .filter_map(Mount::from_oci)
+            .collect(),
+    )
 }
 
 impl ContainerInfo {
@@ -77,7 +153,24 @@ impl ContainerInfo {
             pod_namespace: None,
             pod_uid: None,
             pod_labels: None,
+            image_id: None,
+            image_digest: None,
+            mounts: None,
         }
+    }
+
+    /// The mount `container.mount*[key]` names: by index, or the first
+    /// whose source (for `container.mount.source`: destination) matches
+    /// the glob `key`.
+    pub fn mount(&self, index: Option<usize>, key: &str, by_dest: bool) -> Option<&Mount> {
+        let mounts = self.mounts.as_ref()?;
+        if let Some(i) = index {
+            return mounts.get(i);
+        }
+        let glob = crate::rules::eval::Glob::new(key, false);
+        mounts
+            .iter()
+            .find(|m| glob.matches(if by_dest { &m.dest } else { &m.source }.as_bytes()))
     }
 
     /// `k8s.pod.label[KEY]`.
@@ -94,6 +187,10 @@ impl ContainerInfo {
             return;
         }
         let (repo, tag) = split_image(image);
+        self.image_digest = image
+            .split_once('@')
+            .map(|(_, d)| d.to_string())
+            .filter(|d| !d.is_empty());
         self.image = Some(image.to_string());
         self.image_repository = Some(repo.to_string());
         self.image_tag = tag.map(str::to_string);
@@ -301,6 +398,7 @@ impl ContainerCache {
         info.pod_namespace = a("io.kubernetes.cri.sandbox-namespace");
         info.pod_uid = a("io.kubernetes.cri.sandbox-uid");
         info.privileged = oci_privileged(&spec);
+        info.mounts = oci_mounts(&spec);
         true
     }
 
@@ -351,6 +449,7 @@ impl ContainerCache {
             info.pod_labels = Some(pod_labels_only(l));
         }
         info.privileged = oci_privileged(&spec);
+        info.mounts = oci_mounts(&spec);
         true
     }
 
@@ -379,6 +478,15 @@ impl ContainerCache {
             info.pod_namespace = get("io.kubernetes.pod.namespace");
             info.pod_uid = get("io.kubernetes.pod.uid");
         }
+        info.image_id = str_at(&cfg, "Image").map(|i| {
+            let hex = i.strip_prefix("sha256:").unwrap_or(i);
+            hex[..hex.len().min(12)].to_string()
+        });
+        info.mounts = cfg.get("MountPoints").and_then(Value::as_object).map(|m| {
+            let mut v: Vec<Mount> = m.values().filter_map(Mount::from_docker).collect();
+            v.sort_by(|a, b| a.dest.cmp(&b.dest));
+            v
+        });
         info.privileged = read_json(&dir.join("hostconfig.json"))
             .and_then(|h| h.get("Privileged").and_then(Value::as_bool));
         true
