@@ -17,6 +17,10 @@
  *                               PROG; waits
  *   exec-in CG PID PROG ARG...  join cgroup CG, enter PID's mount, uts, ipc
  *                               and pid namespaces and its root, fork, exec
+ *                               (both keep only the capabilities named in
+ *                               $KESTREL_CAPS, comma-separated, if set: the
+ *                               bounding set is cut, so the exec'd root
+ *                               process holds only those, as runc does)
  *   tty PROG ARG...             run PROG as a session leader with a new
  *                               pseudo-terminal as its controlling tty
  *   ptrace-attach PID           PTRACE_ATTACH PID, wait for the stop, detach
@@ -49,6 +53,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -74,6 +79,49 @@ static int wait_child(pid_t pid)
 		if (errno != EINTR)
 			die("waitpid");
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+/* Cut the bounding set to the capabilities $KESTREL_CAPS names (all kept
+ * when it is unset): a root process exec'd afterwards is left with those. */
+static void keep_caps(void)
+{
+	const char *keep = getenv("KESTREL_CAPS");
+	char item[64];
+	unsigned int i;
+
+	if (!keep)
+		return;
+	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+		const char *p = keep;
+		int kept = 0;
+
+		while (*p && !kept) {
+			size_t n = strcspn(p, ",");
+
+			if (n < sizeof(item)) {
+				memcpy(item, p, n);
+				item[n] = 0;
+				kept = !strcmp(item, cap_names[i]);
+			}
+			p += n + (p[n] == ',');
+		}
+		if (!kept && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) && errno != EINVAL)
+			die("PR_CAPBSET_DROP");
+	}
 }
 
 static void join_cgroup(const char *cg)
@@ -118,6 +166,7 @@ static int run_container(const char *cg, const char *root, char **argv)
 			die(root);
 		/* The container's own /proc, as runc mounts it (best effort). */
 		mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		keep_caps();
 		execv(argv[0], argv);
 		die(argv[0]);
 	}
@@ -151,6 +200,7 @@ static int exec_in(const char *cg, const char *target, char **argv)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		keep_caps();
 		execv(argv[0], argv);
 		die(argv[0]);
 	}

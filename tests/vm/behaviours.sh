@@ -58,6 +58,8 @@ mk_tools_container() {
 EXPECT=$PWD/expect.txt
 cat >"$EXPECT" <<'EOF'
 priv_start|C|Privileged container started|-|proc.name=sh
+broad_caps|C|Container started with broad capabilities|-|proc.name=sh
+sensitive_mount|C|Container started with a sensitive host mount|-|proc.name=sh
 shadow_read|C|Sensitive file read by unexpected program|Read sensitive file untrusted|proc.name=cat;fd.name=/etc/shadow
 traversal|H|Path traversal to a system file|Directory traversal monitored file read|proc.name=cat;fd.name=/etc/hostname
 symlink|H|Link to sensitive file|Create Symlink Over Sensitive Files|proc.name=ln;fs.path.source=/etc/shadow
@@ -147,7 +149,8 @@ perform() {
 		echo "+ $*" >>perform.log
 		"$@" >>perform.log 2>&1 || echo "  (status $?)" >>perform.log
 	}
-	# priv_start: the container's pid 1 (started by mk_tools_container).
+	# priv_start, broad_caps, sensitive_mount: the container's pid 1
+	# (started by mk_tools_container: all capabilities, / at /host).
 	q rc_exec /bin/cat /etc/shadow
 	q $NAMES/nginx spawn /bin/cat /srv/www/../../etc/hostname
 	q /bin/ln -s /etc/shadow /tmp/work/shadow-link

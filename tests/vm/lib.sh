@@ -369,7 +369,10 @@ container_cue() {
 # CRI annotations (container NAME, image registry.local/team/NAME:1.0, pod
 # NAME-pod in namespace team) under $HOSTROOT (set it first), the cgroup,
 # and start ENTRYPOINT in it.  Sets RC_ROOT, RC_CG, RC_SHORT, RC_PID (the
-# host pid of the container's pid 1) and RC_RUNC (the runtime's host pid).
+# host pid of the container's pid 1), RC_RUNC (the runtime's host pid) and
+# RC_CAPS (the capabilities kept: empty for a privileged container, which
+# keeps all; else a runtime's default set).  A privileged container also
+# has the host's root mounted at /host in its bundle.
 runc_container() {
 	_rc_name=$1
 	_rc_id=$2
@@ -389,17 +392,27 @@ runc_container() {
 	echo 'root:x:0:' >"$RC_ROOT/etc/group"
 	echo 'root:*:20000:0:99999:7:::' >"$RC_ROOT/etc/shadow"
 	if [ "$_rc_priv" = true ]; then
+		# Every capability (the bounding set is left whole) and the
+		# host's root mounted at /host, as a node agent runs.
 		_rc_caps='"CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO"'
 		_rc_masked='[]'
+		_rc_mounts='{"destination": "/proc", "type": "proc", "source": "proc"},
+  {"destination": "/host", "type": "bind", "source": "/", "options": ["rbind", "rw"]}'
+		RC_CAPS=
 	else
-		_rc_caps='"CAP_CHOWN", "CAP_KILL"'
+		# The default set a runtime grants, cut for real below.
+		RC_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FSETID,CAP_FOWNER,CAP_MKNOD,CAP_NET_RAW,CAP_SETGID,CAP_SETUID,CAP_SETFCAP,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_SYS_CHROOT,CAP_KILL,CAP_AUDIT_WRITE
+		_rc_caps=$(echo "\"$RC_CAPS\"" | sed 's/,/", "/g')
 		_rc_masked='["/proc/kcore"]'
+		_rc_mounts='{"destination": "/proc", "type": "proc", "source": "proc"},
+  {"destination": "/etc/'$_rc_name'", "type": "bind", "source": "/var/lib/kubelet/pods/0f0e0d0c/volumes/kubernetes.io~configmap/config", "options": ["rbind", "ro"]}'
 	fi
 	_rc_b=$HOSTROOT/run/containerd/io.containerd.runtime.v2.task/k8s.io/$_rc_id
 	mkdir -p "$_rc_b"
 	cat >"$_rc_b/config.json" <<JSON
 {"ociVersion": "1.1.0",
  "process": {"args": ["$1"], "capabilities": {"bounding": [$_rc_caps]}},
+ "mounts": [$_rc_mounts],
  "linux": {"maskedPaths": $_rc_masked},
  "annotations": {
   "io.kubernetes.cri.container-type": "container",
@@ -416,7 +429,12 @@ JSON
 	mkdir -p "$RC_CG"
 	mkdir -p /run/runtime
 	ln -sf /bin/kestrel-behave /run/runtime/runc
-	/run/runtime/runc run-container "$RC_CG" "$RC_ROOT" "$@" </dev/null >"$PWD/$_rc_name.out" 2>&1 &
+	if [ -n "$RC_CAPS" ]; then
+		KESTREL_CAPS=$RC_CAPS /run/runtime/runc run-container "$RC_CG" "$RC_ROOT" "$@" \
+			</dev/null >"$PWD/$_rc_name.out" 2>&1 &
+	else
+		/run/runtime/runc run-container "$RC_CG" "$RC_ROOT" "$@" </dev/null >"$PWD/$_rc_name.out" 2>&1 &
+	fi
 	RC_RUNC=$!
 	wait_for 10 rc_init >/dev/null || fail "container $_rc_name: no process runs in $RC_ROOT"
 	RC_PID=$(rc_init)
@@ -436,5 +454,14 @@ rc_init() {
 # rc_exec CMD ARG...: run CMD (a path inside the container) in the
 # container started last, as `runc exec` does; its status is returned.
 rc_exec() {
-	/run/runtime/runc exec-in "$RC_CG" "$RC_PID" "$@"
+	rc_runc exec-in "$RC_CG" "$RC_PID" "$@"
+}
+
+# rc_runc ARG...: the runtime, keeping only $RC_CAPS (all when empty).
+rc_runc() {
+	if [ -n "$RC_CAPS" ]; then
+		KESTREL_CAPS=$RC_CAPS /run/runtime/runc "$@"
+	else
+		/run/runtime/runc "$@"
+	fi
 }
