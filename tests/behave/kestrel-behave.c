@@ -36,6 +36,8 @@
  *   listen PORT                 accept and close connections until killed
  *   packet-socket               socket(AF_PACKET, SOCK_RAW)
  *   open-write PATH             open(PATH, O_WRONLY) and report the result
+ *   later-read SECS PATH        sleep SECS, then read PATH (a long-running
+ *                               service reading a file after its start)
  *   exec-noargs PATH            execve(PATH) with an empty argv
  */
 #define _GNU_SOURCE
@@ -421,6 +423,21 @@ static int open_write(const char *path)
 	return 0;
 }
 
+static int later_read(const char *secs, const char *path)
+{
+	char buf[256];
+	int fd;
+
+	sleep((unsigned int)atoi(secs));
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path);
+	if (read(fd, buf, sizeof(buf)) < 0)
+		die(path);
+	close(fd);
+	return 0;
+}
+
 static int exec_noargs(const char *path)
 {
 	char *argv[] = { NULL };
@@ -480,6 +497,8 @@ int main(int argc, char **argv)
 		return packet_socket();
 	if (!strcmp(a, "open-write") && argc == 3)
 		return open_write(argv[2]);
+	if (!strcmp(a, "later-read") && argc == 4)
+		return later_read(argv[2], argv[3]);
 	if (!strcmp(a, "exec-noargs") && argc == 3)
 		return exec_noargs(argv[2]);
 	usage();

@@ -61,6 +61,7 @@ priv_start|C|Privileged container started|-|proc.name=sh
 broad_caps|C|Container started with broad capabilities|-|proc.name=sh
 sensitive_mount|C|Container started with a sensitive host mount|-|proc.name=sh
 shadow_read|C|Sensitive file read by unexpected program|Read sensitive file untrusted|proc.name=cat;fd.name=/etc/shadow
+trusted_read|H|Sensitive file read by unexpected program|Read sensitive file trusted after startup|proc.name=nginx;fd.name=/etc/shadow
 traversal|H|Path traversal to a system file|Directory traversal monitored file read|proc.name=cat;fd.name=/etc/hostname
 symlink|H|Link to sensitive file|Create Symlink Over Sensitive Files|proc.name=ln;fs.path.source=/etc/shadow
 hardlink|H|Link to sensitive file|Create Hardlink Over Sensitive Files|proc.name=ln;fs.path.target=/root/shadow-copy
@@ -75,10 +76,10 @@ aws_keys|H|Search for keys or credentials|Find AWS Credentials|proc.name=grep
 clear_log|H|Log file truncated|Clear Log Activities|fd.name=/var/log/auth.log
 shred|H|Disk wiping or formatting tool run|Remove Bulk Data from Disk|proc.name=shred
 packet_socket|C|Raw packet socket in a container|Packet socket created in container|proc.name=kestrel-behave
-kmod_container|C|Kernel module loaded|-|proc.name=kestrel-behave
+kmod_container|C|Kernel module loaded|Linux Kernel Module Injection Detected|proc.name=kestrel-behave
 debugfs|C|Host-level tool run in a privileged container|Debugfs Launched in Privileged Container|proc.name=debugfs
 mount_container|C|Privileged container escape attempt|-|proc.name=mount
-release_agent|C|Container wrote a kernel helper file|-|proc.name=sh;fd.name=/tmp/cg/release_agent
+release_agent|C|Container wrote a kernel helper file|Detect release_agent File Container Escapes|proc.name=sh;fd.name=/tmp/cg/release_agent
 ptrace_attach|H|Process attached with ptrace|PTRACE attached to process|proc.name=kestrel-behave
 traceme|H|Program refused debuggers|PTRACE anti-debug attempt|proc.name=kestrel-behave
 shm_exec|H|Program run from shared memory|Execution from /dev/shm|proc.name=true
@@ -152,6 +153,7 @@ perform() {
 	# priv_start, broad_caps, sensitive_mount: the container's pid 1
 	# (started by mk_tools_container: all capabilities, / at /host).
 	q rc_exec /bin/cat /etc/shadow
+	q $NAMES/nginx later-read 6 /etc/shadow
 	q $NAMES/nginx spawn /bin/cat /srv/www/../../etc/hostname
 	q /bin/ln -s /etc/shadow /tmp/work/shadow-link
 	q /bin/ln /etc/shadow /root/shadow-copy
