@@ -237,12 +237,19 @@ perform() {
 	/bin/sleep 1
 }
 
+# Upstream rules that should fire on a behaviour but cannot with this
+# engine yet, each with the reason (ID:reason, one per line).  They are
+# reported as KNOWN-GAP and do not fail the phase; one that starts firing
+# is reported too, so the list can shrink.
+UPSTREAM_GAPS='web_shell:Falco matches "proc.aname in (list)" (no index) when any ancestor is in the list; Kestrel requires every ancestor to be'
+
 # check_phase ALERTS COLUMN: for each behaviour, whether an alert of the
 # rule in COLUMN (3: ours, 4: upstream) names it; prints one line each and
 # sets CP_ALERTED, CP_EXPECTED and CP_MISSING.
 check_phase() {
 	CP_ALERTED=0
 	CP_EXPECTED=0
+	CP_GAPS=0
 	CP_MISSING=
 	while IFS='|' read -r id where ours upstream fields; do
 		[ -n "$id" ] || continue
@@ -263,9 +270,14 @@ check_phase() {
 			done
 			IFS=$oldifs
 		fi
+		gap=
+		[ "$2" = 3 ] || gap=$(echo "$UPSTREAM_GAPS" | sed -n "s/^$id://p")
 		if [ -s cp.tmp ]; then
 			CP_ALERTED=$((CP_ALERTED + 1))
-			echo "BEHAVIOUR $id ($where): ALERT   $rule"
+			echo "BEHAVIOUR $id ($where): ALERT   $rule${gap:+ (listed as a known gap: it fires now)}"
+		elif [ -n "$gap" ]; then
+			CP_GAPS=$((CP_GAPS + 1))
+			echo "BEHAVIOUR $id ($where): KNOWN-GAP $rule: $gap"
 		else
 			CP_MISSING="$CP_MISSING $id"
 			echo "BEHAVIOUR $id ($where): MISSING $rule [$fields]"
@@ -318,11 +330,18 @@ else
 	cp /bin/busybox /tmp/work/junk
 	run_phase upstream "$UPSTREAM"
 	check_phase "$KOUT" 4
-	echo "SUMMARY upstream: $CP_ALERTED of $CP_EXPECTED behaviours raised the upstream stable rule"
+	echo "SUMMARY upstream: $CP_ALERTED of $CP_EXPECTED behaviours raised the upstream stable rule ($CP_GAPS known engine gaps)"
 	say "upstream rules that fired (alerts per rule):"
 	sed -n 's/.*"rule": *"\([^"]*\)".*/\1/p' "$KOUT" | sort | uniq -c | sort -rn
 	[ -z "$CP_MISSING" ] || fail "upstream rules missing for:$CP_MISSING"
 fi
+
+# Put the guest back for the scenarios that follow in the same boot.
+for a in 198.51.100.7 169.254.169.254 10.96.0.1; do ip addr del $a/32 dev lo 2>/dev/null || true; done
+rm -rf /tmp/work/shadow-link /root/shadow-copy /dev/shm/true /etc/cron.d /dev/kestrel-drop \
+	/root/.ssh /root/.bashrc /root/notes.txt /bin/chsh /usr/lib /usr/local /var/tmp/.cache-x \
+	/etc/apt /etc/kestrel-test.conf /var/lib/dpkg
+chmod 0640 /etc/shadow
 
 [ -z "$OURS_MISSING" ] || fail "our rules missing for:$OURS_MISSING"
 say "ok${upstream_ok:+ (ours and upstream)}"
