@@ -112,12 +112,26 @@ enum RulesCommand {
         /// Rules files, loaded in order.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        select: crate::rules::Selection,
     },
-    /// List the rules of rules files: name, priority, state, event types.
+    /// List the rules of rules files: name, priority, state, event types
+    /// (Falco's -L, -l RULE and --list as flags).
     List {
         /// Rules files, loaded in order.
         #[arg(short = 'r', long = "rules", value_name = "FILE", default_value = DEFAULT_RULES)]
         rules: Vec<PathBuf>,
+        #[command(flatten)]
+        select: crate::rules::Selection,
+        /// Rule names with their descriptions (Falco's -L).
+        #[arg(short = 'L', long = "descriptions")]
+        descriptions: bool,
+        /// Describe one rule: condition, output, tags, where it is defined (Falco's -l).
+        #[arg(short = 'l', long = "describe", value_name = "RULE")]
+        describe: Option<String>,
+        /// Every field a rule may use, with its description (Falco's --list).
+        #[arg(long = "list")]
+        fields: bool,
     },
 }
 
@@ -133,6 +147,8 @@ struct AlertArgs {
     /// Alert for every matching rule, not only the first (Falco's default).
     #[arg(long)]
     all_matches: bool,
+    #[command(flatten)]
+    select: crate::rules::Selection,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -408,7 +424,7 @@ fn replay(file: &Path) -> Result<(), String> {
 }
 
 fn load_rules(paths: &[PathBuf], alerts: &AlertArgs) -> Result<Engine, String> {
-    let engine = Engine::load_files(
+    let engine = Engine::load_files_selected(
         paths,
         EngineOptions {
             min_priority: alerts.min_priority,
@@ -418,6 +434,7 @@ fn load_rules(paths: &[PathBuf], alerts: &AlertArgs) -> Result<Engine, String> {
                 Matching::First
             },
         },
+        &alerts.select,
     )
     .map_err(|e| format!("rules refused:\n{e}"))?;
     for w in engine.warnings() {
@@ -578,8 +595,11 @@ fn run_live_rules(
 }
 
 /// Loads rules files as `run` would and prints their warnings.
-fn load_rules_with_warnings(files: &[PathBuf]) -> Result<Engine, String> {
-    let engine = Engine::load_files(files, EngineOptions::default())
+fn load_rules_with_warnings(
+    files: &[PathBuf],
+    select: &crate::rules::Selection,
+) -> Result<Engine, String> {
+    let engine = Engine::load_files_selected(files, EngineOptions::default(), select)
         .map_err(|e| format!("rules refused:\n{e}"))?;
     for w in engine.warnings() {
         eprintln!("{w}");
@@ -616,8 +636,8 @@ fn replay_sizes(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
-    let engine = load_rules_with_warnings(files)?;
+fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+    let engine = load_rules_with_warnings(files, select)?;
     let rules = engine.rules();
     let (lists, macros) = engine.list_and_macro_counts();
     let events = match engine.needed_events() {
@@ -640,8 +660,8 @@ fn rules_validate(files: &[PathBuf]) -> Result<(), String> {
     Ok(())
 }
 
-fn rules_list(files: &[PathBuf]) -> Result<(), String> {
-    let engine = load_rules_with_warnings(files)?;
+fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+    let engine = load_rules_with_warnings(files, select)?;
     println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
     for r in engine.rules() {
         let events = match &r.event_types {
@@ -652,7 +672,11 @@ fn rules_list(files: &[PathBuf]) -> Result<(), String> {
             "{:<45} {:<13} {:<8} {events}",
             r.name,
             r.priority.name(),
-            if r.enabled { "yes" } else { "no" }
+            match (r.enabled, r.active) {
+                (true, true) => "yes",
+                (true, false) => "off",
+                _ => "no",
+            }
         );
     }
     Ok(())
@@ -755,8 +779,35 @@ pub fn run(cli: &Cli) -> Result<(), String> {
             args,
             state,
         } => run_live_rules(&cli.device, rules, alerts, args, state),
-        Command::Rules(RulesCommand::Validate { files }) => rules_validate(files),
-        Command::Rules(RulesCommand::List { rules }) => rules_list(rules),
+        Command::Rules(RulesCommand::Validate { files, select }) => rules_validate(files, select),
+        Command::Rules(RulesCommand::List {
+            rules,
+            select,
+            descriptions,
+            describe,
+            fields,
+        }) => match (fields, describe, descriptions) {
+            (true, _, _) => {
+                print!("{}", crate::rules::describe::fields_listing());
+                Ok(())
+            }
+            (_, Some(name), _) => {
+                let engine = load_rules_with_warnings(rules, select)?;
+                let text = crate::rules::describe::describe_rule(&engine, name)
+                    .ok_or_else(|| format!("no rule called '{name}'"))?;
+                print!("{text}");
+                Ok(())
+            }
+            (_, None, true) => {
+                let engine = load_rules_with_warnings(rules, select)?;
+                print!(
+                    "{}",
+                    crate::rules::describe::rules_with_descriptions(&engine)
+                );
+                Ok(())
+            }
+            _ => rules_list(rules, select),
+        },
         Command::Stats => stats(&cli.device),
     }
 }

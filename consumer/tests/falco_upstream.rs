@@ -136,3 +136,63 @@ fn the_cli_validates_the_three_files() {
         "{stdout}"
     );
 }
+
+fn kestrel(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn falcos_rule_selection_flags_choose_what_runs() {
+    let stable = rules_dir().join(FILES[0]);
+    let stable = stable.to_str().unwrap();
+    let running = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["rules", "list", "-r", stable];
+        args.extend_from_slice(extra);
+        let (ok, out) = kestrel(&args);
+        assert!(ok, "{out}");
+        out.lines()
+            .filter(|l| l.split_whitespace().any(|w| w == "yes"))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    assert_eq!(running(&[]).len(), 25);
+    // -D: by name substring.
+    let no_shell = running(&["-D", "shell"]);
+    assert!(!no_shell.is_empty() && no_shell.len() < 25);
+    assert!(no_shell.iter().all(|l| !l.contains("shell")));
+    // -T: by tag; -t: only a tag.
+    let only_net = running(&["-t", "network"]);
+    let no_net = running(&["-T", "network"]);
+    assert!(!only_net.is_empty());
+    assert_eq!(only_net.len() + no_net.len(), 25);
+    // -t cannot be combined with -D or -T, as in Falco.
+    assert!(!kestrel(&["rules", "list", "-r", stable, "-t", "network", "-D", "x"]).0);
+    // -l RULE, -L, --list.
+    let (ok, d) = kestrel(&[
+        "rules",
+        "list",
+        "-r",
+        stable,
+        "-l",
+        "Terminal shell in container",
+    ]);
+    assert!(
+        ok && d.contains("Condition:   spawned_process and container"),
+        "{d}"
+    );
+    assert!(!kestrel(&["rules", "list", "-r", stable, "-l", "No such rule"]).0);
+    let (ok, l) = kestrel(&["rules", "list", "-r", stable, "-L"]);
+    assert!(ok && l.lines().count() == 25, "{l}");
+    let (ok, f) = kestrel(&["rules", "list", "--list"]);
+    assert!(
+        ok && f.contains("fd.sip.name") && f.contains("proc.aexe[N]?"),
+        "{f}"
+    );
+}

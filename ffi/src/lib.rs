@@ -173,6 +173,9 @@ const _: () = assert!(std::mem::size_of::<RawSyscallMask>() == 64);
 const _: () = assert!(schema::TABLE_MAX_PARAMS <= MAX_PARAMS);
 
 /// ioctl request numbers, as computed by the header's `_IOR`/`_IOW` macros.
+pub mod roles;
+pub use roles::{event_roles, EventClass, EventRoles, PathRole};
+
 pub mod request {
     use super::raw::kestrel_ioctl_request as r;
     /// Read the module's ABI version (`__u32`).

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
-use kestrel_abi::ParamFormat;
+use kestrel_abi::{EventClass as Class, ParamFormat};
 
 use super::fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue};
 use crate::decode::{Bytes, Event, SockAddr, SockTuple, Value};
@@ -299,7 +299,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             | Field::UserUid
             | Field::UserLoginuid
             | Field::GroupGid => {
-                if info.class == Class::ExecExit && self.res() == Some(0) {
+                if info.class == Class::Exec && self.res() == Some(0) {
                     return self.exec_value(f);
                 }
                 return None;
@@ -646,7 +646,9 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 n.extend_from_slice(self.text(K::Name)?);
                 Cow::Owned(n)
             }
-            Class::Finit => Cow::Borrowed(self.text(K::Fullpath).filter(|p| p.starts_with(b"/"))?),
+            Class::FinitModule => {
+                Cow::Borrowed(self.text(K::Fullpath).filter(|p| p.starts_with(b"/"))?)
+            }
             _ => {
                 if !matches!(which, Field::FdName | Field::FdNameraw) {
                     return None;
@@ -705,21 +707,6 @@ const KEY_NAMES: [&str; 19] = [
 
 const NO_SLOT: u8 = u8::MAX;
 
-/// What the field code needs to know about an event type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Other,
-    Open,
-    Creat,
-    ExecExit,
-    Connect,
-    Accept,
-    Bind,
-    Memfd,
-    Pipe,
-    Finit,
-}
-
 /// Per event type, worked out once from the ABI's event table so that
 /// matching compares no names: where each parameter is, and the kind of
 /// call.
@@ -732,7 +719,7 @@ struct TypeInfo {
     /// The local end is the server's (accept, bind, listen).
     server_side: bool,
     /// Where `fs.path.name`, `.source` and `.target` read their path, and
-    /// whether it is made absolute (see [`fs_path_param`]).
+    /// whether it is made absolute (from `kestrel_abi::roles`).
     fs_paths: [Option<(u8, bool)>; 3],
 }
 
@@ -757,40 +744,13 @@ fn type_info(event_type: u16) -> &'static TypeInfo {
                     info.slots[k] = u8::try_from(i).unwrap_or(NO_SLOT);
                 }
             }
-            info.class = match (s.name, s.enter) {
-                ("open" | "openat" | "openat2", false) => Class::Open,
-                ("creat", false) => Class::Creat,
-                ("execve" | "execveat", false) => Class::ExecExit,
-                ("connect", _) => Class::Connect,
-                ("accept" | "accept4", _) => Class::Accept,
-                ("bind", _) => Class::Bind,
-                ("memfd_create", _) => Class::Memfd,
-                ("pipe" | "pipe2", _) => Class::Pipe,
-                ("finit_module", _) => Class::Finit,
-                _ => Class::Other,
-            };
-            info.fd_from_res = matches!(
-                s.name,
-                "open"
-                    | "openat"
-                    | "openat2"
-                    | "creat"
-                    | "socket"
-                    | "accept"
-                    | "accept4"
-                    | "memfd_create"
-                    | "dup"
-                    | "dup2"
-                    | "dup3"
-                    | "userfaultfd"
-                    | "io_uring_setup"
-            );
-            info.server_side = matches!(s.name, "accept" | "accept4" | "bind" | "listen");
-            for (n, field) in [Field::FsPathName, Field::FsPathSource, Field::FsPathTarget]
-                .into_iter()
-                .enumerate()
-            {
-                info.fs_paths[n] = fs_path_param(s.name, field).and_then(|pp| {
+            // What the event means comes from the one roles table.
+            let roles = kestrel_abi::event_roles(s.event_type);
+            info.class = roles.class;
+            info.fd_from_res = roles.fd_from_res;
+            info.server_side = roles.server_side;
+            for (n, role) in roles.fs_paths.iter().enumerate() {
+                info.fs_paths[n] = role.and_then(|pp| {
                     let slot = u8::try_from(s.param_index(pp.path)?).ok()?;
                     Some((slot, pp.resolve))
                 });
@@ -800,67 +760,6 @@ fn type_info(event_type: u16) -> &'static TypeInfo {
         t
     });
     table.get(usize::from(event_type)).unwrap_or(&UNKNOWN_TYPE)
-}
-
-/// One path of a path-taking call, as `fs.path.*` read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PathParam {
-    /// The parameter with the path as passed.
-    pub path: &'static str,
-    /// The parameter with the directory fd a relative path starts from
-    /// (`None`: the working directory).
-    pub dirfd: Option<&'static str>,
-    /// False for a path kept as written (a symlink's content).
-    pub resolve: bool,
-}
-
-/// The path that `field` (`fs.path.name`, `fs.path.source`,
-/// `fs.path.target`, or their `raw` forms) reads for event type `event`
-/// (exit events of path-taking calls); `None` when the event has none.
-/// The one table of these, for the rule engine and for the state, which
-/// makes relative ones absolute.
-pub fn fs_path_param(event: &str, field: Field) -> Option<PathParam> {
-    let pp = |path, dirfd| {
-        Some(PathParam {
-            path,
-            dirfd,
-            resolve: true,
-        })
-    };
-    match field {
-        Field::FsPathName | Field::FsPathNameraw => match event {
-            "unlink" | "mkdir" | "rmdir" | "chown" | "lchown" | "chroot" => pp("path", None),
-            "mkdirat" => pp("path", Some("dirfd")),
-            "unlinkat" => pp("name", Some("dirfd")),
-            "umount2" => pp("name", None),
-            "chmod" => pp("filename", None),
-            "fchmodat" => pp("filename", Some("dirfd")),
-            "fchownat" => pp("pathname", Some("dirfd")),
-            "mount" => pp("dir", None),
-            _ => None,
-        },
-        Field::FsPathSource | Field::FsPathSourceraw => match event {
-            "rename" | "link" => pp("oldpath", None),
-            "renameat" | "renameat2" => pp("oldpath", Some("olddirfd")),
-            "linkat" => pp("oldpath", Some("olddir")),
-            // A symlink's content is never resolved: it is kept as written.
-            "symlink" | "symlinkat" => Some(PathParam {
-                path: "target",
-                dirfd: None,
-                resolve: false,
-            }),
-            _ => None,
-        },
-        Field::FsPathTarget | Field::FsPathTargetraw => match event {
-            "rename" | "link" => pp("newpath", None),
-            "renameat" | "renameat2" => pp("newpath", Some("newdirfd")),
-            "linkat" => pp("newpath", Some("newdir")),
-            "symlink" => pp("linkpath", None),
-            "symlinkat" => pp("linkpath", Some("linkdirfd")),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The directory (`dir`) or file name part of an absolute path.

@@ -85,7 +85,7 @@ pub enum Provider {
     /// The event where it carries the value (an exec's exit, a socket
     /// call's tuple, an open's path), the process state otherwise.
     EventThenState,
-    /// The process state (`state::fields`), including what it reads from
+    /// The process state (`state::provider`), including what it reads from
     /// `/proc` on demand in live runs.
     State,
     /// Never filled on this engine, for the reason given: the field loads

@@ -3,15 +3,20 @@
 //!
 //! Modules follow the data path:
 //!
-//! - [`load`]: rules files → items with positions → definitions merged
-//!   across files (`append`, `override`, redefinition);
+//! - [`source`]: positions in rules files, the item re-scan, YAML
+//!   documents; `items` reads one item's keys;
+//! - [`load`]: rules files → items → definitions merged across files
+//!   (`append`, `override`, redefinition);
 //! - [`condition`]: condition text → syntax tree;
-//! - [`fields`]: the field catalogue and the [`FieldSource`] trait the
-//!   evaluator reads values through;
+//! - [`fields`]: the field catalogue (with who provides each field) and
+//!   the [`FieldSource`] trait the evaluator reads values through;
+//!   [`event`] answers from the event itself, [`dns`] keeps the names that
+//!   `fd.*ip.name` compare with;
 //! - [`compile`]: macros inlined, lists expanded, operators prepared,
 //!   exceptions folded in, event types worked out;
 //! - [`eval`]: compiled conditions and their evaluation;
-//! - [`format`]: outputs and alerts (text line, Falco's JSON).
+//! - [`format`]: outputs and alerts (text line, Falco's JSON);
+//! - [`select`] and [`describe`]: Falco's -D/-T/-t and --list/-L/-l.
 //!
 //! [`Engine`] ties them together: load files, then ask which rules an
 //! event matches, or which syscalls the module must record.
@@ -19,12 +24,16 @@
 pub mod cases;
 pub mod compile;
 pub mod condition;
+pub mod describe;
 pub mod dns;
 pub mod eval;
 pub mod event;
 pub mod fields;
 pub mod format;
+mod items;
 pub mod load;
+pub mod select;
+pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -33,6 +42,7 @@ use std::path::Path;
 pub use fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue};
 pub use format::{Alert, OutputFormat};
 pub use load::{Pos, RuleError, Warning};
+pub use select::Selection;
 
 use compile::{Compiler, EventTypes};
 use eval::Node;
@@ -170,6 +180,10 @@ pub struct Rule {
     pub pos: Pos,
     /// Its condition.
     pub condition: Node,
+    /// Its condition as written (appends joined), for `-l`.
+    pub condition_text: String,
+    /// Its output format as written.
+    pub output_text: String,
 }
 
 impl Rule {
@@ -234,6 +248,15 @@ impl Engine {
         paths: &[P],
         options: EngineOptions,
     ) -> Result<Engine, LoadError> {
+        Engine::load_files_selected(paths, options, &Selection::default())
+    }
+
+    /// [`Engine::load_files`], running only the rules `selection` keeps.
+    pub fn load_files_selected<P: AsRef<Path>>(
+        paths: &[P],
+        options: EngineOptions,
+        selection: &Selection,
+    ) -> Result<Engine, LoadError> {
         let mut files = Vec::new();
         for p in paths {
             let p = p.as_ref();
@@ -296,11 +319,20 @@ impl Engine {
             .iter()
             .map(|(n, t)| (n.as_str(), t.as_str()))
             .collect();
-        Engine::load_texts(&refs, options)
+        Engine::load_texts_selected(&refs, options, selection)
     }
 
     /// Loads rules from (name, text) pairs, in order.
     pub fn load_texts(files: &[(&str, &str)], options: EngineOptions) -> Result<Engine, LoadError> {
+        Engine::load_texts_selected(files, options, &Selection::default())
+    }
+
+    /// [`Engine::load_texts`], running only the rules `selection` keeps.
+    pub fn load_texts_selected(
+        files: &[(&str, &str)],
+        options: EngineOptions,
+        selection: &Selection,
+    ) -> Result<Engine, LoadError> {
         let mut defs = Definitions::default();
         let mut errors = Vec::new();
         for (name, text) in files {
@@ -351,12 +383,16 @@ impl Engine {
                 desc: def.desc.clone(),
                 priority: def.priority,
                 tags: def.tags.clone(),
-                active: def.enabled && def.priority <= options.min_priority,
+                active: def.enabled
+                    && def.priority <= options.min_priority
+                    && selection.keeps(&def.name, &def.tags),
                 enabled: def.enabled,
                 event_types: types.names,
                 output,
                 pos: def.pos.clone(),
                 condition,
+                condition_text: def.cond.text.clone(),
+                output_text: def.output.clone(),
             });
         }
         if !compiler.errors.is_empty() {

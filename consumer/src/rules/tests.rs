@@ -611,7 +611,7 @@ fn domain_name_fields_compare_resolved_addresses_as_in_falco() {
     let ev = |names: Vec<&str>| {
         Fake::new("connect").v(
             "fd.sip.name",
-            FieldValue::List(names.into_iter().map(|n| FieldValue::owned(n)).collect()),
+            FieldValue::List(names.into_iter().map(FieldValue::owned).collect()),
         )
     };
     assert_eq!(fires(&e, &ev(vec!["c2.example.invalid"])), ["R"]);

@@ -35,10 +35,10 @@ pub mod apply;
 pub mod cli;
 pub mod container;
 pub mod fds;
-pub mod fields;
 pub mod idhash;
 pub mod ondemand;
 pub mod procfs;
+pub mod provider;
 pub mod runtime;
 pub mod threads;
 pub mod users;
@@ -97,49 +97,17 @@ impl StateOptions {
 /// setsid, setpgid), the working directory (chdir, fchdir) and the fd
 /// table (every fd-creating call, dup*, fcntl, close).  A live session
 /// asks the module for these besides what its rules need, so `proc.*`,
-/// `fd.*`, `user.*` and `container.*` stay answerable.
-pub const STATE_EVENTS: &[&str] = &[
-    "execve",
-    "execveat",
-    "clone",
-    "clone3",
-    "fork",
-    "vfork",
-    "setuid",
-    "setgid",
-    "setreuid",
-    "setregid",
-    "setresuid",
-    "setresgid",
-    "setsid",
-    "setpgid",
-    "chdir",
-    "fchdir",
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "close",
-    "dup",
-    "dup2",
-    "dup3",
-    "fcntl",
-    "socket",
-    "connect",
-    "accept",
-    "accept4",
-    "bind",
-    "pipe",
-    "pipe2",
-    "socketpair",
-    "memfd_create",
-];
+/// `fd.*`, `user.*` and `container.*` stay answerable.  The event roles
+/// table (`kestrel_abi::roles`) says which they are.
+pub fn state_events() -> impl Iterator<Item = &'static str> {
+    kestrel_abi::roles::state_event_names()
+}
 
-/// The syscalls behind [`STATE_EVENTS`] that the module's event table
+/// The syscalls behind [`state_events`] that the module's event table
 /// has (names it lacks are skipped, so an older table still works).
 pub fn needed_syscalls() -> kestrel_abi::SyscallMask {
     let known: HashSet<&str> = kestrel_abi::schemas().iter().map(|s| s.name).collect();
-    kestrel_abi::syscalls_for_events(STATE_EVENTS.iter().copied().filter(|n| known.contains(n)))
+    kestrel_abi::syscalls_for_events(state_events().filter(|n| known.contains(n)))
         .unwrap_or_default()
 }
 

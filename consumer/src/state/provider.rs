@@ -1,4 +1,4 @@
-//! The rule engine's view of the state: [`StateView`] for [`State`].
+//! The state as a field provider: [`StateView`] for [`State`].
 //!
 //! Answers `proc.*`, `thread.*`, `user.*`, `group.*`, `fd.*` (the event's
 //! fd: its `fd` parameter, or the fd an fd-creating call returned),
@@ -15,40 +15,13 @@ use super::threads::{Process, UNKNOWN_ID};
 use super::State;
 use crate::decode::Event;
 use crate::decode::{SockAddr, Value};
-use crate::rules::event::{fs_path_param, StateView};
+use crate::rules::event::StateView;
 use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
 
-/// Calls whose result is a new fd (the event's fd is then `res`).
-const FD_RESULT_CALLS: &[&str] = &[
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "socket",
-    "accept",
-    "accept4",
-    "dup",
-    "dup2",
-    "dup3",
-    "fcntl",
-    "memfd_create",
-    "userfaultfd",
-    "io_uring_setup",
-    "eventfd",
-    "eventfd2",
-    "signalfd",
-    "signalfd4",
-    "epoll_create",
-    "epoll_create1",
-    "inotify_init",
-    "inotify_init1",
-    "timerfd_create",
-    "bpf",
-];
-
-/// The fd an event is about.
+/// The fd an event is about: the new fd a call returned, or its `fd`
+/// parameter (the event roles table says which).
 fn event_fd(ev: &Event<'_>) -> Option<i64> {
-    if FD_RESULT_CALLS.contains(&ev.name()) {
+    if kestrel_abi::event_roles(ev.event_type()).fd_from_res {
         return ev.res().filter(|&r| r >= 0);
     }
     ev.param("fd").and_then(|v| v.as_i64()).filter(|&f| f >= 0)
@@ -589,7 +562,13 @@ impl State {
         if event.is_enter() {
             return None;
         }
-        let pp = fs_path_param(event.name(), field).filter(|pp| pp.resolve)?;
+        let which = match field {
+            Field::FsPathName => kestrel_abi::roles::FS_PATH_NAME,
+            Field::FsPathSource => kestrel_abi::roles::FS_PATH_SOURCE,
+            _ => kestrel_abi::roles::FS_PATH_TARGET,
+        };
+        let pp =
+            kestrel_abi::event_roles(event.event_type()).fs_paths[which].filter(|pp| pp.resolve)?;
         let raw = match event.param(pp.path)? {
             Value::Str(b) | Value::Bytes(b) if !b.fault => b.lossy(),
             _ => return None,
