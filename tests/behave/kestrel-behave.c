@@ -27,7 +27,8 @@
  *   traceme PROG ARG...         PTRACE_TRACEME, then exec PROG (the parent
  *                               is not a debugger: the child runs on)
  *   memfd-exec PATH ARG...      copy PATH into a memfd and execveat it
- *   finit PATH                  finit_module(PATH) (refusal expected)
+ *   finit PATH                  finit_module(PATH) (refusal expected), then
+ *                               stay a second
  *   bpf-load                    load a two-instruction socket filter
  *   uffd UID                    become UID, then userfaultfd(user-mode only)
  *   as UID PROG ARG...          setgid/setuid(UID), then exec PROG
@@ -309,6 +310,9 @@ static int finit(const char *path)
 		die(path);
 	r = syscall(SYS_finit_module, fd, "", 0);
 	printf("finit_module %s: %ld (%s)\n", path, r, r ? strerror(errno) : "loaded");
+	/* Stay a moment, as a loader does: capabilities are read from /proc
+	 * when a rule asks, which needs the process alive. */
+	sleep(1);
 	return 0;
 }
 

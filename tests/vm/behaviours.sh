@@ -169,7 +169,9 @@ perform() {
 	q rc_exec /bin/kestrel-behave finit /tmp/m.ko
 	q rc_exec /bin/debugfs
 	q rc_exec /bin/mount -t tmpfs none /root
-	q rc_exec /bin/sh -c 'mkdir -p /tmp/cg && echo /evil >/tmp/cg/release_agent'
+	# The writer stays a second: capabilities (which Falco's rule checks)
+	# are read from /proc when a rule asks, so the process must be alive.
+	q rc_exec /bin/sh -c 'mkdir -p /tmp/cg && echo /evil >/tmp/cg/release_agent && sleep 1'
 	/bin/sleep 30 &
 	q kestrel-behave ptrace-attach $!
 	/bin/kill $! 2>/dev/null || true
