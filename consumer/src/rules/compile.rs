@@ -7,10 +7,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_yaml::Value as Yaml;
 
-use super::condition::{self, Expr, Op, Rhs, Span, Value};
-use super::eval::{CmpOp, Const, Glob, Node, PathTrie, Test, ValueSet};
+use super::condition::{self, Expr, FieldOperand, Op, Rhs, Span, Value};
+use super::eval::{CmpOp, Const, FieldOp, Glob, Node, PathTrie, Test, ValueSet};
 use super::fields::{Field, FieldRef, FieldType};
 use super::load::{CondText, Definitions, ExceptionDef, ExceptionFields, Pos, RuleError, Warning};
+use super::transform::Transform;
 
 /// Something that can say where a byte of a condition was written.
 pub trait Locate {
@@ -131,7 +132,7 @@ pub fn cost(node: &Node) -> u32 {
                 4
             };
             let test = match c.test {
-                Test::Regex(_) => 4,
+                Test::Regex(_) | Test::Field(_) => 4,
                 Test::Glob(_) | Test::PMatch(_) => 1,
                 _ => 0,
             };
@@ -367,7 +368,17 @@ impl<'d> Compiler<'d> {
                 op,
                 op_span,
                 rhs,
-            } => self.compare(field, arg.as_deref(), *field_span, *op, *op_span, rhs, loc)?,
+                transforms,
+            } => self.compare(
+                field,
+                arg.as_deref(),
+                *field_span,
+                *op,
+                *op_span,
+                rhs,
+                transforms,
+                loc,
+            )?,
         })
     }
 
@@ -435,6 +446,7 @@ impl<'d> Compiler<'d> {
         op: Op,
         op_span: Span,
         rhs: &Rhs,
+        transforms: &[Transform],
         loc: &dyn Locate,
     ) -> Res<Node> {
         let fref = match FieldRef::resolve(field, arg) {
@@ -444,7 +456,13 @@ impl<'d> Compiler<'d> {
                 return Err(());
             }
         };
-        let ty = fref.field.info().ty;
+        let Some(ty) = self.transformed_type(fref.field.info().ty, transforms, field_span, loc)
+        else {
+            return Err(());
+        };
+        if let Rhs::Field(other) = rhs {
+            return self.field_comparison(fref, ty, transforms, op, op_span, other, loc);
+        }
         let op_err = |c: &mut Self, what: &str| {
             c.error(
                 loc.pos(op_span.start),
@@ -489,7 +507,7 @@ impl<'d> Compiler<'d> {
             return op_err(self, ": domain name fields take only =, != and in");
         }
         let (values, first_span) = match rhs {
-            Rhs::None => (Vec::new(), op_span),
+            Rhs::None | Rhs::Field(_) => (Vec::new(), op_span),
             Rhs::Single(v) => (vec![v.text.clone()], v.span),
             Rhs::List(items) => (
                 self.expand(items, loc)?,
@@ -624,7 +642,109 @@ impl<'d> Compiler<'d> {
         };
         Ok(Node::Check(Box::new(super::eval::Check {
             field: fref,
+            transforms: transforms.into(),
             test,
+            memo: super::eval::NO_MEMO,
+        })))
+    }
+
+    /// The type of a field's value after `transforms`, or `None` (with an
+    /// error) if one does not apply to it.
+    fn transformed_type(
+        &mut self,
+        mut ty: FieldType,
+        transforms: &[Transform],
+        span: Span,
+        loc: &dyn Locate,
+    ) -> Option<FieldType> {
+        for t in transforms {
+            let text = matches!(
+                ty,
+                FieldType::Str | FieldType::Bytes | FieldType::StrList | FieldType::Dynamic
+            );
+            if !text {
+                self.error(
+                    loc.pos(span.start),
+                    format!(
+                        "transformer {}() applies to text, not to a {}",
+                        t.name(),
+                        ty.describe()
+                    ),
+                );
+                return None;
+            }
+            if *t == Transform::Len {
+                ty = FieldType::Uint;
+            }
+        }
+        Some(ty)
+    }
+
+    /// `field op val(other)`: two fields compared.
+    #[allow(clippy::too_many_arguments)]
+    fn field_comparison(
+        &mut self,
+        fref: FieldRef,
+        ty: FieldType,
+        transforms: &[Transform],
+        op: Op,
+        op_span: Span,
+        other: &FieldOperand,
+        loc: &dyn Locate,
+    ) -> Res<Node> {
+        let rhs = match FieldRef::resolve(&other.field, other.arg.as_deref()) {
+            Ok(f) => f,
+            Err(msg) => {
+                self.error(loc.pos(other.span.start), msg);
+                return Err(());
+            }
+        };
+        let Some(rty) =
+            self.transformed_type(rhs.field.info().ty, &other.transforms, other.span, loc)
+        else {
+            return Err(());
+        };
+        let cmp = match op {
+            Op::Eq => FieldOp::Cmp(CmpOp::Eq),
+            Op::Ne => FieldOp::Cmp(CmpOp::Ne),
+            Op::Lt => FieldOp::Cmp(CmpOp::Lt),
+            Op::Le => FieldOp::Cmp(CmpOp::Le),
+            Op::Gt => FieldOp::Cmp(CmpOp::Gt),
+            Op::Ge => FieldOp::Cmp(CmpOp::Ge),
+            Op::Contains => FieldOp::Contains,
+            Op::IContains => FieldOp::IContains,
+            Op::StartsWith => FieldOp::StartsWith,
+            Op::EndsWith => FieldOp::EndsWith,
+            _ => {
+                self.error(
+                    loc.pos(op_span.start),
+                    format!("operator '{op}' does not take a field (val()) on its right"),
+                );
+                return Err(());
+            }
+        };
+        let numeric = |t: FieldType| matches!(t, FieldType::Int | FieldType::Uint);
+        if numeric(ty) != numeric(rty) && ty != FieldType::Dynamic && rty != FieldType::Dynamic {
+            self.error(
+                loc.pos(other.span.start),
+                format!(
+                    "cannot compare {} ({}) with {} ({})",
+                    fref.field.name(),
+                    ty.describe(),
+                    rhs.field.name(),
+                    rty.describe()
+                ),
+            );
+            return Err(());
+        }
+        Ok(Node::Check(Box::new(super::eval::Check {
+            field: fref,
+            transforms: transforms.into(),
+            test: Test::Field(Box::new(super::eval::FieldTest {
+                op: cmp,
+                field: rhs,
+                transforms: other.transforms.clone().into(),
+            })),
             memo: super::eval::NO_MEMO,
         })))
     }
@@ -706,6 +826,7 @@ impl<'d> Compiler<'d> {
             op,
             op_span: Span::default(),
             rhs,
+            transforms: Vec::new(),
         }
     }
 

@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+pub use super::transform::Transform;
+
 /// A byte range in the condition text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -148,6 +150,23 @@ pub enum Rhs {
     /// `(a, b, c)`, or a bare list name after a list operator (then one
     /// unquoted item).
     List(Vec<Value>),
+    /// Another field's value: `val(proc.pname)`, possibly transformed
+    /// (`tolower(val(proc.pname))`).
+    Field(FieldOperand),
+}
+
+/// A field as an operand: its name, argument, transformers (innermost
+/// first) and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldOperand {
+    /// Field name as written.
+    pub field: String,
+    /// Bracketed argument.
+    pub arg: Option<String>,
+    /// Transformers, innermost first.
+    pub transforms: Vec<Transform>,
+    /// Where the field was written.
+    pub span: Span,
 }
 
 /// A condition's syntax tree.
@@ -180,6 +199,8 @@ pub enum Expr {
         op_span: Span,
         /// Right-hand side.
         rhs: Rhs,
+        /// Transformers of the field, innermost first (`tolower(...)`).
+        transforms: Vec<Transform>,
     },
 }
 
@@ -383,7 +404,96 @@ impl Parser<'_> {
         }
     }
 
+    /// `transformer(` ... prefixes: the transformers, outermost first, with
+    /// the position after them.
+    fn transformer_prefix(&mut self) -> Vec<Transform> {
+        let mut out = Vec::new();
+        loop {
+            let n = self.ident_len();
+            let word = &self.text[self.pos..self.pos + n];
+            let Some(t) = Transform::by_name(word) else {
+                break;
+            };
+            if self.s.get(self.pos + n) != Some(&b'(') {
+                break;
+            }
+            out.push(t);
+            self.pos += n + 1;
+            self.ws();
+        }
+        out
+    }
+
+    /// The `)` closing each of `count` transformers (or `val(`).
+    fn close_parens(&mut self, count: usize, what: &str) -> Result<(), ParseError> {
+        for _ in 0..count {
+            self.ws();
+            if self.peek() != Some(b')') {
+                return Err(self.err(format!("expected ')' to close {what}")));
+            }
+            self.pos += 1;
+        }
+        Ok(())
+    }
+
+    /// A field with its optional `[argument]`.
+    fn field_name(&mut self) -> Result<(String, Option<String>, Span), ParseError> {
+        let start = self.pos;
+        let n = self.ident_len();
+        if n == 0 {
+            return Err(self.err(format!("expected a field, found '{}'", self.peek_word())));
+        }
+        let name = self.text[start..start + n].to_string();
+        self.pos += n;
+        let mut arg = None;
+        if self.peek() == Some(b'[') {
+            let open = self.pos;
+            match self.s[open..].iter().position(|&c| c == b']') {
+                Some(c) => {
+                    arg = Some(self.text[open + 1..open + c].to_string());
+                    self.pos = open + c + 1;
+                }
+                None => {
+                    return Err(self.err(format!("expected ']' to close the argument of '{name}'")))
+                }
+            }
+        }
+        Ok((
+            name,
+            arg,
+            Span {
+                start,
+                end: self.pos,
+            },
+        ))
+    }
+
+    /// `val(field)`, possibly inside transformers, on the right of an
+    /// operator; `None` (position unchanged) if the text is not one.
+    fn rhs_field(&mut self) -> Result<Option<FieldOperand>, ParseError> {
+        let save = self.pos;
+        let mut transforms = self.transformer_prefix();
+        let n = self.ident_len();
+        if &self.text[self.pos..self.pos + n] != "val" || self.s.get(self.pos + n) != Some(&b'(') {
+            self.pos = save;
+            return Ok(None);
+        }
+        self.pos += n + 1;
+        self.ws();
+        let (field, arg, span) = self.field_name()?;
+        self.close_parens(1, "val(")?;
+        self.close_parens(transforms.len(), "a transformer")?;
+        transforms.reverse();
+        Ok(Some(FieldOperand {
+            field,
+            arg,
+            transforms,
+            span,
+        }))
+    }
+
     fn comparison(&mut self) -> Result<Expr, ParseError> {
+        let mut transforms = self.transformer_prefix();
         let start = self.pos;
         let n = self.ident_len();
         let name = self.text[start..start + n].to_string();
@@ -411,12 +521,16 @@ impl Parser<'_> {
             start,
             end: self.pos,
         };
+        if !transforms.is_empty() {
+            self.close_parens(transforms.len(), "a transformer")?;
+            transforms.reverse();
+        }
         let after_field = self.pos;
         self.ws();
         let op_start = self.pos;
         let op = self.operator();
         let Some(op) = op else {
-            if arg.is_none() && !name.contains('.') {
+            if arg.is_none() && !name.contains('.') && transforms.is_empty() {
                 self.pos = after_field;
                 return Ok(Expr::Macro {
                     name,
@@ -460,7 +574,10 @@ impl Parser<'_> {
                     Rhs::List(vec![v])
                 }
             } else {
-                Rhs::Single(self.value(op)?)
+                match self.rhs_field()? {
+                    Some(f) => Rhs::Field(f),
+                    None => Rhs::Single(self.value(op)?),
+                }
             }
         };
         Ok(Expr::Compare {
@@ -470,6 +587,7 @@ impl Parser<'_> {
             op,
             op_span,
             rhs,
+            transforms,
         })
     }
 

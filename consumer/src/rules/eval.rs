@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::fields::{FieldRef, FieldSource, FieldValue};
+use super::transform::Transform;
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub enum Node {
 pub struct Check {
     /// The field.
     pub field: FieldRef,
+    /// Transformers applied to its value first, innermost first.
+    pub transforms: Box<[Transform]>,
     /// The test.
     pub test: Test,
     /// This check's bit in the per-event [`Memo`] when several active
@@ -559,6 +562,84 @@ pub enum Test {
     Glob(Glob),
     /// Regular expression.
     Regex(regex::bytes::Regex),
+    /// Compared with another field's value (`val(...)`).
+    Field(Box<FieldTest>),
+}
+
+/// A comparison with another field (`proc.name = val(proc.pname)`).
+#[derive(Debug, Clone)]
+pub struct FieldTest {
+    /// How they are compared.
+    pub op: FieldOp,
+    /// The other field.
+    pub field: FieldRef,
+    /// Its transformers, innermost first.
+    pub transforms: Box<[Transform]>,
+}
+
+/// The operators that take a field on their right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOp {
+    /// `=`, `!=`, `<`, ...: numbers as numbers, text as bytes.
+    Cmp(CmpOp),
+    /// Substring.
+    Contains,
+    /// Substring, ASCII case-insensitive.
+    IContains,
+    /// Prefix.
+    StartsWith,
+    /// Suffix.
+    EndsWith,
+}
+
+impl FieldOp {
+    /// Whether `a op b`.
+    fn holds(self, a: &FieldValue<'_>, b: &FieldValue<'_>) -> bool {
+        let text = |v: &FieldValue<'_>| -> Option<Vec<u8>> {
+            match v {
+                FieldValue::Str(s) => Some(s.to_vec()),
+                FieldValue::List(_) => None,
+                other => Some(other.render().into_bytes()),
+            }
+        };
+        let num = |v: &FieldValue<'_>| -> Option<i128> {
+            match v {
+                FieldValue::Int(i) => Some((*i).into()),
+                FieldValue::Uint(u) => Some((*u).into()),
+                _ => None,
+            }
+        };
+        match self {
+            FieldOp::Cmp(op) => {
+                let order = match (num(a), num(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => match (text(a), text(b)) {
+                        (Some(x), Some(y)) => x.cmp(&y),
+                        _ => return false,
+                    },
+                };
+                match op {
+                    CmpOp::Eq => order == Ordering::Equal,
+                    CmpOp::Ne => order != Ordering::Equal,
+                    CmpOp::Lt => order == Ordering::Less,
+                    CmpOp::Le => order != Ordering::Greater,
+                    CmpOp::Gt => order == Ordering::Greater,
+                    CmpOp::Ge => order != Ordering::Less,
+                }
+            }
+            _ => {
+                let (Some(x), Some(y)) = (text(a), text(b)) else {
+                    return false;
+                };
+                match self {
+                    FieldOp::Contains => memmem::find(&x, &y).is_some(),
+                    FieldOp::IContains => icontains(&x, &y.to_ascii_lowercase()),
+                    FieldOp::StartsWith => x.starts_with(&y),
+                    _ => x.ends_with(&y),
+                }
+            }
+        }
+    }
 }
 
 fn icontains(hay: &[u8], needle: &[u8]) -> bool {
@@ -599,6 +680,9 @@ impl Test {
             Test::PMatch(t) => text.is_some_and(|s| t.matches(s)),
             Test::Glob(g) => text.is_some_and(|s| g.matches(s)),
             Test::Regex(r) => text.is_some_and(|s| r.is_match(s)),
+            // Made by Check::make, which has the event to read the other
+            // field from.
+            Test::Field(_) => false,
         }
     }
 
@@ -725,10 +809,25 @@ impl Check {
     /// value and its drop need a large frame.
     #[inline(never)]
     fn make<S: FieldSource + ?Sized>(&self, src: &S) -> bool {
-        match src.field(&self.field) {
-            Some(v) => self.test.test(&v),
-            None => false,
+        let Some(mut v) = src.field(&self.field) else {
+            return false;
+        };
+        if !self.transforms.is_empty() {
+            match super::transform::apply_all(&self.transforms, v) {
+                Some(t) => v = t,
+                None => return false,
+            }
         }
+        if let Test::Field(ft) = &self.test {
+            let Some(other) = src.field(&ft.field) else {
+                return false;
+            };
+            let Some(other) = super::transform::apply_all(&ft.transforms, other) else {
+                return false;
+            };
+            return ft.op.holds(&v, &other);
+        }
+        self.test.test(&v)
     }
 }
 
@@ -738,7 +837,7 @@ impl Check {
 /// every part of the field and the test.
 pub fn share_checks(conditions: &mut [&mut Node]) {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let key = |c: &Check| format!("{:?}|{:?}", c.field, c.test);
+    let key = |c: &Check| format!("{:?}|{:?}|{:?}", c.field, c.transforms, c.test);
     for n in conditions.iter_mut() {
         n.for_each_check_mut(&mut |c| *seen.entry(key(c)).or_default() += 1);
     }

@@ -33,7 +33,9 @@ pub mod format;
 mod items;
 pub mod load;
 pub mod select;
+mod slots;
 pub mod source;
+pub mod transform;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

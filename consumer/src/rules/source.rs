@@ -1,7 +1,9 @@
 //! Where things are in a rules file: positions (file:line:column), the
-//! source text, condition text that keeps its place across `append`s, and
-//! the re-scan that finds each top-level item's keys in the text (serde_yaml
-//! gives no positions for values) and splits multi-document files.
+//! source text, condition text that keeps its place across `append`s,
+//! where each top-level item's keys and values begin (serde_yaml gives no
+//! positions for values, so a YAML parser that keeps them, yaml-rust2,
+//! reads the file's structure a second time), and the split of
+//! multi-document files.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -266,73 +268,118 @@ pub(super) fn line_ranges(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// Finds the start of every top-level sequence item and the keys in it.
+/// The byte offset of a parser position (1-based line, 0-based column in
+/// characters).
+fn byte_offset(text: &str, line_starts: &[usize], line: usize, col: usize) -> usize {
+    let Some(&start) = line_starts.get(line.saturating_sub(1)) else {
+        return text.len();
+    };
+    let rest = &text[start..];
+    start + rest.char_indices().nth(col).map_or(rest.len(), |(i, _)| i)
+}
+
+/// Finds the start of every top-level sequence item and where each of its
+/// keys and their values begin, from the events of a YAML parser that
+/// keeps positions (yaml-rust2): block and flow mappings, quoted and block
+/// scalars, anchors and aliases alike.  The values themselves come from
+/// serde_yaml; on a syntax error the items found so far are returned
+/// (serde_yaml reports the error).
 pub(super) fn locate_items(text: &str) -> Vec<ItemAt> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut line_starts = vec![0];
+    line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     let mut items: Vec<ItemAt> = Vec::new();
-    let mut indent: Option<usize> = None;
-    let mut key_col: Option<usize> = None;
-    let mut pending_block: Option<String> = None;
-    for (start, line) in line_ranges(text) {
-        let content = line.trim_start_matches(' ');
-        let ind = line.len() - content.len();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
+    let mut parser = Parser::new_from_str(text);
+    // Open collections; 1 is the top-level sequence, 2 an item's mapping.
+    let mut depth = 0usize;
+    let mut in_item_map = false;
+    let mut key: Option<(String, usize)> = None;
+    let mut nested_start: Option<String> = None;
+    // The `-` before an item's first key, if that is how it was written.
+    let dash_before = |at: usize| -> usize {
+        let head = text[..at].trim_end_matches(' ');
+        if head.ends_with('-') {
+            head.len() - 1
+        } else {
+            at
         }
-        if let (Some(key), Some(item)) = (pending_block.take(), items.last_mut()) {
-            // First line of a block scalar (`condition: >`).
-            if let Some(k) = item.keys.get_mut(&key) {
-                k.value_at = start + ind;
-            }
-        }
-        if indent.is_none() {
-            if content == "---" || content.starts_with("--- ") || content.starts_with('%') {
-                continue;
-            }
-            if content.starts_with('-') {
-                indent = Some(ind);
-            } else {
-                return items;
-            }
-        }
-        let base = indent.unwrap_or(0);
-        if ind < base {
-            break;
-        }
-        let mut key_text = None;
-        if ind == base && (content == "-" || content.starts_with("- ")) {
-            let rest = content[1..].trim_start_matches(' ');
-            let col = ind + (content.len() - rest.len());
-            items.push(ItemAt {
-                start: start + ind,
-                keys: HashMap::new(),
-            });
-            key_col = (!rest.is_empty()).then_some(col);
-            if !rest.is_empty() {
-                key_text = Some((col, rest));
-            }
-        } else if key_col.is_none() && ind > base {
-            key_col = Some(ind);
-            key_text = Some((ind, content));
-        } else if Some(ind) == key_col {
-            key_text = Some((ind, content));
-        }
-        if let (Some((col, kt)), Some(item)) = (key_text, items.last_mut()) {
-            if let Some(colon) = kt.find(':') {
-                let key = kt[..colon].trim().trim_matches(['"', '\'']);
-                let after = &kt[colon + 1..];
-                if after.is_empty() || after.starts_with(' ') {
-                    let v = after.trim_start();
-                    let value_at = start + col + colon + 1 + (after.len() - v.len());
-                    let v_nocomment = v.split(" #").next().unwrap_or("").trim();
-                    if v_nocomment.starts_with(['>', '|']) || v_nocomment.is_empty() {
-                        pending_block = Some(key.to_string());
-                    }
-                    item.keys.entry(key.to_string()).or_insert(KeyAt {
-                        pos: start + col,
-                        value_at,
+    };
+    while let Ok((event, mark)) = parser.next_token() {
+        let at = byte_offset(text, &line_starts, mark.line(), mark.col());
+        match event {
+            Event::StreamEnd => break,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {}
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if depth == 1 {
+                    let block_map = matches!(event, Event::MappingStart(..))
+                        && text.as_bytes().get(at) != Some(&b'{');
+                    // A block mapping's position is reported at its first
+                    // key's value: the item starts at that key (or its `-`).
+                    items.push(ItemAt {
+                        start: if block_map { usize::MAX } else { at },
+                        keys: HashMap::new(),
                     });
+                    in_item_map = matches!(event, Event::MappingStart(..));
+                    key = None;
+                } else if depth == 2 && in_item_map {
+                    if let (Some((k, pos)), Some(item)) = (key.take(), items.last_mut()) {
+                        // A block mapping, again, is reported at its first
+                        // value: its first key gives where it starts.
+                        let block_map = matches!(event, Event::MappingStart(..))
+                            && text.as_bytes().get(at) != Some(&b'{');
+                        if block_map {
+                            nested_start = Some(k.clone());
+                        }
+                        item.keys.entry(k).or_insert(KeyAt { pos, value_at: at });
+                    }
+                } else if depth == 3 {
+                    nested_start = None;
+                }
+                depth += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    in_item_map = false;
                 }
             }
+            Event::Scalar(..) | Event::Alias(..) => {
+                if let (Some(k), true) = (nested_start.take(), depth == 3) {
+                    if let Some(ka) = items.last_mut().and_then(|i| i.keys.get_mut(&k)) {
+                        ka.value_at = at;
+                    }
+                }
+                if depth == 1 {
+                    items.push(ItemAt {
+                        start: at,
+                        keys: HashMap::new(),
+                    });
+                } else if depth == 2 && in_item_map {
+                    let Some(item) = items.last_mut() else {
+                        continue;
+                    };
+                    match key.take() {
+                        None => {
+                            let name = match &event {
+                                Event::Scalar(s, ..) => s.clone(),
+                                _ => String::new(),
+                            };
+                            if item.start == usize::MAX {
+                                item.start = dash_before(at);
+                            }
+                            key = Some((name, at));
+                        }
+                        Some((k, pos)) => {
+                            item.keys.entry(k).or_insert(KeyAt { pos, value_at: at });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for item in &mut items {
+        if item.start == usize::MAX {
+            item.start = 0;
         }
     }
     items

@@ -643,3 +643,77 @@ fn evt_hostname_is_this_machines_name_as_in_falco() {
     let v = src.field(&FieldRef::plain(Field::EvtHostname)).unwrap();
     assert_eq!(v.render(), want);
 }
+
+#[test]
+fn error_positions_are_right_in_flow_mappings_and_anchors() {
+    let err = |text: &str| -> String {
+        Engine::load_texts(&[("f.yaml", text)], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    // A flow mapping item, on one line.
+    let e = err("- {rule: R, desc: d, condition: 'evt.type = open and proc.nme = x', output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:1:54: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A flow mapping over several lines.
+    let e = err("- {rule: R, desc: d,\n   condition: \"evt.type = open\n     and proc.nme = x\",\n   output: o, priority: info}\n");
+    assert!(
+        e.starts_with("f.yaml:3:10: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // An anchored block item: the error is where the condition is written.
+    let e = err("- &r\n  rule: R\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.starts_with("f.yaml:4:34: unknown field 'proc.nme'"),
+        "{e}"
+    );
+    // A condition that is an alias: the error points at the alias.
+    let e = err("- macro: m\n  condition: &c evt.type = open\n- rule: R\n  desc: d\n  condition: *c and proc.nme = x\n  output: o\n  priority: info\n");
+    assert!(
+        e.contains("unknown field 'proc.nme'") || e.contains("f.yaml:5:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn transformers_and_field_operands_work_as_in_falco() {
+    let ev = Fake::new("execve")
+        .s("proc.name", "BASH")
+        .s("proc.pname", "bash")
+        .s("proc.exepath", "/usr/bin/Bash")
+        .s("proc.cmdline", "aGVsbG8=")
+        .s("proc.args", "-c id");
+    let cases: &[(&str, bool)] = &[
+        ("tolower(proc.name) = bash", true),
+        ("toupper(proc.pname) = BASH", true),
+        ("proc.name = bash", false),
+        ("basename(proc.exepath) = Bash", true),
+        ("tolower(basename(proc.exepath)) = bash", true),
+        ("b64(proc.cmdline) = hello", true),
+        ("len(proc.args) = 5", true),
+        ("len(proc.args) > 5", false),
+        ("tolower(proc.name) = val(proc.pname)", true),
+        ("proc.name = val(proc.pname)", false),
+        ("proc.name = toupper(val(proc.pname))", true),
+        ("proc.exepath endswith val(proc.name)", false),
+        ("tolower(proc.exepath) endswith val(proc.pname)", true),
+        ("proc.name != val(proc.pname)", true),
+        ("proc.name = val(proc.nothing_here)", false),
+    ];
+    for (cond, want) in cases {
+        let cond = cond.replace("proc.nothing_here", "proc.cwd");
+        let e = engine(&rule(&cond));
+        assert_eq!(!fires(&e, &ev).is_empty(), *want, "{cond}");
+    }
+    let refused = |cond: &str| {
+        Engine::load_texts(&[("t.yaml", &rule(cond))], EngineOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(refused("tolower(proc.pid) = 1").contains("applies to text"));
+    assert!(refused("proc.name in val(proc.pname)").contains("expected"));
+    assert!(refused("proc.pid = val(proc.name)").contains("cannot compare"));
+    assert!(refused("tolower(proc.name = x").contains("expected ')'"));
+}
