@@ -111,6 +111,18 @@ make -s -C "$ROOT/tests/bench" OUT="$BENCH" ||
 DEVTEST=$ROOT/build/kestrel-devtest
 make -s -C "$ROOT/tests/devtest" OUT="$DEVTEST" ||
 	die "building tests/devtest/kestrel-devtest failed"
+# The behaviour suite's helper (tests/behave/): ptrace, memfd exec, bpf, a
+# container runtime's start and exec, ...; static too.
+BEHAVE=$ROOT/build/kestrel-behave
+make -s -C "$ROOT/tests/behave" OUT="$BEHAVE" ||
+	die "building tests/behave/kestrel-behave failed"
+# Falco's upstream rule files, test data only (never copied into the
+# project): packed as /falco-rules/ when found (FALCO_RULES_DIR, else
+# ../shared/falco-rules beside the checkout or beside a worktree's parent).
+FALCO_RULES=${FALCO_RULES_DIR:-}
+for d in "$ROOT/../shared/falco-rules" "$ROOT/../../shared/falco-rules"; do
+	[ -n "$FALCO_RULES" ] || { [ -d "$d" ] && FALCO_RULES=$d; } || true
+done
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || die "no static busybox at $BUSYBOX (scripts/setup.sh installs busybox-static)"
 
@@ -138,6 +150,11 @@ cp "$SYSCALL_TEST" "$R/bin/kestrel-syscall-test"
 cp "$SYSCALL_TEST"-compat32 "$SYSCALL_TEST"-int80 "$R/bin/"
 cp "$BENCH" "$R/bin/kestrel-bench"
 cp "$DEVTEST" "$R/bin/kestrel-devtest"
+cp "$BEHAVE" "$R/bin/kestrel-behave"
+if [ -n "$FALCO_RULES" ]; then
+	mkdir -p "$R/falco-rules"
+	cp "$FALCO_RULES"/*.yaml "$R/falco-rules/"
+fi
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"

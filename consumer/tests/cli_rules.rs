@@ -59,7 +59,7 @@ fn validate_accepts_the_default_rules_and_summarises() {
     let out = kestrel(&["rules", "validate", "rules/kestrel_rules.yaml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    assert!(s.contains("1 file(s) valid: 15 rules (15 enabled)"), "{s}");
+    assert!(s.contains("1 file(s) valid: 69 rules (69 enabled)"), "{s}");
     assert!(s.contains("0 warnings"), "{s}");
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
@@ -114,7 +114,8 @@ fn list_shows_rules_with_their_event_types() {
         line.contains("Warning") && line.ends_with("finit_module,init_module"),
         "{line}"
     );
-    assert_eq!(s.lines().count(), 16);
+    // A header line, then one line per rule.
+    assert_eq!(s.lines().count(), 70);
 }
 
 #[test]
@@ -132,7 +133,7 @@ fn replay_prints_text_and_json_alerts() {
     assert_eq!(lines.len(), 2, "{s}");
     assert!(lines[0].ends_with(": Warning Sensitive file opened for reading (file=/etc/shadow program=<NA> cmdline=<NA> parent=<NA> pid=301 user=<NA> container=<NA> image=<NA> pod=<NA> ns=<NA>)"), "{}", lines[0]);
     assert!(
-        lines[1].contains("Warning ptrace attach (request=PTRACE_ATTACH target=1"),
+        lines[1].contains("Warning ptrace attach or injection (request=PTRACE_ATTACH target=1"),
         "{}",
         lines[1]
     );

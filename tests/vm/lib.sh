@@ -352,3 +352,116 @@ container_cue() {
 	echo go >"$ROOTFS/tmp/go"
 	wait_for 20 test -f "$ROOTFS/tmp/done$1" || fail "the container's cat number $1 did not run"
 }
+
+# ---------------------------------------------------------------------------
+# Containers started the way a runtime starts them, for the behaviour and
+# benign-workload suites (tests/vm/behaviours.sh, tests/vm/benign.sh).
+# /bin/kestrel-behave stands in for runc: called through a link named
+# "runc" it joins the container's cgroup (named as containerd's systemd
+# driver names a Kubernetes container), unshares the mount, uts, ipc and
+# pid namespaces, chroots into the root and execs the entrypoint as pid 1
+# (mounting /proc); `runc exec` enters those namespaces and that root and
+# forks the command there, as `kubectl exec` makes runc do.
+
+# runc_container NAME ID PRIVILEGED(true|false) ENTRYPOINT...: lay out a
+# root under $PWD/NAME (busybox and its applets, /dev/null, /dev/mem, its
+# own passwd, /bin/kestrel-behave), containerd's bundle config.json with the
+# CRI annotations (container NAME, image registry.local/team/NAME:1.0, pod
+# NAME-pod in namespace team) under $HOSTROOT (set it first), the cgroup,
+# and start ENTRYPOINT in it.  Sets RC_ROOT, RC_CG, RC_SHORT, RC_PID (the
+# host pid of the container's pid 1), RC_RUNC (the runtime's host pid) and
+# RC_CAPS (the capabilities kept: empty for a privileged container, which
+# keeps all; else a runtime's default set).  A privileged container also
+# has the host's root mounted at /host in its bundle.
+runc_container() {
+	_rc_name=$1
+	_rc_id=$2
+	_rc_priv=$3
+	shift 3
+	RC_ROOT=$PWD/$_rc_name
+	RC_SHORT=$(echo "$_rc_id" | cut -c1-12)
+	mkdir -p "$RC_ROOT/bin" "$RC_ROOT/etc" "$RC_ROOT/proc" "$RC_ROOT/tmp" "$RC_ROOT/dev" "$RC_ROOT/root"
+	[ -e "$RC_ROOT/dev/null" ] || mknod -m 0666 "$RC_ROOT/dev/null" c 1 3
+	[ -e "$RC_ROOT/dev/mem" ] || mknod -m 0640 "$RC_ROOT/dev/mem" c 1 1
+	cp /bin/busybox "$RC_ROOT/bin/busybox"
+	cp /bin/kestrel-behave "$RC_ROOT/bin/kestrel-behave"
+	for _rc_a in $(/bin/busybox --list); do
+		[ -e "$RC_ROOT/bin/$_rc_a" ] || ln -s busybox "$RC_ROOT/bin/$_rc_a"
+	done
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$RC_ROOT/etc/passwd"
+	echo 'root:x:0:' >"$RC_ROOT/etc/group"
+	echo 'root:*:20000:0:99999:7:::' >"$RC_ROOT/etc/shadow"
+	if [ "$_rc_priv" = true ]; then
+		# Every capability (the bounding set is left whole) and the
+		# host's root mounted at /host, as a node agent runs.
+		_rc_caps='"CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO"'
+		_rc_masked='[]'
+		_rc_mounts='{"destination": "/proc", "type": "proc", "source": "proc"},
+  {"destination": "/host", "type": "bind", "source": "/", "options": ["rbind", "rw"]}'
+		RC_CAPS=
+	else
+		# The default set a runtime grants, cut for real below.
+		RC_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FSETID,CAP_FOWNER,CAP_MKNOD,CAP_NET_RAW,CAP_SETGID,CAP_SETUID,CAP_SETFCAP,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_SYS_CHROOT,CAP_KILL,CAP_AUDIT_WRITE
+		_rc_caps=$(echo "\"$RC_CAPS\"" | sed 's/,/", "/g')
+		_rc_masked='["/proc/kcore"]'
+		_rc_mounts='{"destination": "/proc", "type": "proc", "source": "proc"},
+  {"destination": "/etc/'$_rc_name'", "type": "bind", "source": "/var/lib/kubelet/pods/0f0e0d0c/volumes/kubernetes.io~configmap/config", "options": ["rbind", "ro"]}'
+	fi
+	_rc_b=$HOSTROOT/run/containerd/io.containerd.runtime.v2.task/k8s.io/$_rc_id
+	mkdir -p "$_rc_b"
+	cat >"$_rc_b/config.json" <<JSON
+{"ociVersion": "1.1.0",
+ "process": {"args": ["$1"], "capabilities": {"bounding": [$_rc_caps]}},
+ "mounts": [$_rc_mounts],
+ "linux": {"maskedPaths": $_rc_masked},
+ "annotations": {
+  "io.kubernetes.cri.container-type": "container",
+  "io.kubernetes.cri.container-name": "$_rc_name",
+  "io.kubernetes.cri.image-name": "registry.local/team/$_rc_name:1.0",
+  "io.kubernetes.cri.sandbox-id": "00000000000000000000000000000000000000000000000000000000000000aa",
+  "io.kubernetes.cri.sandbox-name": "$_rc_name-pod",
+  "io.kubernetes.cri.sandbox-namespace": "team",
+  "io.kubernetes.cri.sandbox-uid": "0f0e0d0c-0b0a-4909-8807-060504030201"}}
+JSON
+	mkdir -p /sys/fs/cgroup
+	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+	RC_CG=/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0e0d0c_0b0a_4909_8807_060504030201.slice/cri-containerd-$_rc_id.scope
+	mkdir -p "$RC_CG"
+	mkdir -p /run/runtime
+	ln -sf /bin/kestrel-behave /run/runtime/runc
+	if [ -n "$RC_CAPS" ]; then
+		KESTREL_CAPS=$RC_CAPS /run/runtime/runc run-container "$RC_CG" "$RC_ROOT" "$@" \
+			</dev/null >"$PWD/$_rc_name.out" 2>&1 &
+	else
+		/run/runtime/runc run-container "$RC_CG" "$RC_ROOT" "$@" </dev/null >"$PWD/$_rc_name.out" 2>&1 &
+	fi
+	RC_RUNC=$!
+	wait_for 10 rc_init >/dev/null || fail "container $_rc_name: no process runs in $RC_ROOT"
+	RC_PID=$(rc_init)
+}
+
+# rc_init: the host pid of the process whose root is $RC_ROOT and whose
+# parent is the runtime (the container's pid 1).
+rc_init() {
+	for _ri_d in /proc/[0-9]*; do
+		[ "$(readlink "$_ri_d/root" 2>/dev/null)" = "$RC_ROOT" ] || continue
+		_ri_pp=$(sed 's/.*) //' "$_ri_d/stat" 2>/dev/null | cut -d' ' -f2)
+		[ "$_ri_pp" = "$RC_RUNC" ] && { echo "${_ri_d#/proc/}"; return 0; }
+	done
+	return 1
+}
+
+# rc_exec CMD ARG...: run CMD (a path inside the container) in the
+# container started last, as `runc exec` does; its status is returned.
+rc_exec() {
+	rc_runc exec-in "$RC_CG" "$RC_PID" "$@"
+}
+
+# rc_runc ARG...: the runtime, keeping only $RC_CAPS (all when empty).
+rc_runc() {
+	if [ -n "$RC_CAPS" ]; then
+		KESTREL_CAPS=$RC_CAPS /run/runtime/runc "$@"
+	else
+		/run/runtime/runc "$@"
+	fi
+}
