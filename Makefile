@@ -4,6 +4,7 @@
 #                                 the newest Debian 6.1 cloud headers)
 #   make build                    cargo build --workspace
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
+#                                 on every kernel of KERNELS, then ship-test
 #                                 on every kernel of KERNELS
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
@@ -53,11 +54,13 @@ miri:
 	$(CARGO) +nightly miri test -p kestrel --test ring_concurrent
 
 # Every kernel runs even if one fails; the target fails if any did.
+# ship-test (defined below) runs after the VM scenarios, even if they failed.
 test: setup cargo-test miri
 	@rc=0; \
 	for k in $(KERNELS); do \
 		scripts/vmtest.sh $$k $(VM_SCENARIOS) || rc=1; \
 	done; \
+	$(MAKE) --no-print-directory ship-test || rc=1; \
 	exit $$rc
 
 vmtest:
@@ -103,7 +106,7 @@ distclean: clean
 #   make k8s-manifest   render deploy/k8s/kestrel.yaml from the chart
 #   make ship-test      tests/ship/*.sh: driver loader, DKMS on 6.1 and 6.12,
 #                       lintian, systemd-analyze, helm lint/template +
-#                       schema validation, image build (.ci/run runs it)
+#                       schema validation, image build (part of make test)
 
 SHIP_TESTS = $(filter-out tests/ship/lib.sh,$(sort $(wildcard tests/ship/*.sh)))
 RELEASE_BIN = $(CURDIR)/target/release/kestrel
