@@ -5,7 +5,6 @@
 #   make build                    cargo build --workspace
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
-#                                 on every kernel of KERNELS
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
