@@ -20,8 +20,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A path in this process's scratch folder, emptied on first use: a
+/// folder left by an earlier run whose pid was the same must not leak its
+/// files into a test that lists a directory.
 fn temp_path(name: &str) -> PathBuf {
+    static FRESH: std::sync::Once = std::sync::Once::new();
     let dir = std::env::temp_dir().join(format!("kestrel-cli-rules-{}", std::process::id()));
+    FRESH.call_once(|| {
+        let _ = std::fs::remove_dir_all(&dir);
+    });
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
