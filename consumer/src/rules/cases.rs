@@ -273,7 +273,12 @@ fn parse_cases(v: Option<&Yaml>, what: &str) -> Result<Vec<Case>, String> {
                     .as_str()
                     .ok_or(format!("{name}: context keys are field names"))?;
                 let f = field_ref(k).map_err(|e| format!("{name}: {e}"))?;
-                context.set(f, context_value(v).map_err(|e| format!("{name}: {e}"))?);
+                let mut value = context_value(v).map_err(|e| format!("{name}: {e}"))?;
+                // A list given for `proc.aname` stands for the ancestors.
+                if let (Some(negation), FieldValue::List(items)) = (f.any_of(), &mut value) {
+                    value = FieldValue::AnyOf(std::mem::take(items), negation);
+                }
+                context.set(f, value);
             }
         }
         let events = c

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use memchr::memmem;
 
-use super::fields::{FieldRef, FieldSource, FieldValue};
+use super::fields::{FieldRef, FieldSource, FieldValue, Negation};
 use super::transform::Transform;
 
 /// A compiled condition.
@@ -178,7 +178,7 @@ impl Const {
                     Ordering::Less
                 })
             }
-            FieldValue::List(_) => None,
+            FieldValue::List(_) | FieldValue::AnyOf(..) => None,
         }
     }
 
@@ -604,7 +604,7 @@ impl FieldOp {
         let text = |v: &FieldValue<'_>| -> Option<Vec<u8>> {
             match v {
                 FieldValue::Str(s) => Some(s.to_vec()),
-                FieldValue::List(_) => None,
+                FieldValue::List(_) | FieldValue::AnyOf(..) => None,
                 other => Some(other.render().into_bytes()),
             }
         };
@@ -700,6 +700,13 @@ impl Test {
                 Test::Exists => true,
                 Test::In(_) => !items.is_empty() && items.iter().all(|i| self.scalar(i)),
                 Test::Cmp(CmpOp::Ne, _) => items.iter().all(|i| self.scalar(i)),
+                _ => items.iter().any(|i| self.scalar(i)),
+            },
+            // Falco: any ancestor, either end of the socket.
+            FieldValue::AnyOf(items, negation) => match (self, negation) {
+                (Test::Cmp(CmpOp::Ne, _), Negation::NoneEqual) => {
+                    !items.is_empty() && items.iter().all(|i| self.scalar(i))
+                }
                 _ => items.iter().any(|i| self.scalar(i)),
             },
             other => self.scalar(other),
@@ -932,5 +939,60 @@ mod tests {
         assert!(Test::Intersects(set.clone()).test(&some));
         assert!(!Test::In(set).test(&FieldValue::List(vec![])));
         assert!(icontains(b"Hello World", b"o w"));
+    }
+
+    /// Falco compares `proc.aname` (no index) with each ancestor and holds
+    /// if any one matches, for every operator, `!=` and `in` included
+    /// (`compare_full_aname`).
+    #[test]
+    fn any_ancestor_matches_as_in_falco() {
+        let s = |t: &'static str| FieldValue::str(t);
+        let ancestors = FieldValue::AnyOf(vec![s("bash"), s("sshd")], Negation::AnyDiffers);
+        let set = ValueSet::new(&["sshd".into(), "cron".into()]);
+        assert!(Test::In(set.clone()).test(&ancestors));
+        let only_bash = FieldValue::AnyOf(vec![s("bash")], Negation::AnyDiffers);
+        assert!(!Test::In(set).test(&only_bash));
+        assert!(Test::Cmp(CmpOp::Eq, Const::new("sshd")).test(&ancestors));
+        // `!=`: some ancestor is not bash.
+        assert!(Test::Cmp(CmpOp::Ne, Const::new("bash")).test(&ancestors));
+        assert!(!Test::Cmp(CmpOp::Ne, Const::new("bash")).test(&only_bash));
+        assert!(Test::StartsWith(b"ss".to_vec().into()).test(&ancestors));
+        assert!(Test::Glob(Glob::new("s*d", false)).test(&ancestors));
+        assert!(
+            Test::PMatch(PathTrie::new(&["/usr".into()])).test(&FieldValue::AnyOf(
+                vec![s("/bin/sh"), s("/usr/sbin/sshd")],
+                Negation::AnyDiffers
+            ))
+        );
+        // No ancestor: nothing matches, not even `exists` or `!=`.
+        let none = FieldValue::AnyOf(vec![], Negation::AnyDiffers);
+        assert!(!Test::Exists.test(&none));
+        assert!(!Test::Cmp(CmpOp::Ne, Const::new("bash")).test(&none));
+    }
+
+    /// Falco compares `fd.ip`/`fd.port` with both ends: `=`, `in` and the
+    /// orderings hold if either end does, `!=` only if neither end equals
+    /// (`compare_ip`, `compare_port`).
+    #[test]
+    fn either_socket_end_matches_as_in_falco() {
+        let ends = FieldValue::AnyOf(
+            vec![FieldValue::Uint(40000), FieldValue::Uint(443)],
+            Negation::NoneEqual,
+        );
+        assert!(Test::Cmp(CmpOp::Eq, Const::new("443")).test(&ends));
+        assert!(!Test::Cmp(CmpOp::Ne, Const::new("443")).test(&ends));
+        assert!(Test::Cmp(CmpOp::Ne, Const::new("80")).test(&ends));
+        assert!(Test::Cmp(CmpOp::Lt, Const::new("1024")).test(&ends));
+        let set = ValueSet::new(&["80".into(), "443".into()]);
+        assert!(Test::In(set).test(&ends));
+        let ips = FieldValue::AnyOf(
+            vec![
+                FieldValue::Ip("10.0.0.1".parse().unwrap()),
+                FieldValue::Ip("8.8.8.8".parse().unwrap()),
+            ],
+            Negation::NoneEqual,
+        );
+        assert!(Test::Cmp(CmpOp::Eq, Const::new("10.0.0.0/8")).test(&ips));
+        assert!(!Test::Cmp(CmpOp::Ne, Const::new("10.0.0.0/8")).test(&ips));
     }
 }

@@ -16,7 +16,7 @@ use kestrel_abi::{EventClass as Class, ParamFormat};
 
 use super::slots::{type_info, TypeInfo, K, NO_SLOT};
 
-use super::fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue};
+use super::fields::{Field, FieldArg, FieldRef, FieldSource, FieldValue, Negation};
 use crate::decode::{Bytes, Event, SockAddr, SockTuple, Value};
 
 /// What the state module knows about the thread behind an event: the
@@ -236,7 +236,9 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 let pick = |a: SocketAddr| FieldValue::Ip(a.ip());
                 let server_local = info.server_side;
                 match f.field {
-                    Field::FdIp | Field::FdNet => FieldValue::List(vec![pick(local), pick(remote)]),
+                    Field::FdIp | Field::FdNet => {
+                        FieldValue::AnyOf(vec![pick(local), pick(remote)], Negation::NoneEqual)
+                    }
                     Field::FdLip | Field::FdLnet => pick(local),
                     Field::FdRip | Field::FdRnet => pick(remote),
                     Field::FdSip | Field::FdSnet => pick(if server_local { local } else { remote }),
@@ -248,7 +250,9 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 let p = |a: SocketAddr| FieldValue::Uint(a.port().into());
                 let server_local = info.server_side;
                 match f.field {
-                    Field::FdPort => FieldValue::List(vec![p(local), p(remote)]),
+                    Field::FdPort => {
+                        FieldValue::AnyOf(vec![p(local), p(remote)], Negation::NoneEqual)
+                    }
                     Field::FdLport => p(local),
                     Field::FdRport => p(remote),
                     Field::FdSport => p(if server_local { local } else { remote }),

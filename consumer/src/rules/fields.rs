@@ -171,7 +171,7 @@ catalogue! {
     ProcPcmdline => "proc.pcmdline", Str, None, State, "parent's command line";
     ProcPexe => "proc.pexe", Str, None, State, "parent's argv[0]";
     ProcPexepath => "proc.pexepath", Str, None, State, "parent's executable path";
-    ProcApid => "proc.apid", Int, Index, State, "pid of the Nth ancestor (1 = parent)";
+    ProcApid => "proc.apid", Int, OptionalIndex, State, "pid of the Nth ancestor (1 = parent); without index, any ancestor";
     ProcAname => "proc.aname", Str, OptionalIndex, State, "name of the Nth ancestor (0 = self, 1 = parent); without index, any ancestor";
     ProcAexepath => "proc.aexepath", Str, OptionalIndex, State, "executable path of the Nth ancestor";
     ProcAexe => "proc.aexe", Str, OptionalIndex, State, "argv[0] of the Nth ancestor (0 = self, 1 = parent); without index, any ancestor";
@@ -347,6 +347,26 @@ pub struct FieldRef {
 }
 
 impl FieldRef {
+    /// Whether the field's value is a [`FieldValue::AnyOf`], and what `!=`
+    /// means on it: the ancestor fields without an index (any ancestor)
+    /// and the fields that name either end of a socket.
+    pub fn any_of(&self) -> Option<Negation> {
+        match self.field {
+            Field::ProcApid
+            | Field::ProcAname
+            | Field::ProcAexe
+            | Field::ProcAexepath
+            | Field::ProcAargs
+            | Field::ProcAcmdline
+                if self.arg == FieldArg::None =>
+            {
+                Some(Negation::AnyDiffers)
+            }
+            Field::FdIp | Field::FdNet | Field::FdPort => Some(Negation::NoneEqual),
+            _ => None,
+        }
+    }
+
     /// A reference without argument.
     pub fn plain(field: Field) -> FieldRef {
         FieldRef {
@@ -457,9 +477,25 @@ pub enum FieldValue<'a> {
     Bool(bool),
     /// Address.
     Ip(IpAddr),
-    /// Several values (list fields, or fields that match if any of several
-    /// values does, such as `fd.ip`).
+    /// A list field's values (`k8s.pod.labels`): `in` holds if every item
+    /// is in the set, `intersects` if any is.
     List(Vec<FieldValue<'a>>),
+    /// One field seen several ways, a test holding if it holds for any of
+    /// them, as Falco compares `proc.aname` without an index (each ancestor)
+    /// and `fd.ip`/`fd.net`/`fd.port` (each end of the socket).  The
+    /// [`Negation`] says what `!=` means.
+    AnyOf(Vec<FieldValue<'a>>, Negation),
+}
+
+/// What `!=` means on a [`FieldValue::AnyOf`] value, as Falco has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Negation {
+    /// True if any value differs (`proc.aname != bash`: some ancestor is
+    /// not bash), like every other operator on ancestors.
+    AnyDiffers,
+    /// True only if no value is equal (`fd.port != 80`: neither end is
+    /// port 80).
+    NoneEqual,
 }
 
 impl<'a> FieldValue<'a> {
@@ -481,7 +517,7 @@ impl<'a> FieldValue<'a> {
             FieldValue::Uint(v) => v.to_string(),
             FieldValue::Bool(b) => b.to_string(),
             FieldValue::Ip(ip) => ip.to_string(),
-            FieldValue::List(items) => {
+            FieldValue::List(items) | FieldValue::AnyOf(items, _) => {
                 let parts: Vec<String> = items.iter().map(|v| v.render()).collect();
                 format!("({})", parts.join(","))
             }
@@ -494,7 +530,9 @@ impl<'a> FieldValue<'a> {
             FieldValue::Int(v) => (*v).into(),
             FieldValue::Uint(v) => (*v).into(),
             FieldValue::Bool(b) => (*b).into(),
-            FieldValue::List(items) => items.iter().map(|v| v.to_json()).collect(),
+            FieldValue::List(items) | FieldValue::AnyOf(items, _) => {
+                items.iter().map(|v| v.to_json()).collect()
+            }
             other => other.render().into(),
         }
     }
@@ -554,9 +592,21 @@ mod tests {
         assert!(FieldRef::resolve("proc.nmae", None)
             .unwrap_err()
             .contains("unknown field 'proc.nmae'"));
-        assert!(FieldRef::resolve("proc.apid", None)
+        assert!(FieldRef::resolve("k8s.pod.label", None)
             .unwrap_err()
             .contains("needs an argument"));
+        assert_eq!(
+            FieldRef::resolve("proc.apid", None).unwrap().any_of(),
+            Some(Negation::AnyDiffers)
+        );
+        assert_eq!(
+            FieldRef::resolve("proc.apid", Some("1")).unwrap().any_of(),
+            None
+        );
+        assert_eq!(
+            FieldRef::resolve("fd.port", None).unwrap().any_of(),
+            Some(Negation::NoneEqual)
+        );
         assert!(FieldRef::resolve("proc.aname", Some("x")).is_err());
         assert!(FieldRef::resolve("proc.name", Some("1")).is_err());
         assert!(FieldRef::resolve("proc.name.x", None).is_err());

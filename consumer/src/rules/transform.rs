@@ -50,7 +50,7 @@ impl Transform {
         if self == Transform::Len {
             return Some(FieldValue::Uint(match &v {
                 FieldValue::Str(s) => s.len() as u64,
-                FieldValue::List(items) => items.len() as u64,
+                FieldValue::List(items) | FieldValue::AnyOf(items, _) => items.len() as u64,
                 _ => return None,
             }));
         }
@@ -58,6 +58,10 @@ impl Transform {
             FieldValue::Str(s) => Some(FieldValue::owned(self.text(&s)?)),
             FieldValue::List(items) => Some(FieldValue::List(
                 items.into_iter().filter_map(|i| self.apply(i)).collect(),
+            )),
+            FieldValue::AnyOf(items, negation) => Some(FieldValue::AnyOf(
+                items.into_iter().filter_map(|i| self.apply(i)).collect(),
+                negation,
             )),
             _ => None,
         }

@@ -16,7 +16,7 @@ use super::State;
 use crate::decode::Event;
 use crate::decode::{SockAddr, Value};
 use crate::rules::event::StateView;
-use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue};
+use crate::rules::fields::{Field, FieldArg, FieldRef, FieldValue, Negation};
 
 /// The fd an event is about: the new fd a call returned, or its `fd`
 /// parameter (the event roles table says which).
@@ -116,10 +116,17 @@ impl State {
             Field::ProcPexe => parent().and_then(|pp| nonempty(pp.exe())),
             Field::ProcPexepath => parent().map(|pp| FieldValue::str(&*pp.exepath)),
             Field::ProcPvpid => parent().and_then(|pp| nz(pp.vpid)),
-            Field::ProcApid => {
-                let n = index(f)?;
-                self.ancestor(p, n).map(|a| FieldValue::Int(a.pid.into()))
-            }
+            Field::ProcApid => match index(f) {
+                Some(n) => self.ancestor(p, n).map(|a| FieldValue::Int(a.pid.into())),
+                // Without an index: any ancestor (not the process).
+                None => Some(FieldValue::AnyOf(
+                    self.lineage(p)
+                        .skip(1)
+                        .map(|a| FieldValue::Int(a.pid.into()))
+                        .collect(),
+                    Negation::AnyDiffers,
+                )),
+            },
             Field::ProcAname | Field::ProcAexepath | Field::ProcAexe => {
                 let value = |a: &'s Process| match f.field {
                     Field::ProcAname => nonempty(a.name()),
@@ -129,8 +136,9 @@ impl State {
                 match index(f) {
                     Some(n) => self.ancestor(p, n).and_then(value),
                     // Without an index: any ancestor (not the process).
-                    None => Some(FieldValue::List(
+                    None => Some(FieldValue::AnyOf(
                         self.lineage(p).skip(1).filter_map(value).collect(),
+                        Negation::AnyDiffers,
                     )),
                 }
             }
@@ -185,8 +193,9 @@ impl State {
                 };
                 match index(f) {
                     Some(n) => self.ancestor(p, n).and_then(value),
-                    None => Some(FieldValue::List(
+                    None => Some(FieldValue::AnyOf(
                         self.lineage(p).skip(1).filter_map(value).collect(),
+                        Negation::AnyDiffers,
                     )),
                 }
             }
@@ -434,12 +443,13 @@ impl State {
             Field::FdRip | Field::FdRnet => ip(info.rip()),
             Field::FdIp | Field::FdNet => {
                 let e = info.ends()?;
-                Some(FieldValue::List(
+                Some(FieldValue::AnyOf(
                     [e.local, e.remote]
                         .iter()
                         .flatten()
                         .map(|a| FieldValue::Ip(a.ip()))
                         .collect(),
+                    Negation::NoneEqual,
                 ))
             }
             Field::FdCport => port(info.cport()),
@@ -448,12 +458,13 @@ impl State {
             Field::FdRport => port(info.rport()),
             Field::FdPort => {
                 let e = info.ends()?;
-                Some(FieldValue::List(
+                Some(FieldValue::AnyOf(
                     [e.local, e.remote]
                         .iter()
                         .flatten()
                         .map(|a| FieldValue::Uint(a.port().into()))
                         .collect(),
+                    Negation::NoneEqual,
                 ))
             }
             Field::FdL4proto => info.ends().map(|_| FieldValue::str(info.l4proto())),
@@ -477,11 +488,12 @@ impl State {
                 Some(if names.len() == 1 {
                     FieldValue::owned(names.pop().expect("one").into_boxed_bytes())
                 } else {
-                    FieldValue::List(
+                    FieldValue::AnyOf(
                         names
                             .into_iter()
                             .map(|n| FieldValue::owned(n.into_boxed_bytes()))
                             .collect(),
+                        Negation::NoneEqual,
                     )
                 })
             }
