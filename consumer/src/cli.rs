@@ -371,6 +371,52 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
 
 /// A live session's error as the message to print; none when the reader
 /// of our output went away (`| head`): there is nothing more to say.
+/// What a failed write to stdout means: the reader went away (`| head`)
+/// is a quiet, successful end, as for other command-line tools; anything
+/// else is an error.
+fn stdout_failure(e: io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Failure::new(0, "")
+    } else {
+        Failure::from(format!("writing output: {e}"))
+    }
+}
+
+/// A locked, buffered stdout for a subcommand's listing (flushed with
+/// [`finish`]).
+fn listing() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::new(io::stdout().lock())
+}
+
+/// Flushes a listing.
+fn finish(mut out: impl Write) -> Result<(), Failure> {
+    out.flush().map_err(stdout_failure)
+}
+
+/// Stdout for `replay -r`'s alerts, written from the output thread: when
+/// the reader goes away (`| head`) nothing is left to do, so the command
+/// ends there, quietly and successfully, as [`stdout_failure`] has it.
+struct StdoutUntilReaderGone;
+
+impl StdoutUntilReaderGone {
+    fn check<T>(r: io::Result<T>) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+            other => other,
+        }
+    }
+}
+
+impl Write for StdoutUntilReaderGone {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Self::check(io::stdout().write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Self::check(io::stdout().flush())
+    }
+}
+
 fn session_error(e: crate::live::SessionError) -> String {
     match e {
         crate::live::SessionError::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe => {
@@ -509,7 +555,7 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
     Ok(())
 }
 
-fn replay(file: &Path) -> Result<(), String> {
+fn replay(file: &Path) -> Result<(), Failure> {
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let offset = capture.header().wall_offset_ns;
     let stdout = io::stdout();
@@ -520,17 +566,11 @@ fn replay(file: &Path) -> Result<(), String> {
         let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
         decode_into(&rec, &mut ev)
             .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
-        if let Err(e) = writer.write_event_line(&mut out, &ev, ring, offset) {
-            return match e.kind() {
-                io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(format!("writing output: {e}")),
-            };
-        }
+        writer
+            .write_event_line(&mut out, &ev, ring, offset)
+            .map_err(stdout_failure)?;
     }
-    out.flush().or_else(|e| match e.kind() {
-        io::ErrorKind::BrokenPipe => Ok(()),
-        _ => Err(format!("writing output: {e}")),
-    })
+    finish(out)
 }
 
 fn replay_alerts(
@@ -550,7 +590,12 @@ fn replay_alerts(
     };
     let ruleset = crate::service::ruleset::RuleSet::load_selected(&config, &alerts.select)
         .map_err(|e| Failure::new(EXIT_RULES, e.0))?;
-    let sink = StdoutSink::new(crate::service::sinks::alert_format(&config), true);
+    let sink = StdoutSink::with_writer(
+        "stdout",
+        Box::new(StdoutUntilReaderGone),
+        crate::service::sinks::alert_format(&config),
+        true,
+    );
     let outputs = Outputs::start(vec![Box::new(sink)], 4096)
         .map_err(|e| format!("starting the outputs: {e}"))?;
     let (events, alerts) = crate::service::replay(file, ruleset, outputs, proc_root)?;
@@ -585,16 +630,16 @@ fn run_service(device: &Path, cmd: &RunCmd) -> Result<(), Failure> {
 fn load_rules_with_warnings(
     files: &[PathBuf],
     select: &crate::rules::Selection,
-) -> Result<Engine, String> {
+) -> Result<Engine, Failure> {
     let engine = Engine::load_files_selected(files, EngineOptions::default(), select)
-        .map_err(|e| format!("rules refused:\n{e}"))?;
+        .map_err(|e| Failure::new(EXIT_RULES, format!("rules refused:\n{e}")))?;
     for w in engine.warnings() {
         eprintln!("{w}");
     }
     Ok(engine)
 }
 
-fn replay_sizes(file: &Path) -> Result<(), String> {
+fn replay_sizes(file: &Path) -> Result<(), Failure> {
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     // (count, total bytes, max) per event type number.
     let mut sizes = std::collections::BTreeMap::<u16, (u64, u64, usize)>::new();
@@ -605,25 +650,30 @@ fn replay_sizes(file: &Path) -> Result<(), String> {
         s.1 += rec.len() as u64;
         s.2 = s.2.max(rec.len());
     }
-    println!(
+    let mut out = listing();
+    writeln!(
+        out,
         "{:<16} {:>3} {:>8} {:>8} {:>6}",
         "type", "dir", "records", "avg_len", "max"
-    );
+    )
+    .map_err(stdout_failure)?;
     for (ty, (count, total, max)) in sizes {
         let (name, dir) = match kestrel_abi::event_schema(ty) {
             Some(s) if s.syscall.is_some() => (s.name, if s.enter { ">" } else { "<" }),
             Some(s) => (s.name, "-"),
             None => ("unknown", "-"),
         };
-        println!(
+        writeln!(
+            out,
             "{name:<16} {dir:>3} {count:>8} {:>8} {max:>6}",
             total / count
-        );
+        )
+        .map_err(stdout_failure)?;
     }
-    Ok(())
+    finish(out)
 }
 
-fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), Failure> {
     let engine = load_rules_with_warnings(files, select)?;
     let rules = engine.rules();
     let (lists, macros) = engine.list_and_macro_counts();
@@ -631,7 +681,9 @@ fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result
         Some(e) => e.len().to_string(),
         None => "every".into(),
     };
-    println!(
+    let mut out = listing();
+    writeln!(
+        out,
         "{} file(s) valid: {} rules ({} enabled), {} macros, {} lists, {} warnings; rules need {} event types",
         files.len(),
         rules.len(),
@@ -640,22 +692,31 @@ fn rules_validate(files: &[PathBuf], select: &crate::rules::Selection) -> Result
         lists,
         engine.warnings().len(),
         events
-    );
+    )
+    .map_err(stdout_failure)?;
+    finish(out)?;
     for note in engine.notes() {
         eprintln!("{note}");
     }
     Ok(())
 }
 
-fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), String> {
+fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(), Failure> {
     let engine = load_rules_with_warnings(files, select)?;
-    println!("{:<45} {:<13} {:<8} EVENTS", "RULE", "PRIORITY", "ENABLED");
+    let mut out = listing();
+    writeln!(
+        out,
+        "{:<45} {:<13} {:<8} EVENTS",
+        "RULE", "PRIORITY", "ENABLED"
+    )
+    .map_err(stdout_failure)?;
     for r in engine.rules() {
         let events = match &r.event_types {
             Some(t) => t.iter().cloned().collect::<Vec<_>>().join(","),
             None => "all".into(),
         };
-        println!(
+        writeln!(
+            out,
             "{:<45} {:<13} {:<8} {events}",
             r.name,
             r.priority.name(),
@@ -664,22 +725,27 @@ fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(),
                 (true, false) => "off",
                 _ => "no",
             }
-        );
+        )
+        .map_err(stdout_failure)?;
     }
-    Ok(())
+    finish(out)
 }
 
-fn stats(device: &Path) -> Result<(), String> {
+fn stats(device: &Path) -> Result<(), Failure> {
     let dev = Device::open_observer(device).map_err(|e| e.to_string())?;
     let info = dev.info();
-    println!(
+    let mut out = listing();
+    writeln!(
+        out,
         "rings {}  ring_size {}  snaplen {}  capturing {}",
         info.nr_rings,
         info.ring_size,
         info.snaplen,
         if info.capturing != 0 { "yes" } else { "no" }
-    );
-    println!(
+    )
+    .map_err(stdout_failure)?;
+    writeln!(
+        out,
         "{:>4} {:>12} {:>12} {:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8}",
         "ring",
         "attempted",
@@ -693,7 +759,8 @@ fn stats(device: &Path) -> Result<(), String> {
         "param_flt",
         "param_trunc",
         "wakeups"
-    );
+    )
+    .map_err(stdout_failure)?;
     let mut total = kestrel_abi::CpuStats::default();
     for ring in 0..info.nr_rings {
         let s = dev.cpu_stats(ring).map_err(|e| e.to_string())?;
@@ -708,7 +775,8 @@ fn stats(device: &Path) -> Result<(), String> {
         total.param_faults += s.param_faults;
         total.param_truncated += s.param_truncated;
         total.wakeups += s.wakeups;
-        println!(
+        writeln!(
+            out,
             "{:>4} {:>12} {:>12} {:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8}",
             ring,
             s.attempted,
@@ -722,9 +790,11 @@ fn stats(device: &Path) -> Result<(), String> {
             s.param_faults,
             s.param_truncated,
             s.wakeups
-        );
+        )
+        .map_err(stdout_failure)?;
     }
-    println!(
+    writeln!(
+        out,
         "total: attempted {} written {} dropped {} (ring full {}, too large {}, fault {}), lost records {}, pending {}",
         total.attempted,
         total.written,
@@ -734,8 +804,9 @@ fn stats(device: &Path) -> Result<(), String> {
         total.drop_fault,
         total.lost_records,
         total.lost_pending
-    );
-    Ok(())
+    )
+    .map_err(stdout_failure)?;
+    finish(out)
 }
 
 /// `kestrel rules list` and its Falco-style variants: `--list` (fields),
@@ -746,27 +817,22 @@ fn rules_list_command(
     descriptions: bool,
     describe: Option<&str>,
     fields: bool,
-) -> Result<(), String> {
-    if fields {
-        print!("{}", crate::rules::describe::fields_listing());
-        return Ok(());
-    }
-    if let Some(name) = describe {
+) -> Result<(), Failure> {
+    let text = if fields {
+        crate::rules::describe::fields_listing()
+    } else if let Some(name) = describe {
         let engine = load_rules_with_warnings(rules, select)?;
-        let text = crate::rules::describe::describe_rule(&engine, name)
-            .ok_or_else(|| format!("no rule called '{name}'"))?;
-        print!("{text}");
-        return Ok(());
-    }
-    if descriptions {
+        crate::rules::describe::describe_rule(&engine, name)
+            .ok_or_else(|| Failure::new(EXIT_RULES, format!("no rule called '{name}'")))?
+    } else if descriptions {
         let engine = load_rules_with_warnings(rules, select)?;
-        print!(
-            "{}",
-            crate::rules::describe::rules_with_descriptions(&engine)
-        );
-        return Ok(());
-    }
-    rules_list(rules, select)
+        crate::rules::describe::rules_with_descriptions(&engine)
+    } else {
+        return rules_list(rules, select);
+    };
+    let mut out = listing();
+    out.write_all(text.as_bytes()).map_err(stdout_failure)?;
+    finish(out)
 }
 
 /// Runs the subcommand `cli` names.  The error is the message to print
@@ -775,7 +841,11 @@ fn rules_list_command(
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let plain = |r: Result<(), String>| r.map_err(Failure::from);
     match &cli.command {
-        Command::Events { args, state } => plain(events(&cli.device, args, state)),
+        // An empty message: the reader of the events went away.
+        Command::Events { args, state } => match events(&cli.device, args, state) {
+            Err(m) if m.is_empty() => Err(Failure::new(0, "")),
+            other => plain(other),
+        },
         Command::Capture { file, args } => plain(capture(&cli.device, file, args)),
         Command::Replay {
             file,
@@ -785,25 +855,22 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
             proc_root,
         } => {
             if *sizes {
-                plain(replay_sizes(file))
+                replay_sizes(file)
             } else if rules.is_empty() {
-                plain(replay(file))
+                replay(file)
             } else {
                 replay_alerts(file, rules, alerts, proc_root.as_deref())
             }
         }
         Command::Run(cmd) => run_service(&cli.device, cmd),
-        Command::Rules(RulesCommand::Validate { files, select }) => {
-            rules_validate(files, select).map_err(|m| Failure::new(EXIT_RULES, m))
-        }
+        Command::Rules(RulesCommand::Validate { files, select }) => rules_validate(files, select),
         Command::Rules(RulesCommand::List {
             rules,
             select,
             descriptions,
             describe,
             fields,
-        }) => rules_list_command(rules, select, *descriptions, describe.as_deref(), *fields)
-            .map_err(|m| Failure::new(EXIT_RULES, m)),
-        Command::Stats => plain(stats(&cli.device)),
+        }) => rules_list_command(rules, select, *descriptions, describe.as_deref(), *fields),
+        Command::Stats => stats(&cli.device),
     }
 }

@@ -280,3 +280,42 @@ fn replay_keeps_state_from_the_capture_for_process_fields() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
+
+/// Runs kestrel with stdout a pipe whose reader has gone already, as when
+/// `| head` has read its lines and exited.
+fn kestrel_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(args)
+        .current_dir(root())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run kestrel")
+}
+
+/// `kestrel rules list | head` and the like: every subcommand that prints
+/// ends quietly and successfully when its reader goes away (it used to
+/// panic in println!).
+#[test]
+fn a_closed_pipe_ends_every_printing_command_quietly() {
+    let cap = capture_of("pipe.cap", &[SHADOW, PASSWD]);
+    let cap = cap.to_str().unwrap();
+    for args in [
+        &["rules", "list"][..],
+        &["rules", "list", "-L"],
+        &["rules", "list", "--list"],
+        &["rules", "list", "-l", "System binary modified"],
+        &["rules", "validate", "rules/kestrel_rules.yaml"],
+        &["replay", cap],
+        &["replay", "--sizes", cap],
+        &["replay", cap, "-r", "rules/kestrel_rules.yaml"],
+    ] {
+        let out = kestrel_into_closed_pipe(args);
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("error"), "{args:?}: {err}");
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+    }
+}
