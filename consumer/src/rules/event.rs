@@ -816,7 +816,29 @@ impl FieldSource for EventFields<'_, '_> {
         if let Some(v) = self.event_value(f) {
             return Some(v);
         }
-        self.state?.field(self.event, f)
+        let v = self.state?.field(self.event, f)?;
+        Some(self.on_wall_clock(f, v))
+    }
+}
+
+impl EventFields<'_, '_> {
+    /// The state keeps start times on the events' clock (monotonic, so
+    /// durations are differences); Falco's `*_ts` fields are nanoseconds
+    /// since the epoch, so those values move to the wall clock with the
+    /// stream's offset (the capture's, in a replay).
+    #[inline]
+    fn on_wall_clock<'v>(&self, f: &FieldRef, v: FieldValue<'v>) -> FieldValue<'v> {
+        match (f.field, v) {
+            (
+                Field::ProcStartTs
+                | Field::ProcPidTs
+                | Field::ProcPpidTs
+                | Field::ProcPidnsInitStartTs
+                | Field::ContainerStartTs,
+                FieldValue::Uint(ns),
+            ) => FieldValue::Uint(ns.saturating_add_signed(self.wall_offset_ns)),
+            (_, v) => v,
+        }
     }
 }
 
@@ -887,8 +909,44 @@ mod tests {
     struct Ctx;
     impl StateView for Ctx {
         fn field<'s>(&'s self, ev: &Event<'_>, f: &FieldRef) -> Option<FieldValue<'s>> {
-            (f.field == Field::ProcName && ev.tid == 42).then(|| FieldValue::str("cat"))
+            match f.field {
+                Field::ProcName => (ev.tid == 42).then(|| FieldValue::str("cat")),
+                // Start times on the events' (monotonic) clock.
+                Field::ProcStartTs | Field::ProcPpidTs | Field::ContainerStartTs => {
+                    Some(FieldValue::Uint(4))
+                }
+                Field::ProcDuration => Some(FieldValue::Uint(1)),
+                _ => None,
+            }
         }
+    }
+
+    /// Falco's `proc.start_ts`, `proc.pid.ts`, `container.start_ts`...
+    /// are ns since the epoch: the state's monotonic start times move by
+    /// the stream's wall-clock offset; durations stay as they are.
+    #[test]
+    fn start_times_are_epoch_nanoseconds() {
+        let b = RecordBuilder::new(ty("openat", false), 5, 42, 41)
+            .i64(3)
+            .i64(-100)
+            .param(b"/x")
+            .u32(0)
+            .u32(0)
+            .param(b"/x")
+            .build();
+        let rec = Record::parse(&b).unwrap();
+        let ev = decode(&rec).unwrap();
+        let mut src = EventFields::new(&ev);
+        src.state = Some(&Ctx);
+        src.wall_offset_ns = 1_795_802_400_000_000_000;
+        for f in ["proc.start_ts", "proc.ppid.ts", "container.start_ts"] {
+            assert_eq!(get(&src, f).as_deref(), Some("1795802400000000004"), "{f}");
+        }
+        assert_eq!(
+            get(&src, "evt.rawtime").as_deref(),
+            Some("1795802400000000005")
+        );
+        assert_eq!(get(&src, "proc.duration").as_deref(), Some("1"));
     }
 
     #[test]

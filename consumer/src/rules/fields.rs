@@ -209,10 +209,10 @@ catalogue! {
     ProcPgidExepath => "proc.pgid.exepath", Str, None, State, "executable path of the process group leader";
     ProcIsPgidLeader => "proc.is_pgid_leader", Bool, None, State, "the process leads its process group";
     ProcIsExeLowerLayer => "proc.is_exe_lower_layer", Bool, None, Missing("needs the kernel to report the executable's overlay layer, which kestrel.ko does not"), "executable lives in a container's read-only image layer";
-    ProcPidTs => "proc.pid.ts", Uint, None, State, "process start time (ns, the state's clock)";
-    ProcPpidTs => "proc.ppid.ts", Uint, None, State, "parent's start time";
+    ProcPidTs => "proc.pid.ts", Uint, None, State, "process start time (ns since the epoch)";
+    ProcPpidTs => "proc.ppid.ts", Uint, None, State, "parent's start time (ns since the epoch)";
     ProcPpidDuration => "proc.ppid.duration", Uint, None, State, "ns since the parent started";
-    ProcPidnsInitStartTs => "proc.pidns_init_start_ts", Uint, None, State, "start time of the init process of the process's pid namespace";
+    ProcPidnsInitStartTs => "proc.pidns_init_start_ts", Uint, None, State, "start time of the init process of the process's pid namespace (ns since the epoch)";
     ProcFdopencount => "proc.fdopencount", Uint, None, State, "fds the process has open (as far as the state knows)";
     ProcStdinType => "proc.stdin.type", Str, None, State, "fd.type of fd 0";
     ProcStdoutType => "proc.stdout.type", Str, None, State, "fd.type of fd 1";
@@ -296,7 +296,7 @@ catalogue! {
     ContainerMountRdwr => "container.mount.rdwr", Str, KeyOrIndex, State, "true if a mount is writable, by index or by source path (a glob)";
     ContainerMountPropagation => "container.mount.propagation", Str, KeyOrIndex, State, "a mount's propagation, by index or by source path (a glob)";
     ContainerHealthcheck => "container.healthcheck", Str, None, Missing("deprecated: Falco's container plugin leaves it empty too"), "the container's health check command";
-    ContainerStartTs => "container.start_ts", Uint, None, State, "container start time";
+    ContainerStartTs => "container.start_ts", Uint, None, State, "container start time (ns since the epoch)";
     // k8s.*
     K8sPodName => "k8s.pod.name", Str, None, State, "pod name";
     K8sPodId => "k8s.pod.id", Str, None, State, "pod uid (legacy name)";
