@@ -721,9 +721,9 @@ fn rules_list(files: &[PathBuf], select: &crate::rules::Selection) -> Result<(),
             r.name,
             r.priority.name(),
             match (r.enabled, r.active) {
-                (true, true) => "yes",
+                (_, true) => "yes",
                 (true, false) => "off",
-                _ => "no",
+                (false, false) => "no",
             }
         )
         .map_err(stdout_failure)?;

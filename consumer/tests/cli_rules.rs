@@ -319,3 +319,49 @@ fn a_closed_pipe_ends_every_printing_command_quietly() {
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
     }
 }
+
+/// Falco's -t disables every rule and then enables those with the tag,
+/// including a rule its file disables; -D and -T only turn rules off.
+#[test]
+fn only_tag_runs_tagged_rules_the_files_disable_as_falco_does() {
+    let file = temp_path("tags.yaml");
+    std::fs::write(
+        &file,
+        "- rule: Tagged off\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n  enabled: false\n  tags: [pick]\n\
+         - rule: Tagged on\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n  tags: [pick, other]\n\
+         - rule: Untagged\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: info\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let state = |args: &[&str], rule: &str| -> String {
+        let mut all = vec!["rules", "list", "-r", f];
+        all.extend_from_slice(args);
+        let out = kestrel(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let s = text(&out.stdout);
+        let line = s.lines().find(|l| l.starts_with(rule)).expect("listed");
+        line.split_whitespace().rev().nth(1).unwrap().to_string()
+    };
+    // Without flags the file's own switches hold.
+    assert_eq!(state(&[], "Tagged off"), "no");
+    assert_eq!(state(&[], "Tagged on"), "yes");
+    // -t pick: both tagged rules run, the untagged one does not.
+    assert_eq!(state(&["-t", "pick"], "Tagged off"), "yes");
+    assert_eq!(state(&["-t", "pick"], "Tagged on"), "yes");
+    assert_eq!(state(&["-t", "pick"], "Untagged"), "off");
+    // -T and -D never enable.
+    assert_eq!(state(&["-T", "other"], "Tagged off"), "no");
+    assert_eq!(state(&["-T", "other"], "Tagged on"), "off");
+    assert_eq!(state(&["-D", "Untag"], "Untagged"), "off");
+    assert_eq!(state(&["-D", "Untag"], "Tagged on"), "yes");
+    // -t cannot be combined with -D/-T, as in Falco.
+    let out = kestrel(&["rules", "list", "-r", f, "-t", "pick", "-D", "x"]);
+    assert!(!out.status.success());
+    // -l tells why the file-disabled rule runs.
+    let out = kestrel(&["rules", "list", "-r", f, "-t", "pick", "-l", "Tagged off"]);
+    assert!(
+        text(&out.stdout).contains("run by -t"),
+        "{}",
+        text(&out.stdout)
+    );
+}

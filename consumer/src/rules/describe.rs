@@ -63,6 +63,7 @@ pub fn describe_rule(engine: &Engine, name: &str) -> Option<String> {
         "State:       {}",
         match (r.enabled, r.active) {
             (true, true) => "enabled, runs",
+            (false, true) => "disabled in the files, run by -t (its tag)",
             (true, false) => "enabled in the files, not run (priority or selection)",
             _ => "disabled in the files",
         }

@@ -170,7 +170,8 @@ pub struct Rule {
     pub priority: Priority,
     /// Tags.
     pub tags: Vec<String>,
-    /// Whether it runs (enabled, and at or above the priority threshold).
+    /// Whether it runs: at or above the priority threshold, and enabled
+    /// in the files and not turned off by -D/-T, or tagged as -t asks.
     pub active: bool,
     /// Enabled in the files.
     pub enabled: bool,
@@ -386,9 +387,8 @@ impl Engine {
                 desc: def.desc.clone(),
                 priority: def.priority,
                 tags: def.tags.clone(),
-                active: def.enabled
-                    && def.priority <= options.min_priority
-                    && selection.keeps(&def.name, &def.tags),
+                active: def.priority <= options.min_priority
+                    && selection.runs(&def.name, &def.tags, def.enabled),
                 enabled: def.enabled,
                 event_types: types.names,
                 output,
@@ -550,7 +550,7 @@ impl Engine {
             .map(|n| format!("{}: note: {}", n.pos, n.message))
             .collect();
         let mut missing = BTreeSet::new();
-        for r in self.rules.iter().filter(|r| r.enabled) {
+        for r in self.rules.iter().filter(|r| r.enabled || r.active) {
             r.condition.for_each_field(&mut |f| {
                 if let fields::Provider::Missing(why) = f.info().provider {
                     missing.insert((f.name(), why));

@@ -1,7 +1,9 @@
 //! Which loaded rules run, chosen on the command line as Falco chooses
 //! them: `-D SUBSTRING` disables every rule whose name contains it, `-T TAG`
 //! every rule with that tag, `-t TAG` runs only rules with one of the
-//! given tags.  A rule the files disable stays disabled.
+//! given tags.  As in Falco (which disables every rule, then enables the
+//! tagged ones), `-t` also runs a tagged rule the files disable
+//! (`enabled: false`); `-D` and `-T` only ever turn rules off.
 
 use clap::Args;
 
@@ -21,15 +23,15 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether a rule called `name` with `tags` is selected.
-    pub fn keeps(&self, name: &str, tags: &[String]) -> bool {
-        if self.disable_names.iter().any(|s| name.contains(s.as_str())) {
-            return false;
+    /// Whether a rule called `name` with `tags`, enabled in the files or
+    /// not (`enabled_in_files`), is selected to run.
+    pub fn runs(&self, name: &str, tags: &[String], enabled_in_files: bool) -> bool {
+        if !self.only_tags.is_empty() {
+            return tags.iter().any(|t| self.only_tags.contains(t));
         }
-        if tags.iter().any(|t| self.disable_tags.contains(t)) {
-            return false;
-        }
-        self.only_tags.is_empty() || tags.iter().any(|t| self.only_tags.contains(t))
+        enabled_in_files
+            && !self.disable_names.iter().any(|s| name.contains(s.as_str()))
+            && !tags.iter().any(|t| self.disable_tags.contains(t))
     }
 }
 
@@ -44,25 +46,30 @@ mod tests {
     #[test]
     fn selects_as_falco_flags_do() {
         let all = Selection::default();
-        assert!(all.keeps("Terminal shell in container", &tags(&["shell"])));
+        assert!(all.runs("Terminal shell in container", &tags(&["shell"]), true));
+        assert!(!all.runs("Disabled in its file", &tags(&["shell"]), false));
         let d = Selection {
             disable_names: vec!["shell".into()],
             ..Selection::default()
         };
-        assert!(!d.keeps("Terminal shell in container", &[]));
-        assert!(d.keeps("Read sensitive file", &[]));
+        assert!(!d.runs("Terminal shell in container", &[], true));
+        assert!(d.runs("Read sensitive file", &[], true));
+        assert!(!d.runs("Read sensitive file", &[], false));
         let t = Selection {
             disable_tags: vec!["network".into()],
             ..Selection::default()
         };
-        assert!(!t.keeps("Outbound", &tags(&["host", "network"])));
-        assert!(t.keeps("Shell", &tags(&["host"])));
+        assert!(!t.runs("Outbound", &tags(&["host", "network"]), true));
+        assert!(t.runs("Shell", &tags(&["host"]), true));
         let only = Selection {
             only_tags: vec!["container".into(), "k8s".into()],
             ..Selection::default()
         };
-        assert!(only.keeps("Shell", &tags(&["k8s"])));
-        assert!(!only.keeps("Sudo", &tags(&["host"])));
-        assert!(!only.keeps("Untagged", &[]));
+        assert!(only.runs("Shell", &tags(&["k8s"]), true));
+        assert!(!only.runs("Sudo", &tags(&["host"]), true));
+        assert!(!only.runs("Untagged", &[], true));
+        // Falco's -t disables every rule, then enables the tagged ones,
+        // those the files disable included.
+        assert!(only.runs("Disabled in its file", &tags(&["container"]), false));
     }
 }
