@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::fields::{Field, FieldRef, FieldSource};
+use super::fields::{Field, FieldRef, FieldSource, FieldValue};
+use super::transform::{apply_all, Transform};
 use super::Priority;
 
 /// A parsed output format.
@@ -16,7 +17,102 @@ pub struct OutputFormat {
 #[derive(Debug, Clone)]
 enum Piece {
     Text(String),
-    Field(FieldRef),
+    Field(OutputField),
+}
+
+/// A `%field` of an output, with the transformers around it
+/// (`%toupper(basename(proc.exepath))`) and its `output_fields` key (the
+/// reference as written, without `%`).
+#[derive(Debug, Clone, PartialEq)]
+struct OutputField {
+    field: FieldRef,
+    /// Innermost first.
+    transforms: Vec<Transform>,
+    key: String,
+}
+
+impl OutputField {
+    fn value<'s, S: FieldSource + ?Sized>(&self, src: &'s S) -> Option<FieldValue<'s>> {
+        let v = src.field(&self.field)?;
+        if self.transforms.is_empty() {
+            return Some(v);
+        }
+        apply_all(&self.transforms, v)
+    }
+}
+
+/// The reference after a `%` at `b[j..]`: transformers (`tolower(`,
+/// `val(` which only names the field), the field and its `[argument]`, and
+/// the closing parentheses.  Returns it with the offset after it, or
+/// `None` if no field name follows.
+fn output_field(text: &str, mut j: usize) -> Result<Option<(OutputField, usize)>, String> {
+    let b = text.as_bytes();
+    let word_end = |mut k: usize| {
+        while k < b.len() && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'.' | b'_')) {
+            k += 1;
+        }
+        k
+    };
+    // Outermost first as written.
+    let mut outer: Vec<Option<Transform>> = Vec::new();
+    loop {
+        let end = word_end(j);
+        if b.get(end) != Some(&b'(') {
+            break;
+        }
+        let word = &text[j..end];
+        // Otherwise a field followed by text: "%proc.name(%proc.pid)".
+        match (word, Transform::by_name(word)) {
+            ("val", _) => outer.push(None),
+            (_, Some(t)) => outer.push(Some(t)),
+            _ => break,
+        }
+        j = end + 1;
+    }
+    let name_start = j;
+    let mut name_end = word_end(j);
+    // A sentence may end right after a field: "file %fd.name."
+    while name_end > name_start && b[name_end - 1] == b'.' {
+        name_end -= 1;
+    }
+    if name_end == name_start {
+        if outer.is_empty() {
+            return Ok(None);
+        }
+        return Err("expected a field inside the transformer".into());
+    }
+    j = name_end;
+    let mut arg = None;
+    if b.get(j) == Some(&b'[') {
+        match text[j..].find(']') {
+            Some(close) => {
+                arg = Some(&text[j + 1..j + close]);
+                j += close + 1;
+            }
+            None => return Err("expected ']' after the field argument".into()),
+        }
+    }
+    let field = FieldRef::resolve(&text[name_start..name_end], arg)?;
+    let mut key = field.to_string();
+    for t in outer.iter().rev() {
+        if b.get(j) != Some(&b')') {
+            return Err(format!(
+                "expected ')' to close {}(",
+                t.map_or("val", Transform::name)
+            ));
+        }
+        j += 1;
+        key = format!("{}({key})", t.map_or("val", Transform::name));
+    }
+    let transforms = outer.into_iter().rev().flatten().collect();
+    Ok(Some((
+        OutputField {
+            field,
+            transforms,
+            key,
+        },
+        j,
+    )))
 }
 
 /// Text printed for a field without a value, as Falco prints it.
@@ -24,8 +120,10 @@ pub const MISSING: &str = "<NA>";
 
 impl OutputFormat {
     /// Parses `%field` references (`%proc.name`, `%proc.aname[2]`,
-    /// `%evt.arg.flags`, `%(proc.name)`; `%%` is a percent sign).  Errors
-    /// carry the byte offset of the bad reference.
+    /// `%evt.arg.flags`, `%(proc.name)`; `%%` is a percent sign), with
+    /// Falco's transformers around the field (`%tolower(proc.name)`,
+    /// `%len(proc.args)`).  Errors carry the byte offset of the bad
+    /// reference.
     pub fn parse(text: &str) -> Result<OutputFormat, (usize, String)> {
         let b = text.as_bytes();
         let mut pieces = Vec::new();
@@ -45,44 +143,24 @@ impl OutputFormat {
             }
             let start = i;
             let paren = b.get(i + 1) == Some(&b'(');
-            let mut j = i + 1 + usize::from(paren);
-            let name_start = j;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'.' | b'_')) {
-                j += 1;
-            }
-            let mut name_end = j;
-            // A sentence may end right after a field: "file %fd.name."
-            while name_end > name_start && b[name_end - 1] == b'.' {
-                name_end -= 1;
-            }
-            if name_end == name_start {
+            let j = i + 1 + usize::from(paren);
+            let Some((field, mut j)) =
+                output_field(text, j).map_err(|m| (start, format!("in output: {m}")))?
+            else {
                 lit.push('%');
                 i += 1;
                 continue;
-            }
-            j = name_end;
-            let mut arg = None;
-            if b.get(j) == Some(&b'[') {
-                match text[j..].find(']') {
-                    Some(close) => {
-                        arg = Some(&text[j + 1..j + close]);
-                        j += close + 1;
-                    }
-                    None => return Err((start, "expected ']' after the field argument".into())),
-                }
-            }
+            };
             if paren {
                 if b.get(j) != Some(&b')') {
                     return Err((start, "expected ')' to close '%('".into()));
                 }
                 j += 1;
             }
-            let fref = FieldRef::resolve(&text[name_start..name_end], arg)
-                .map_err(|m| (start, format!("in output: {m}")))?;
             if !lit.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut lit)));
             }
-            pieces.push(Piece::Field(fref));
+            pieces.push(Piece::Field(field));
             i = j;
         }
         if !lit.is_empty() {
@@ -91,9 +169,14 @@ impl OutputFormat {
         Ok(OutputFormat { pieces })
     }
 
-    /// The fields named, in order, without repeats.
+    /// The fields named, in order, without repeats (a field under a
+    /// transformer counts as another).
     pub fn fields(&self) -> Vec<&FieldRef> {
-        let mut out: Vec<&FieldRef> = Vec::new();
+        self.output_fields().into_iter().map(|f| &f.field).collect()
+    }
+
+    fn output_fields(&self) -> Vec<&OutputField> {
+        let mut out: Vec<&OutputField> = Vec::new();
         for p in &self.pieces {
             if let Piece::Field(f) = p {
                 if !out.contains(&f) {
@@ -110,7 +193,7 @@ impl OutputFormat {
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(f) => match src.field(f) {
+                Piece::Field(f) => match f.value(src) {
                     Some(v) => out.push_str(&v.render()),
                     None => out.push_str(MISSING),
                 },
@@ -121,16 +204,16 @@ impl OutputFormat {
 
     /// `output_fields` for one event: field → value (null if missing).
     pub fn values<S: FieldSource + ?Sized>(&self, src: &S) -> Map<String, Json> {
-        self.fields()
+        self.output_fields()
             .into_iter()
             .map(|f| {
                 // Falco's JSON gives evt.time as ns since the epoch.
-                let v = if f.field == Field::EvtTime {
+                let v = if f.field.field == Field::EvtTime && f.transforms.is_empty() {
                     src.field(&FieldRef::plain(Field::EvtRawtime))
                 } else {
-                    src.field(f)
+                    f.value(src)
                 };
-                (f.to_string(), v.map_or(Json::Null, |v| v.to_json()))
+                (f.key.clone(), v.map_or(Json::Null, |v| v.to_json()))
             })
             .collect()
     }
@@ -250,6 +333,39 @@ mod tests {
         assert_eq!(OutputFormat::parse("x %proc.nmae").unwrap_err().0, 2);
         assert!(OutputFormat::parse("%proc.aname[2").is_err());
         assert!(OutputFormat::parse("%(proc.name").is_err());
+        assert_eq!(
+            OutputFormat::parse("a %tolower(proc.name").unwrap_err().0,
+            2
+        );
+        assert!(OutputFormat::parse("%nosuch(proc.name)")
+            .unwrap_err()
+            .1
+            .contains("unknown field 'nosuch'"));
+        assert!(OutputFormat::parse("%tolower()").is_err());
+    }
+
+    /// Falco's transformers work in outputs too: the value is transformed,
+    /// and `output_fields` keys the field as written.
+    #[test]
+    fn transformers_in_outputs() {
+        let f = OutputFormat::parse(
+            "%toupper(proc.name) %len(proc.name) %toupper(basename(evt.time)) %val(proc.pid) %(tolower(proc.name)) %b64(evt.time) %proc.name. %proc.name(%proc.pid)",
+        )
+        .unwrap();
+        assert_eq!(
+            f.render(&Fake),
+            "CAT 3 12:00:00.000000001 42 cat <NA> cat. cat(42)"
+        );
+        let v = f.values(&Fake);
+        assert_eq!(v["toupper(proc.name)"], "CAT");
+        assert_eq!(v["len(proc.name)"], 3);
+        assert_eq!(v["val(proc.pid)"], 42);
+        assert_eq!(v["tolower(proc.name)"], "cat");
+        assert_eq!(v["b64(evt.time)"], Json::Null);
+        assert_eq!(v["proc.name"], "cat");
+        // Under a transformer evt.time is the text it transforms.
+        assert_eq!(v["toupper(basename(evt.time))"], "12:00:00.000000001");
+        assert_eq!(v.len(), 8);
     }
 
     #[test]
