@@ -281,15 +281,16 @@ fn replay_keeps_state_from_the_capture_for_process_fields() {
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
 
-/// Runs kestrel with stdout a pipe whose reader has gone already, as when
-/// `| head` has read its lines and exited.
+/// Runs kestrel with stdout a stream whose reader has gone already, as
+/// when `| head` has read its lines and exited (a write fails with EPIPE,
+/// as into a pipe).
 fn kestrel_into_closed_pipe(args: &[&str]) -> Output {
-    let (reader, writer) = std::io::pipe().expect("pipe");
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().expect("socket pair");
     drop(reader);
     Command::new(env!("CARGO_BIN_EXE_kestrel"))
         .args(args)
         .current_dir(root())
-        .stdout(writer)
+        .stdout(std::os::fd::OwnedFd::from(writer))
         .stderr(std::process::Stdio::piped())
         .output()
         .expect("run kestrel")

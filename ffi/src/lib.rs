@@ -217,7 +217,7 @@ const _: () = assert!(std::mem::size_of::<RawSyscallMask>() == 64);
 const _: () = assert!(schema::TABLE_MAX_PARAMS <= MAX_PARAMS);
 
 pub mod roles;
-pub use roles::{event_roles, EventClass, EventRoles, PathRole};
+pub use roles::{event_roles, EventClass, EventRoles, PathRole, StateOp};
 
 /// ioctl request numbers, as the header's `_IOR`/`_IOW` macros compute them
 /// (bindgen lets clang evaluate the macros: nothing is copied by hand).

@@ -39,6 +39,75 @@ pub enum EventClass {
     FinitModule,
 }
 
+/// What the process state does with an exit record of the type (entry
+/// records only make the thread known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateOp {
+    /// Nothing beyond knowing the thread.
+    #[default]
+    None,
+    /// Not even that: ring padding and loss markers carry no thread.
+    Skip,
+    /// procexit: the thread is gone.
+    ThreadExit,
+    /// procfork: `child_tid`, `child_pid` of the caller.
+    ProcFork,
+    /// clone, clone3, fork, vfork: the result is the child.
+    Clone,
+    /// procexec: the new image's file name.
+    ProcExec,
+    /// execve, execveat: the new image, its ids, cgroup and namespaces.
+    Exec,
+    /// open, openat, openat2: a new fd.
+    Open,
+    /// creat: a new fd opened for writing.
+    Creat,
+    /// socket: a new socket fd.
+    Socket,
+    /// connect: the socket's ends.
+    Connect,
+    /// accept, accept4: a new connected fd.
+    Accept,
+    /// bind: the socket's local end.
+    Bind,
+    /// pipe, pipe2: two fds.
+    Pipe,
+    /// socketpair: two sockets.
+    Socketpair,
+    /// memfd_create: a new memory file.
+    Memfd,
+    /// userfaultfd: a new fd of that kind.
+    Userfaultfd,
+    /// io_uring_setup: a new fd of that kind.
+    IoUringSetup,
+    /// bpf: a new fd for the commands that make one.
+    Bpf,
+    /// dup, dup2: a copy of `oldfd`.
+    Dup,
+    /// dup3: a copy, with its own close-on-exec flag.
+    Dup3,
+    /// fcntl: F_DUPFD*, F_SETFD.
+    Fcntl,
+    /// close: the fd goes.
+    Close,
+    /// setuid.
+    SetUid,
+    /// setgid.
+    SetGid,
+    /// setreuid, setresuid.
+    SetReUid,
+    /// setregid, setresgid.
+    SetReGid,
+    /// chdir.
+    Chdir,
+    /// fchdir.
+    Fchdir,
+    /// setsid.
+    Setsid,
+    /// setpgid.
+    Setpgid,
+}
+
 /// One path a path-taking call acts on, as `fs.path.*` read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathRole {
@@ -68,6 +137,8 @@ pub struct EventRoles {
     /// directory, fd table): a live session records it whatever the rules
     /// need.
     pub state: bool,
+    /// What the process state does with it.
+    pub state_op: StateOp,
 }
 
 /// Index into [`EventRoles::fs_paths`].
@@ -91,6 +162,7 @@ const NONE: EventRoles = EventRoles {
     server_side: false,
     fs_paths: [None; 3],
     state: false,
+    state_op: StateOp::None,
 };
 
 /// State events that only the state cares about.
@@ -109,6 +181,10 @@ const fn class(class: EventClass, base: EventRoles) -> EventRoles {
     EventRoles { class, ..base }
 }
 
+const fn op(state_op: StateOp, base: EventRoles) -> EventRoles {
+    EventRoles { state_op, ..base }
+}
+
 const fn fs(
     name: Option<PathRole>,
     source: Option<PathRole>,
@@ -122,55 +198,73 @@ const fn fs(
 
 /// The table: `evt.type` → roles.  Events not listed have [`NONE`].
 pub const ROLE_ROWS: &[(&str, EventRoles)] = &[
+    // Records of the module itself.
+    ("pad", op(StateOp::Skip, NONE)),
+    ("lost", op(StateOp::Skip, NONE)),
     // Process life cycle, ids, working directory.
-    ("execve", class(EventClass::Exec, STATE)),
-    ("execveat", class(EventClass::Exec, STATE)),
-    ("clone", STATE),
-    ("clone3", STATE),
-    ("fork", STATE),
-    ("vfork", STATE),
-    ("setuid", STATE),
-    ("setgid", STATE),
-    ("setreuid", STATE),
-    ("setregid", STATE),
-    ("setresuid", STATE),
-    ("setresgid", STATE),
-    ("setsid", STATE),
-    ("setpgid", STATE),
-    ("chdir", STATE),
-    ("fchdir", STATE),
+    ("procexit", op(StateOp::ThreadExit, NONE)),
+    ("procfork", op(StateOp::ProcFork, NONE)),
+    ("procexec", op(StateOp::ProcExec, NONE)),
+    ("execve", op(StateOp::Exec, class(EventClass::Exec, STATE))),
+    (
+        "execveat",
+        op(StateOp::Exec, class(EventClass::Exec, STATE)),
+    ),
+    ("clone", op(StateOp::Clone, STATE)),
+    ("clone3", op(StateOp::Clone, STATE)),
+    ("fork", op(StateOp::Clone, STATE)),
+    ("vfork", op(StateOp::Clone, STATE)),
+    ("setuid", op(StateOp::SetUid, STATE)),
+    ("setgid", op(StateOp::SetGid, STATE)),
+    ("setreuid", op(StateOp::SetReUid, STATE)),
+    ("setregid", op(StateOp::SetReGid, STATE)),
+    ("setresuid", op(StateOp::SetReUid, STATE)),
+    ("setresgid", op(StateOp::SetReGid, STATE)),
+    ("setsid", op(StateOp::Setsid, STATE)),
+    ("setpgid", op(StateOp::Setpgid, STATE)),
+    ("chdir", op(StateOp::Chdir, STATE)),
+    ("fchdir", op(StateOp::Fchdir, STATE)),
     // The fd table.
-    ("open", class(EventClass::Open, NEW_FD)),
-    ("openat", class(EventClass::Open, NEW_FD)),
-    ("openat2", class(EventClass::Open, NEW_FD)),
-    ("creat", class(EventClass::Creat, NEW_FD)),
-    ("close", STATE),
-    ("dup", NEW_FD),
-    ("dup2", NEW_FD),
-    ("dup3", NEW_FD),
+    ("open", op(StateOp::Open, class(EventClass::Open, NEW_FD))),
+    ("openat", op(StateOp::Open, class(EventClass::Open, NEW_FD))),
+    (
+        "openat2",
+        op(StateOp::Open, class(EventClass::Open, NEW_FD)),
+    ),
+    (
+        "creat",
+        op(StateOp::Creat, class(EventClass::Creat, NEW_FD)),
+    ),
+    ("close", op(StateOp::Close, STATE)),
+    ("dup", op(StateOp::Dup, NEW_FD)),
+    ("dup2", op(StateOp::Dup, NEW_FD)),
+    ("dup3", op(StateOp::Dup3, NEW_FD)),
     // fcntl returns an fd only for F_DUPFD*: its fd is the one it acts on.
-    ("fcntl", STATE),
-    ("socket", NEW_FD),
-    ("connect", class(EventClass::Connect, STATE)),
+    ("fcntl", op(StateOp::Fcntl, STATE)),
+    ("socket", op(StateOp::Socket, NEW_FD)),
+    (
+        "connect",
+        op(StateOp::Connect, class(EventClass::Connect, STATE)),
+    ),
     (
         "accept",
         EventRoles {
             server_side: true,
-            ..class(EventClass::Accept, NEW_FD)
+            ..op(StateOp::Accept, class(EventClass::Accept, NEW_FD))
         },
     ),
     (
         "accept4",
         EventRoles {
             server_side: true,
-            ..class(EventClass::Accept, NEW_FD)
+            ..op(StateOp::Accept, class(EventClass::Accept, NEW_FD))
         },
     ),
     (
         "bind",
         EventRoles {
             server_side: true,
-            ..class(EventClass::Bind, STATE)
+            ..op(StateOp::Bind, class(EventClass::Bind, STATE))
         },
     ),
     (
@@ -180,25 +274,29 @@ pub const ROLE_ROWS: &[(&str, EventRoles)] = &[
             ..NONE
         },
     ),
-    ("pipe", class(EventClass::Pipe, STATE)),
-    ("pipe2", class(EventClass::Pipe, STATE)),
-    ("socketpair", STATE),
-    ("memfd_create", class(EventClass::Memfd, NEW_FD)),
+    ("pipe", op(StateOp::Pipe, class(EventClass::Pipe, STATE))),
+    ("pipe2", op(StateOp::Pipe, class(EventClass::Pipe, STATE))),
+    ("socketpair", op(StateOp::Socketpair, STATE)),
+    (
+        "memfd_create",
+        op(StateOp::Memfd, class(EventClass::Memfd, NEW_FD)),
+    ),
     // New fds the state learns when the rules record them anyway.
     (
         "userfaultfd",
         EventRoles {
             state: false,
-            ..NEW_FD
+            ..op(StateOp::Userfaultfd, NEW_FD)
         },
     ),
     (
         "io_uring_setup",
         EventRoles {
             state: false,
-            ..NEW_FD
+            ..op(StateOp::IoUringSetup, NEW_FD)
         },
     ),
+    ("bpf", op(StateOp::Bpf, NONE)),
     ("finit_module", class(EventClass::FinitModule, NONE)),
     // Path-taking calls (fs.path.name / .source / .target).
     ("unlink", fs(path("path", None), None, None)),
@@ -365,5 +463,17 @@ mod tests {
         assert_eq!(r.fs_paths[FS_PATH_SOURCE].unwrap().dirfd, Some("olddirfd"));
         assert!(event_roles(u16::MAX).fs_paths.iter().all(Option::is_none));
         assert!(state_event_names().any(|n| n == "fchdir"));
+        assert_eq!(r.state_op, StateOp::None);
+        assert_eq!(event_roles(openat.event_type).state_op, StateOp::Open);
+    }
+
+    /// Every event the state learns from has something for it to do.
+    #[test]
+    fn state_events_have_a_state_op() {
+        for (name, roles) in ROLE_ROWS {
+            if roles.state {
+                assert_ne!(roles.state_op, StateOp::None, "{name}");
+            }
+        }
     }
 }

@@ -1,62 +1,32 @@
 //! Decoded events → state updates.
 //!
-//! [`State::apply`] reads events through [`EventParams`] (by Falco-style
-//! event and parameter names), so the tables never depend on the record
-//! layout; the decoder's `Event` implements it.
+//! [`State::apply`] dispatches on what the event type means to the state
+//! (its [`StateOp`] in the ABI's roles table, `kestrel_abi::roles`) and
+//! reads parameters from per-type slots ([`super::params`]): no event or
+//! parameter names are compared per event.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
+use kestrel_abi::StateOp;
+
 use super::fds::{FdKind, O_CLOEXEC};
+pub use super::params::Endpoint;
+use super::params::{Params, P};
 use super::threads::{comm_of, ExecInfo};
 use super::State;
+use crate::decode::Event;
 
 /// `CLONE_THREAD`.
 const CLONE_THREAD: i64 = 0x0001_0000;
-/// `F_DUPFD`, `F_DUPFD_CLOEXEC`, `F_SETFD` (fcntl commands).
+/// `F_DUPFD`, `F_DUPFD_CLOEXEC` (fcntl commands).  `F_SETFD` is not
+/// followed: the module's fcntl record carries no `arg`.
 const F_DUPFD: i64 = 0;
 const F_DUPFD_CLOEXEC: i64 = 1030;
-const F_SETFD: i64 = 2;
 /// `O_CREAT | O_WRONLY | O_TRUNC`: what creat() opens with.
 const CREAT_FLAGS: u32 = 0o100 | 0o1 | 0o1000;
 /// bpf() commands that return an fd (map/prog create, get fd by id, obj get).
 const BPF_FD_CMDS: [i64; 8] = [0, 5, 7, 13, 14, 15, 18, 28];
-
-/// One end of a socket as an event carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    /// An IP address and port.
-    Inet(SocketAddr),
-    /// A unix socket path.
-    Unix(String),
-    /// Another family, or nothing usable.
-    Other,
-}
-
-/// What [`State::apply`] needs from an event: its name and parameters by
-/// name.  Absent and faulted parameters are `None`.
-pub trait EventParams {
-    /// `evt.type` (`openat`, `execve`, `procfork`, ...).
-    fn name(&self) -> &str;
-    /// True for syscall-entry events.
-    fn is_enter(&self) -> bool;
-    /// Thread id.
-    fn tid(&self) -> u32;
-    /// Process id.
-    fn pid(&self) -> u32;
-    /// Timestamp, ns.
-    fn ts_ns(&self) -> u64;
-    /// A numeric parameter.
-    fn int(&self, param: &str) -> Option<i64>;
-    /// A text parameter (lossy UTF-8).
-    fn text(&self, param: &str) -> Option<Cow<'_, str>>;
-    /// A NUL-separated list parameter.
-    fn list(&self, param: &str) -> Option<Vec<String>>;
-    /// A socket address parameter.
-    fn addr(&self, param: &str) -> Option<Endpoint>;
-    /// A socket tuple parameter: (local, remote).
-    fn tuple(&self, param: &str) -> Option<(Endpoint, Endpoint)>;
-}
 
 fn inet(e: &Endpoint) -> Option<SocketAddr> {
     match e {
@@ -80,79 +50,82 @@ impl State {
     /// Removals (the fd of a close, the thread of a procexit) take effect
     /// when the next event is applied (or at [`State::flush_pending`]), so
     /// rules evaluated on the event itself still see what it removes.
-    pub fn apply<E: EventParams + ?Sized>(&mut self, ev: &E) {
+    pub fn apply(&mut self, ev: &Event<'_>) {
         self.flush_pending();
         self.stats.events += 1;
-        let name = ev.name();
-        let (tid, pid) = (ev.tid(), ev.pid());
-        match name {
-            "lost" | "pad" => return,
-            "procexit" | "proc_exit" => {
+        let op = kestrel_abi::event_roles(ev.event_type()).state_op;
+        let enter = ev.is_enter();
+        let (tid, pid) = (ev.tid, ev.pid);
+        match op {
+            StateOp::Skip => return,
+            StateOp::ThreadExit => {
                 self.defer_exit(tid);
                 return;
             }
-            "procexec" | "proc_exec" | "execve" | "execveat" => {}
+            StateOp::ProcExec | StateOp::Exec if !enter => {}
             _ => {
                 self.ensure_thread(tid, pid);
             }
         }
-        if ev.is_enter() {
+        if enter {
             return;
         }
-        let res = ev.int("res");
+        let ts_ns = ev.ts_ns;
+        let ev = Params::of(ev);
+        let res = ev.int(P::Res);
         let ok = res.is_some_and(|r| r >= 0);
-        match name {
-            "procfork" | "proc_fork" => {
-                if let (Some(ct), Some(cp)) = (ev.int("child_tid"), ev.int("child_pid")) {
-                    self.on_fork(tid, pid, ct as u32, cp as u32, ev.ts_ns());
+        match op {
+            StateOp::ProcFork => {
+                if let (Some(ct), Some(cp)) = (ev.int(P::ChildTid), ev.int(P::ChildPid)) {
+                    self.on_fork(tid, pid, ct as u32, cp as u32, ts_ns);
                 }
             }
-            "clone" | "clone3" | "fork" | "vfork" => {
+            StateOp::Clone => {
                 if let Some(child) = res.filter(|&r| r > 0) {
-                    let thread = ev.int("flags").unwrap_or(0) & CLONE_THREAD != 0;
+                    let thread = ev.int(P::Flags).unwrap_or(0) & CLONE_THREAD != 0;
                     let child_pid = if thread { pid } else { child as u32 };
-                    self.on_fork(tid, pid, child as u32, child_pid, ev.ts_ns());
+                    self.on_fork(tid, pid, child as u32, child_pid, ts_ns);
                 }
             }
-            "procexec" | "proc_exec" => {
-                let filename = ev.text("filename");
+            StateOp::ProcExec => {
+                let filename = ev.text(P::Filename);
                 let info = ExecInfo {
                     comm: filename.as_deref().map(comm_of),
                     ..ExecInfo::default()
                 };
-                let old = ev.int("old_tid").map(|t| t as u32).filter(|&t| t != tid);
+                let old = ev.int(P::OldTid).map(|t| t as u32).filter(|&t| t != tid);
                 self.on_exec(tid, pid, old, None, info);
             }
-            "execve" | "execveat" if ok => {
+            StateOp::Exec if ok => {
                 let info = ExecInfo {
-                    exepath: ev.text("exe").map(Cow::into_owned),
-                    comm: ev.text("comm").map(Cow::into_owned),
-                    argv: ev.list("args"),
-                    cwd: ev.text("cwd").map(Cow::into_owned),
-                    env: ev.list("env"),
-                    uid: u32_of(ev.int("uid")),
-                    gid: u32_of(ev.int("gid")),
-                    euid: u32_of(ev.int("euid")),
-                    egid: u32_of(ev.int("egid")),
-                    loginuid: ev.int("loginuid").map(|v| v as u32),
-                    tty: ev.int("tty").map(|v| v as u32),
-                    cgroup: ev.text("cgroups").map(Cow::into_owned),
-                    pidns: ev.int("pidns").map(|v| v as u64).filter(|&v| v != 0),
-                    vpid: ev.int("vpid").map(|v| v as u32).filter(|&v| v != 0),
-                    vtid: ev.int("vtid").map(|v| v as u32).filter(|&v| v != 0),
+                    exepath: ev.text(P::Exe).map(Cow::into_owned),
+                    comm: ev.text(P::Comm).map(Cow::into_owned),
+                    argv: ev.list(P::Args),
+                    cwd: ev.text(P::Cwd).map(Cow::into_owned),
+                    env: ev.list(P::Env),
+                    uid: u32_of(ev.int(P::Uid)),
+                    gid: u32_of(ev.int(P::Gid)),
+                    euid: u32_of(ev.int(P::Euid)),
+                    egid: u32_of(ev.int(P::Egid)),
+                    loginuid: ev.int(P::Loginuid).map(|v| v as u32),
+                    tty: ev.int(P::Tty).map(|v| v as u32),
+                    cgroup: ev.text(P::Cgroups).map(Cow::into_owned),
+                    pidns: ev.int(P::Pidns).map(|v| v as u64).filter(|&v| v != 0),
+                    vpid: ev.int(P::Vpid).map(|v| v as u32).filter(|&v| v != 0),
+                    vtid: ev.int(P::Vtid).map(|v| v as u32).filter(|&v| v != 0),
                     ..ExecInfo::default()
                 };
-                let parent_tid = ev.int("ptid").and_then(|t| u32::try_from(t).ok());
+                let parent_tid = ev.int(P::Ptid).and_then(|t| u32::try_from(t).ok());
                 self.on_exec(tid, pid, None, parent_tid, info);
             }
-            "open" | "openat" | "openat2" | "creat" if ok => {
+            StateOp::Open | StateOp::Creat if ok => {
                 let fd = res.unwrap_or(-1);
-                let flags = if name == "creat" {
+                let flags = if op == StateOp::Creat {
                     CREAT_FLAGS
                 } else {
-                    ev.int("flags").unwrap_or(0) as u32
+                    ev.int(P::Flags).unwrap_or(0) as u32
                 };
-                let full = ev.text("fullpath");
+                let full = ev.text(P::Fullpath);
                 // The name as passed and its dirfd are only needed when the
                 // kernel gave no absolute path (on_open ignores them
                 // otherwise): skip their lookups and the name's UTF-8 check.
@@ -160,8 +133,8 @@ impl State {
                     (None, super::fds::AT_FDCWD)
                 } else {
                     (
-                        ev.text("name").or_else(|| ev.text("path")),
-                        ev.int("dirfd").unwrap_or(super::fds::AT_FDCWD),
+                        ev.text(P::Name).or_else(|| ev.text(P::Path)),
+                        ev.int(P::Dirfd).unwrap_or(super::fds::AT_FDCWD),
                     )
                 };
                 self.on_open(
@@ -173,23 +146,23 @@ impl State {
                     flags,
                 );
             }
-            "socket" if ok => self.on_socket(
+            StateOp::Socket if ok => self.on_socket(
                 tid,
                 res.unwrap_or(-1),
-                ev.int("domain").unwrap_or(-1),
-                ev.int("type").unwrap_or(0),
-                ev.int("proto").unwrap_or(0),
+                ev.int(P::Domain).unwrap_or(-1),
+                ev.int(P::Type).unwrap_or(0),
+                ev.int(P::Proto).unwrap_or(0),
             ),
-            "connect" => {
+            StateOp::Connect => {
                 // A non-blocking connect returns EINPROGRESS: the peer is set.
                 let connecting = ok || res == Some(-i64::from(libc::EINPROGRESS));
                 if !connecting {
                     return;
                 }
-                let fd = ev.int("fd").unwrap_or(-1);
-                let (local, remote) = match ev.tuple("tuple") {
+                let fd = ev.int(P::Fd).unwrap_or(-1);
+                let (local, remote) = match ev.tuple(P::Tuple) {
                     Some((l, r)) => (Some(l), Some(r)),
-                    None => (None, ev.addr("addr")),
+                    None => (None, ev.addr(P::Addr)),
                 };
                 if let Some(Endpoint::Unix(p)) = remote.as_ref().or(local.as_ref()) {
                     self.on_connect_unix(tid, fd, p);
@@ -198,131 +171,117 @@ impl State {
                 let remote_addr = remote
                     .as_ref()
                     .and_then(inet)
-                    .or_else(|| ev.addr("addr").as_ref().and_then(inet));
+                    .or_else(|| ev.addr(P::Addr).as_ref().and_then(inet));
                 self.on_connect(tid, fd, local.as_ref().and_then(inet), remote_addr);
             }
-            "accept" | "accept4" if ok => {
+            StateOp::Accept if ok => {
                 let (local, remote) = ev
-                    .tuple("tuple")
+                    .tuple(P::Tuple)
                     .map_or((None, None), |(l, r)| (inet(&l), inet(&r)));
                 self.on_accept(
                     tid,
-                    ev.int("fd").unwrap_or(-1),
+                    ev.int(P::Fd).unwrap_or(-1),
                     res.unwrap_or(-1),
                     local,
                     remote,
-                    ev.int("flags").unwrap_or(0) as u32,
+                    ev.int(P::Flags).unwrap_or(0) as u32,
                 );
             }
-            "bind" if ok => {
-                let fd = ev.int("fd").unwrap_or(-1);
-                match ev.addr("addr") {
+            StateOp::Bind if ok => {
+                let fd = ev.int(P::Fd).unwrap_or(-1);
+                match ev.addr(P::Addr) {
                     Some(Endpoint::Unix(p)) => self.on_bind(tid, fd, None, Some(&p)),
                     Some(e) => self.on_bind(tid, fd, inet(&e), None),
                     None => {}
                 }
             }
-            "pipe" | "pipe2" if ok => {
-                if let (Some(a), Some(b)) = (ev.int("fd1"), ev.int("fd2")) {
-                    let flags = ev.int("flags").unwrap_or(0) as u32 & O_CLOEXEC;
+            StateOp::Pipe if ok => {
+                if let (Some(a), Some(b)) = (ev.int(P::Fd1), ev.int(P::Fd2)) {
+                    let flags = ev.int(P::Flags).unwrap_or(0) as u32 & O_CLOEXEC;
                     self.on_pipe(tid, a, b, flags);
                 }
             }
-            "socketpair" if ok => {
-                if let (Some(a), Some(b)) = (ev.int("fd1"), ev.int("fd2")) {
+            StateOp::Socketpair if ok => {
+                if let (Some(a), Some(b)) = (ev.int(P::Fd1), ev.int(P::Fd2)) {
                     self.on_socketpair(
                         tid,
                         a,
                         b,
-                        ev.int("domain").unwrap_or(libc::AF_UNIX.into()),
-                        ev.int("type").unwrap_or(0),
+                        ev.int(P::Domain).unwrap_or(libc::AF_UNIX.into()),
+                        ev.int(P::Type).unwrap_or(0),
                     );
                 }
             }
-            "memfd_create" if ok => {
-                let n = ev.text("name");
+            StateOp::Memfd if ok => {
+                let n = ev.text(P::Name);
                 self.on_memfd(
                     tid,
                     res.unwrap_or(-1),
                     n.as_deref().unwrap_or(""),
-                    ev.int("flags").unwrap_or(0) as u32,
+                    ev.int(P::Flags).unwrap_or(0) as u32,
                 );
             }
-            "eventfd" | "eventfd2" | "signalfd" | "signalfd4" | "epoll_create"
-            | "epoll_create1" | "inotify_init" | "inotify_init1" | "timerfd_create"
-            | "userfaultfd" | "io_uring_setup" | "pidfd_open"
-                if ok =>
-            {
-                let kind = match name {
-                    "eventfd" | "eventfd2" => FdKind::Event,
-                    "signalfd" | "signalfd4" => FdKind::Signalfd,
-                    "epoll_create" | "epoll_create1" => FdKind::Eventpoll,
-                    "inotify_init" | "inotify_init1" => FdKind::Inotify,
-                    "timerfd_create" => FdKind::Timerfd,
-                    "userfaultfd" => FdKind::Userfaultfd,
-                    "io_uring_setup" => FdKind::IoUring,
-                    _ => FdKind::Pidfd,
+            StateOp::Userfaultfd | StateOp::IoUringSetup if ok => {
+                let kind = if op == StateOp::Userfaultfd {
+                    FdKind::Userfaultfd
+                } else {
+                    FdKind::IoUring
                 };
-                let cloexec = ev.int("flags").unwrap_or(0) as u32 & O_CLOEXEC != 0;
+                let cloexec = ev.int(P::Flags).unwrap_or(0) as u32 & O_CLOEXEC != 0;
                 self.on_other_fd(tid, res.unwrap_or(-1), kind, cloexec);
             }
-            "bpf" if ok && ev.int("cmd").is_some_and(|c| BPF_FD_CMDS.contains(&c)) => {
+            StateOp::Bpf if ok && ev.int(P::Cmd).is_some_and(|c| BPF_FD_CMDS.contains(&c)) => {
                 self.on_other_fd(tid, res.unwrap_or(-1), FdKind::Bpf, true);
             }
-            "dup" | "dup2" | "dup3" if ok => {
-                let cloexec = ev.int("flags").unwrap_or(0) as u32 & O_CLOEXEC != 0;
+            StateOp::Dup | StateOp::Dup3 if ok => {
+                let cloexec = ev.int(P::Flags).unwrap_or(0) as u32 & O_CLOEXEC != 0;
                 self.on_dup(
                     tid,
-                    ev.int("oldfd").unwrap_or(-1),
+                    ev.int(P::Oldfd).unwrap_or(-1),
                     res.unwrap_or(-1),
-                    name == "dup3" && cloexec,
+                    op == StateOp::Dup3 && cloexec,
                 );
             }
-            "fcntl" if ok => {
-                let fd = ev.int("fd").unwrap_or(-1);
-                match ev.int("cmd") {
+            StateOp::Fcntl if ok => {
+                let fd = ev.int(P::Fd).unwrap_or(-1);
+                match ev.int(P::Cmd) {
                     Some(F_DUPFD) => self.on_dup(tid, fd, res.unwrap_or(-1), false),
                     Some(F_DUPFD_CLOEXEC) => self.on_dup(tid, fd, res.unwrap_or(-1), true),
-                    Some(F_SETFD) => {
-                        if let Some(arg) = ev.int("arg") {
-                            self.on_set_cloexec(tid, fd, arg & 1 != 0);
-                        }
-                    }
                     _ => {}
                 }
             }
-            "close" if ok => self.defer_close(tid, ev.int("fd").unwrap_or(-1)),
-            "setuid" if ok => {
-                let u = u32_of(ev.int("uid"));
+            StateOp::Close if ok => self.defer_close(tid, ev.int(P::Fd).unwrap_or(-1)),
+            StateOp::SetUid if ok => {
+                let u = u32_of(ev.int(P::Uid));
                 self.on_set_ids(tid, u, u, None, None);
             }
-            "setgid" if ok => {
-                let g = u32_of(ev.int("gid"));
+            StateOp::SetGid if ok => {
+                let g = u32_of(ev.int(P::Gid));
                 self.on_set_ids(tid, None, None, g, g);
             }
-            "setreuid" | "setresuid" if ok => self.on_set_ids(
+            StateOp::SetReUid if ok => self.on_set_ids(
                 tid,
-                u32_of(ev.int("ruid")),
-                u32_of(ev.int("euid")),
+                u32_of(ev.int(P::Ruid)),
+                u32_of(ev.int(P::Euid)),
                 None,
                 None,
             ),
-            "setregid" | "setresgid" if ok => self.on_set_ids(
+            StateOp::SetReGid if ok => self.on_set_ids(
                 tid,
                 None,
                 None,
-                u32_of(ev.int("rgid")),
-                u32_of(ev.int("egid")),
+                u32_of(ev.int(P::Rgid)),
+                u32_of(ev.int(P::Egid)),
             ),
-            "chdir" if ok => {
-                if let Some(p) = ev.text("path") {
+            StateOp::Chdir if ok => {
+                if let Some(p) = ev.text(P::Path) {
                     self.on_chdir(tid, &p);
                 }
             }
-            "fchdir" if ok => self.on_fchdir(tid, ev.int("fd").unwrap_or(-1)),
-            "setsid" if ok => self.on_setsid(tid, u32_of(res).unwrap_or(0)),
-            "setpgid" if ok => {
-                if let (Some(p), Some(g)) = (ev.int("pid"), ev.int("pgid")) {
+            StateOp::Fchdir if ok => self.on_fchdir(tid, ev.int(P::Fd).unwrap_or(-1)),
+            StateOp::Setsid if ok => self.on_setsid(tid, u32_of(res).unwrap_or(0)),
+            StateOp::Setpgid if ok => {
+                if let (Some(p), Some(g)) = (ev.int(P::Pid), ev.int(P::Pgid)) {
                     self.on_setpgid(tid, p, g);
                 }
             }
@@ -333,10 +292,11 @@ impl State {
 
 #[cfg(test)]
 pub(crate) mod fake {
-    //! An event built by name, for tests of apply() independent of the
-    //! record encoding.
+    //! An exit event built by event and parameter name, encoded as the
+    //! module encodes it (through the ABI's event table) and decoded, for
+    //! tests of apply() that read like the events they stand for.
     use super::*;
-    use std::collections::HashMap;
+    use crate::record::Record;
 
     /// A parameter value.
     #[derive(Debug, Clone)]
@@ -348,72 +308,44 @@ pub(crate) mod fake {
         T(Endpoint, Endpoint),
     }
 
-    /// A fake event.
-    #[derive(Debug, Clone)]
-    pub struct Ev {
-        pub name: &'static str,
-        pub tid: u32,
-        pub pid: u32,
-        pub ts: u64,
-        pub params: HashMap<&'static str, P>,
-    }
-
-    /// An exit event `name` of `tid`/`pid` with these parameters.
-    pub fn ev(name: &'static str, tid: u32, pid: u32, params: &[(&'static str, P)]) -> Ev {
-        Ev {
-            name,
-            tid,
-            pid,
-            ts: 1,
-            params: params.iter().cloned().collect(),
+    fn end(e: &Endpoint) -> String {
+        match e {
+            Endpoint::Inet(a) => a.to_string(),
+            Endpoint::Unix(p) => format!("unix:{p}"),
+            Endpoint::Other => panic!("no encoding for another family"),
         }
     }
 
-    impl EventParams for Ev {
-        fn name(&self) -> &str {
-            self.name
+    /// The record of exit event `name` of `tid`/`pid` with these
+    /// parameters (the others absent); panics on a name the event table
+    /// does not have.
+    pub fn ev(name: &'static str, tid: u32, pid: u32, params: &[(&'static str, P)]) -> Vec<u8> {
+        use serde_yaml::Value as Y;
+        let mut m = serde_yaml::Mapping::new();
+        for (k, v) in params {
+            let v = match v {
+                P::I(i) => Y::from(*i),
+                P::S(s) => Y::from(*s),
+                P::L(l) => Y::Sequence(l.iter().map(|s| Y::from(*s)).collect()),
+                P::A(a) => Y::from(end(a)),
+                P::T(l, r) => Y::from(match r {
+                    Endpoint::Unix(_) => end(r),
+                    _ => format!("{}->{}", end(l), end(r)),
+                }),
+            };
+            m.insert(Y::from(*k), v);
         }
-        fn is_enter(&self) -> bool {
-            false
-        }
-        fn tid(&self) -> u32 {
-            self.tid
-        }
-        fn pid(&self) -> u32 {
-            self.pid
-        }
-        fn ts_ns(&self) -> u64 {
-            self.ts
-        }
-        fn int(&self, p: &str) -> Option<i64> {
-            match self.params.get(p)? {
-                P::I(v) => Some(*v),
-                _ => None,
-            }
-        }
-        fn text(&self, p: &str) -> Option<Cow<'_, str>> {
-            match self.params.get(p)? {
-                P::S(s) => Some(Cow::Borrowed(s)),
-                _ => None,
-            }
-        }
-        fn list(&self, p: &str) -> Option<Vec<String>> {
-            match self.params.get(p)? {
-                P::L(l) => Some(l.iter().map(|s| s.to_string()).collect()),
-                _ => None,
-            }
-        }
-        fn addr(&self, p: &str) -> Option<Endpoint> {
-            match self.params.get(p)? {
-                P::A(e) => Some(e.clone()),
-                _ => None,
-            }
-        }
-        fn tuple(&self, p: &str) -> Option<(Endpoint, Endpoint)> {
-            match self.params.get(p)? {
-                P::T(l, r) => Some((l.clone(), r.clone())),
-                _ => None,
-            }
-        }
+        let mut spec = serde_yaml::Mapping::new();
+        spec.insert("type".into(), name.into());
+        spec.insert("tid".into(), u64::from(tid).into());
+        spec.insert("pid".into(), u64::from(pid).into());
+        spec.insert("params".into(), Y::Mapping(m));
+        crate::rules::cases::encode_event(&Y::Mapping(spec), 1).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Applies the record `ev` made.
+    pub fn apply(state: &mut State, record: Vec<u8>) {
+        let rec = Record::parse(&record).expect("a record");
+        state.apply(&crate::decode::decode(&rec).expect("decodable"));
     }
 }

@@ -25,8 +25,10 @@
 //! so `proc.ppid`, `proc.pname` and `proc.aname[N]` name who started a
 //! daemon rather than the reaper that adopted it.
 //!
-//! Rooms: `fill` (the /proc scan and lazy fill), `update` (the event
-//! handlers [`State::apply`] adapts events to), `read` (the read API),
+//! Rooms: `fill` (the /proc scan and lazy fill), [`apply`] (events to
+//! handlers, by what the event type means in `kestrel_abi::roles`),
+//! `params` (each type's parameter slots), `update` (the event
+//! handlers), `read` (the read API),
 //! [`provider`] (the state as the rule engine's field provider, with
 //! [`ondemand`] for what it reads from /proc only when asked), `context`
 //! (JSON context for `events --context`).
@@ -36,7 +38,6 @@
 //! [`State::fd`], [`State::container_of`], [`State::user`],
 //! [`State::group_name`], [`State::login_name`] and [`State::resolve_path`].
 
-mod adapter;
 pub mod apply;
 pub mod cli;
 pub mod container;
@@ -45,6 +46,7 @@ pub mod fds;
 mod fill;
 pub mod idhash;
 pub mod ondemand;
+mod params;
 pub mod process;
 pub mod procfs;
 pub mod provider;

@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use super::apply::fake::{ev, P};
+use super::apply::fake::{apply, ev, P};
 use super::apply::Endpoint;
 use super::procfs::fixture::{write, FakeProc};
 use super::testutil::TempDir;
@@ -168,43 +168,55 @@ fn cat_in_the_container_carries_its_context() {
     w.state.scan();
     // The shell forks and the child execs cat; the child is gone from
     // /proc by the time the consumer looks (it never was in this tree).
-    w.state.apply(&ev(
-        "procfork",
-        500,
-        500,
-        &[("child_tid", P::I(777)), ("child_pid", P::I(777))],
-    ));
-    w.state.apply(&ev(
-        "procexec",
-        777,
-        777,
-        &[("filename", P::S("/bin/cat")), ("old_tid", P::I(777))],
-    ));
-    w.state.apply(&ev(
-        "execve",
-        777,
-        777,
-        &[
-            ("res", P::I(0)),
-            ("exe", P::S("/bin/busybox")),
-            ("args", P::L(vec!["cat", "/etc/shadow"])),
-            ("cwd", P::S("/app")),
-            ("uid", P::I(0)),
-            ("euid", P::I(0)),
-            ("vpid", P::I(7)),
-        ],
-    ));
-    w.state.apply(&ev(
-        "openat",
-        777,
-        777,
-        &[
-            ("res", P::I(3)),
-            ("dirfd", P::I(-100)),
-            ("name", P::S("/etc/shadow")),
-            ("flags", P::I(0)),
-        ],
-    ));
+    apply(
+        &mut w.state,
+        ev(
+            "procfork",
+            500,
+            500,
+            &[("child_tid", P::I(777)), ("child_pid", P::I(777))],
+        ),
+    );
+    apply(
+        &mut w.state,
+        ev(
+            "procexec",
+            777,
+            777,
+            &[("filename", P::S("/bin/cat")), ("old_tid", P::I(777))],
+        ),
+    );
+    apply(
+        &mut w.state,
+        ev(
+            "execve",
+            777,
+            777,
+            &[
+                ("res", P::I(0)),
+                ("exe", P::S("/bin/busybox")),
+                ("args", P::L(vec!["cat", "/etc/shadow"])),
+                ("cwd", P::S("/app")),
+                ("uid", P::I(0)),
+                ("euid", P::I(0)),
+                ("vpid", P::I(7)),
+            ],
+        ),
+    );
+    apply(
+        &mut w.state,
+        ev(
+            "openat",
+            777,
+            777,
+            &[
+                ("res", P::I(3)),
+                ("dirfd", P::I(-100)),
+                ("name", P::S("/etc/shadow")),
+                ("flags", P::I(0)),
+            ],
+        ),
+    );
     let s = &w.state;
     let cat = s.process(777).unwrap();
     assert_eq!(cat.name(), "cat");
@@ -268,7 +280,7 @@ fn cat_in_the_container_carries_its_context() {
         let has_context = String::from_utf8_lossy(&line).contains(r#","proc":{"pid":"#);
         assert_eq!(has_context, state.is_some());
     }
-    w.state.apply(&ev("procexit", 777, 777, &[]));
+    apply(&mut w.state, ev("procexit", 777, 777, &[]));
     assert!(
         w.state.process(777).is_some(),
         "kept for the procexit's own rules"
@@ -281,12 +293,15 @@ fn cat_in_the_container_carries_its_context() {
 fn unknown_threads_are_filled_lazily_and_counted() {
     let mut w = world();
     // No scan: the first event from sshd fills it (and its parent).
-    w.state.apply(&ev(
-        "openat",
-        100,
-        100,
-        &[("res", P::I(5)), ("dirfd", P::I(-100)), ("name", P::S("x"))],
-    ));
+    apply(
+        &mut w.state,
+        ev(
+            "openat",
+            100,
+            100,
+            &[("res", P::I(5)), ("dirfd", P::I(-100)), ("name", P::S("x"))],
+        ),
+    );
     assert_eq!(w.state.stats().lazy_filled, 1);
     let sshd = w.state.process(100).unwrap();
     assert_eq!(w.state.parent(sshd).unwrap().name(), "init");
@@ -297,12 +312,10 @@ fn unknown_threads_are_filled_lazily_and_counted() {
     );
     // A thread /proc does not have: one failed read, then remembered.
     for _ in 0..3 {
-        w.state.apply(&ev(
-            "close",
-            4242,
-            4242,
-            &[("res", P::I(0)), ("fd", P::I(1))],
-        ));
+        apply(
+            &mut w.state,
+            ev("close", 4242, 4242, &[("res", P::I(0)), ("fd", P::I(1))]),
+        );
     }
     assert_eq!(w.state.stats().lazy_failed, 1);
     // It is still entered, with only its ids, and counted.
@@ -320,17 +333,20 @@ fn fd_calls_keep_the_table() {
     w.state.scan();
     let s = &mut w.state;
     let open = |s: &mut State, fd: i64, dirfd: i64, name: &'static str, flags: i64| {
-        s.apply(&ev(
-            "openat",
-            100,
-            100,
-            &[
-                ("res", P::I(fd)),
-                ("dirfd", P::I(dirfd)),
-                ("name", P::S(name)),
-                ("flags", P::I(flags)),
-            ],
-        ))
+        apply(
+            s,
+            ev(
+                "openat",
+                100,
+                100,
+                &[
+                    ("res", P::I(fd)),
+                    ("dirfd", P::I(dirfd)),
+                    ("name", P::S(name)),
+                    ("flags", P::I(flags)),
+                ],
+            ),
+        )
     };
     open(s, 5, -100, "etc/../etc/passwd", 0);
     assert_eq!(s.fd(100, 5).unwrap().path.as_ref(), "/etc/passwd");
@@ -347,50 +363,59 @@ fn fd_calls_keep_the_table() {
     );
     open(s, -2, -100, "/nope", 0);
     assert!(s.fd(100, -2).is_none());
-    s.apply(&ev(
-        "openat",
-        100,
-        100,
-        &[
-            ("res", P::I(9)),
-            ("dirfd", P::I(-100)),
-            ("name", P::S("whatever")),
-            ("fullpath", P::S("/real/path")),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "openat",
+            100,
+            100,
+            &[
+                ("res", P::I(9)),
+                ("dirfd", P::I(-100)),
+                ("name", P::S("whatever")),
+                ("fullpath", P::S("/real/path")),
+            ],
+        ),
+    );
     assert_eq!(
         s.fd(100, 9).unwrap().name(),
         "/real/path",
         "the kernel's path wins"
     );
     // socket + connect
-    s.apply(&ev(
-        "socket",
-        100,
-        100,
-        &[
-            ("res", P::I(10)),
-            ("domain", P::I(libc::AF_INET.into())),
-            ("type", P::I(libc::SOCK_STREAM.into())),
-            ("proto", P::I(0)),
-        ],
-    ));
-    s.apply(&ev(
-        "connect",
-        100,
-        100,
-        &[
-            ("res", P::I(0)),
-            ("fd", P::I(10)),
-            (
-                "tuple",
-                P::T(
-                    Endpoint::Inet("10.0.0.5:41000".parse().unwrap()),
-                    Endpoint::Inet("93.184.216.34:443".parse().unwrap()),
+    apply(
+        s,
+        ev(
+            "socket",
+            100,
+            100,
+            &[
+                ("res", P::I(10)),
+                ("domain", P::I(libc::AF_INET.into())),
+                ("type", P::I(libc::SOCK_STREAM.into())),
+                ("proto", P::I(0)),
+            ],
+        ),
+    );
+    apply(
+        s,
+        ev(
+            "connect",
+            100,
+            100,
+            &[
+                ("res", P::I(0)),
+                ("fd", P::I(10)),
+                (
+                    "tuple",
+                    P::T(
+                        Endpoint::Inet("10.0.0.5:41000".parse().unwrap()),
+                        Endpoint::Inet("93.184.216.34:443".parse().unwrap()),
+                    ),
                 ),
-            ),
-        ],
-    ));
+            ],
+        ),
+    );
     let c = s.fd(100, 10).unwrap();
     assert_eq!(c.name(), "10.0.0.5:41000->93.184.216.34:443");
     assert_eq!(
@@ -398,67 +423,79 @@ fn fd_calls_keep_the_table() {
         ('4', "tcp", Some(443))
     );
     // bind of a UDP socket, connect with only the address as passed
-    s.apply(&ev(
-        "socket",
-        100,
-        100,
-        &[
-            ("res", P::I(14)),
-            ("domain", P::I(libc::AF_INET.into())),
-            ("type", P::I(libc::SOCK_DGRAM.into())),
-            ("proto", P::I(0)),
-        ],
-    ));
-    s.apply(&ev(
-        "bind",
-        100,
-        100,
-        &[
-            ("res", P::I(0)),
-            ("fd", P::I(14)),
-            (
-                "addr",
-                P::A(Endpoint::Inet("0.0.0.0:5353".parse().unwrap())),
-            ),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "socket",
+            100,
+            100,
+            &[
+                ("res", P::I(14)),
+                ("domain", P::I(libc::AF_INET.into())),
+                ("type", P::I(libc::SOCK_DGRAM.into())),
+                ("proto", P::I(0)),
+            ],
+        ),
+    );
+    apply(
+        s,
+        ev(
+            "bind",
+            100,
+            100,
+            &[
+                ("res", P::I(0)),
+                ("fd", P::I(14)),
+                (
+                    "addr",
+                    P::A(Endpoint::Inet("0.0.0.0:5353".parse().unwrap())),
+                ),
+            ],
+        ),
+    );
     let b = s.fd(100, 14).unwrap();
     assert_eq!(
         (b.lport(), b.sport(), b.l4proto()),
         (Some(5353), Some(5353), "udp")
     );
-    s.apply(&ev(
-        "connect",
-        100,
-        100,
-        &[
-            ("res", P::I(-(libc::EINPROGRESS as i64))),
-            ("fd", P::I(14)),
-            ("addr", P::A(Endpoint::Inet("8.8.8.8:53".parse().unwrap()))),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "connect",
+            100,
+            100,
+            &[
+                ("res", P::I(-(libc::EINPROGRESS as i64))),
+                ("fd", P::I(14)),
+                ("addr", P::A(Endpoint::Inet("8.8.8.8:53".parse().unwrap()))),
+            ],
+        ),
+    );
     assert_eq!(
         s.fd(100, 14).unwrap().rip(),
         Some("8.8.8.8".parse().unwrap())
     );
     // accept on a listener
-    s.apply(&ev(
-        "accept4",
-        100,
-        100,
-        &[
-            ("res", P::I(11)),
-            ("fd", P::I(3)),
-            (
-                "tuple",
-                P::T(
-                    Endpoint::Inet("[::1]:22".parse().unwrap()),
-                    Endpoint::Inet("[::1]:50000".parse().unwrap()),
+    apply(
+        s,
+        ev(
+            "accept4",
+            100,
+            100,
+            &[
+                ("res", P::I(11)),
+                ("fd", P::I(3)),
+                (
+                    "tuple",
+                    P::T(
+                        Endpoint::Inet("[::1]:22".parse().unwrap()),
+                        Endpoint::Inet("[::1]:50000".parse().unwrap()),
+                    ),
                 ),
-            ),
-            ("flags", P::I(libc::SOCK_CLOEXEC.into())),
-        ],
-    ));
+                ("flags", P::I(libc::SOCK_CLOEXEC.into())),
+            ],
+        ),
+    );
     let a = s.fd(100, 11).unwrap();
     assert_eq!(
         (a.type_name(), a.sport(), a.cport()),
@@ -466,65 +503,81 @@ fn fd_calls_keep_the_table() {
     );
     assert!(a.cloexec());
     // pipe, dup2, fcntl dup, close
-    s.apply(&ev(
-        "pipe2",
-        100,
-        100,
-        &[
-            ("res", P::I(0)),
-            ("fd1", P::I(12)),
-            ("fd2", P::I(13)),
-            ("flags", P::I(0)),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "pipe2",
+            100,
+            100,
+            &[
+                ("res", P::I(0)),
+                ("fd1", P::I(12)),
+                ("fd2", P::I(13)),
+                ("flags", P::I(0)),
+            ],
+        ),
+    );
     assert_eq!(s.fd(100, 13).unwrap().type_char(), 'p');
-    s.apply(&ev(
-        "dup2",
-        100,
-        100,
-        &[("res", P::I(1)), ("oldfd", P::I(5)), ("newfd", P::I(1))],
-    ));
+    apply(
+        s,
+        ev(
+            "dup2",
+            100,
+            100,
+            &[("res", P::I(1)), ("oldfd", P::I(5)), ("newfd", P::I(1))],
+        ),
+    );
     assert_eq!(s.fd(100, 1).unwrap().name(), "/etc/passwd");
-    s.apply(&ev(
-        "fcntl",
-        100,
-        100,
-        &[("res", P::I(20)), ("fd", P::I(7)), ("cmd", P::I(1030))],
-    ));
+    apply(
+        s,
+        ev(
+            "fcntl",
+            100,
+            100,
+            &[("res", P::I(20)), ("fd", P::I(7)), ("cmd", P::I(1030))],
+        ),
+    );
     assert!(s.fd(100, 20).unwrap().cloexec());
-    s.apply(&ev("close", 100, 100, &[("res", P::I(0)), ("fd", P::I(5))]));
+    apply(
+        s,
+        ev("close", 100, 100, &[("res", P::I(0)), ("fd", P::I(5))]),
+    );
     s.flush_pending();
     assert!(s.fd(100, 5).is_none());
-    s.apply(&ev(
-        "memfd_create",
-        100,
-        100,
-        &[
-            ("res", P::I(21)),
-            ("name", P::S("payload")),
-            ("flags", P::I(1)),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "memfd_create",
+            100,
+            100,
+            &[
+                ("res", P::I(21)),
+                ("name", P::S("payload")),
+                ("flags", P::I(1)),
+            ],
+        ),
+    );
     assert_eq!(s.fd(100, 21).unwrap().name(), "memfd:payload");
     // A failed close changes nothing.
-    s.apply(&ev(
-        "close",
-        100,
-        100,
-        &[("res", P::I(-9)), ("fd", P::I(21))],
-    ));
+    apply(
+        s,
+        ev("close", 100, 100, &[("res", P::I(-9)), ("fd", P::I(21))]),
+    );
     assert!(s.fd(100, 21).is_some());
     // exec drops the close-on-exec ones (11, 20, 21) and keeps the rest.
-    s.apply(&ev(
-        "execve",
-        100,
-        100,
-        &[
-            ("res", P::I(0)),
-            ("exe", P::S("/bin/true")),
-            ("comm", P::S("true")),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "execve",
+            100,
+            100,
+            &[
+                ("res", P::I(0)),
+                ("exe", P::S("/bin/true")),
+                ("comm", P::S("true")),
+            ],
+        ),
+    );
     assert!(s.fd(100, 11).is_none() && s.fd(100, 20).is_none() && s.fd(100, 21).is_none());
     assert!(s.fd(100, 13).is_some());
     assert_eq!(s.process(100).unwrap().name(), "true");
@@ -536,47 +589,54 @@ fn clone_threads_share_fds_and_set_ids_update_users() {
     w.state.scan();
     let s = &mut w.state;
     // clone(CLONE_THREAD) returning in the parent
-    s.apply(&ev(
-        "clone",
-        100,
-        100,
-        &[("res", P::I(101)), ("flags", P::I(0x0001_0000 | 0x100))],
-    ));
+    apply(
+        s,
+        ev(
+            "clone",
+            100,
+            100,
+            &[("res", P::I(101)), ("flags", P::I(0x0001_0000 | 0x100))],
+        ),
+    );
     assert_eq!(s.thread(101).unwrap().pid, 100);
     assert_eq!(s.fd(101, 4).unwrap().name(), "/var/log/auth.log");
-    s.apply(&ev(
-        "setuid",
-        101,
-        100,
-        &[("res", P::I(0)), ("uid", P::I(1000))],
-    ));
+    apply(
+        s,
+        ev("setuid", 101, 100, &[("res", P::I(0)), ("uid", P::I(1000))]),
+    );
     assert_eq!(
         s.user_name(100).as_deref(),
         Some("alice"),
         "threads share ids"
     );
-    s.apply(&ev(
-        "setresuid",
-        100,
-        100,
-        &[
-            ("res", P::I(0)),
-            ("ruid", P::I(-1)),
-            ("euid", P::I(0)),
-            ("suid", P::I(-1)),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "setresuid",
+            100,
+            100,
+            &[
+                ("res", P::I(0)),
+                ("ruid", P::I(-1)),
+                ("euid", P::I(0)),
+                ("suid", P::I(-1)),
+            ],
+        ),
+    );
     let c = s.process(100).unwrap().creds;
     assert_eq!((c.uid, c.euid), (1000, 0), "-1 leaves a value unchanged");
     // fork (a new process) copies the fds; its own later opens are its own
-    s.apply(&ev("fork", 100, 100, &[("res", P::I(300))]));
+    apply(s, ev("fork", 100, 100, &[("res", P::I(300))]));
     assert_eq!(s.process(300).unwrap().ppid, 100);
-    s.apply(&ev(
-        "open",
-        300,
-        300,
-        &[("res", P::I(9)), ("name", P::S("/tmp/x"))],
-    ));
+    apply(
+        s,
+        ev(
+            "open",
+            300,
+            300,
+            &[("res", P::I(9)), ("name", P::S("/tmp/x"))],
+        ),
+    );
     assert!(s.fd(300, 9).is_some() && s.fd(100, 9).is_none());
     // a non-existent process root is not needed for host users
     assert!(!proc_dir(&w).join("300").exists());
@@ -586,7 +646,7 @@ fn clone_threads_share_fds_and_set_ids_update_users() {
 fn exec_cgroup_moves_a_process_into_a_container() {
     let mut w = world();
     w.state.scan();
-    w.state.apply(&ev(
+    apply(&mut w.state, ev(
         "execve",
         100,
         100,
@@ -649,27 +709,33 @@ fn the_environment_comes_from_proc_and_from_exec_records() {
     assert_eq!(sshd.env_var("BIG"), None, "cut at MAX_ENV_BYTES");
     assert_eq!(w.state.process(1).unwrap().env_var("LANG"), None);
     // A fork inherits it; an exec replaces it with the record's.
-    w.state.apply(&ev(
-        "procfork",
-        100,
-        100,
-        &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
-    ));
+    apply(
+        &mut w.state,
+        ev(
+            "procfork",
+            100,
+            100,
+            &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
+        ),
+    );
     assert_eq!(
         w.state.process(600).unwrap().env_var("LANG"),
         Some("C.UTF-8")
     );
-    w.state.apply(&ev(
-        "execve",
-        600,
-        600,
-        &[
-            ("res", P::I(0)),
-            ("exe", P::S("/usr/bin/env")),
-            ("args", P::L(vec!["env"])),
-            ("env", P::L(vec!["TERM=xterm", "EMPTY="])),
-        ],
-    ));
+    apply(
+        &mut w.state,
+        ev(
+            "execve",
+            600,
+            600,
+            &[
+                ("res", P::I(0)),
+                ("exe", P::S("/usr/bin/env")),
+                ("args", P::L(vec!["env"])),
+                ("env", P::L(vec!["TERM=xterm", "EMPTY="])),
+            ],
+        ),
+    );
     let p = w.state.process(600).unwrap();
     assert_eq!(p.env_var("TERM"), Some("xterm"));
     assert_eq!(p.env_var("EMPTY"), Some(""));
@@ -684,97 +750,110 @@ fn chdir_and_fchdir_move_the_working_directory() {
     let s = &mut w.state;
     let cwd = |s: &State| s.process(100).unwrap().cwd.to_string();
     assert_eq!(cwd(s), "/");
-    s.apply(&ev(
-        "chdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("path", P::S("/srv"))],
-    ));
+    apply(
+        s,
+        ev(
+            "chdir",
+            100,
+            100,
+            &[("res", P::I(0)), ("path", P::S("/srv"))],
+        ),
+    );
     assert_eq!(cwd(s), "/srv");
-    s.apply(&ev(
-        "chdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("path", P::S("data/../logs/"))],
-    ));
+    apply(
+        s,
+        ev(
+            "chdir",
+            100,
+            100,
+            &[("res", P::I(0)), ("path", P::S("data/../logs/"))],
+        ),
+    );
     assert_eq!(cwd(s), "/srv/logs", "relative to the old cwd, normalized");
-    s.apply(&ev(
-        "chdir",
-        100,
-        100,
-        &[("res", P::I(-2)), ("path", P::S("/nonexistent"))],
-    ));
+    apply(
+        s,
+        ev(
+            "chdir",
+            100,
+            100,
+            &[("res", P::I(-2)), ("path", P::S("/nonexistent"))],
+        ),
+    );
     assert_eq!(cwd(s), "/srv/logs", "a failed chdir changes nothing");
     // Relative opens follow the new cwd.
-    s.apply(&ev(
-        "openat",
-        100,
-        100,
-        &[
-            ("res", P::I(7)),
-            ("dirfd", P::I(-100)),
-            ("name", P::S("app.log")),
-        ],
-    ));
+    apply(
+        s,
+        ev(
+            "openat",
+            100,
+            100,
+            &[
+                ("res", P::I(7)),
+                ("dirfd", P::I(-100)),
+                ("name", P::S("app.log")),
+            ],
+        ),
+    );
     assert_eq!(s.fd(100, 7).unwrap().path.as_ref(), "/srv/logs/app.log");
     // fchdir to a directory fd (opened without O_DIRECTORY: the call's
     // success says it is one).
-    s.apply(&ev(
-        "openat",
-        100,
-        100,
-        &[
-            ("res", P::I(8)),
-            ("dirfd", P::I(-100)),
-            ("name", P::S("/var/lib")),
-        ],
-    ));
-    s.apply(&ev(
-        "fchdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("fd", P::I(8))],
-    ));
+    apply(
+        s,
+        ev(
+            "openat",
+            100,
+            100,
+            &[
+                ("res", P::I(8)),
+                ("dirfd", P::I(-100)),
+                ("name", P::S("/var/lib")),
+            ],
+        ),
+    );
+    apply(
+        s,
+        ev("fchdir", 100, 100, &[("res", P::I(0)), ("fd", P::I(8))]),
+    );
     assert_eq!(cwd(s), "/var/lib");
-    s.apply(&ev(
-        "fchdir",
-        100,
-        100,
-        &[("res", P::I(-9)), ("fd", P::I(99))],
-    ));
+    apply(
+        s,
+        ev("fchdir", 100, 100, &[("res", P::I(-9)), ("fd", P::I(99))]),
+    );
     assert_eq!(cwd(s), "/var/lib", "a failed fchdir changes nothing");
     // fchdir to an fd the table does not know: the cwd is unknown now, and
     // a relative chdir from there stays unknown.
-    s.apply(&ev(
-        "fchdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("fd", P::I(42))],
-    ));
+    apply(
+        s,
+        ev("fchdir", 100, 100, &[("res", P::I(0)), ("fd", P::I(42))]),
+    );
     assert_eq!(cwd(s), "");
-    s.apply(&ev(
-        "chdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("path", P::S("x"))],
-    ));
+    apply(
+        s,
+        ev("chdir", 100, 100, &[("res", P::I(0)), ("path", P::S("x"))]),
+    );
     assert_eq!(cwd(s), "");
     assert!(s
         .resolve_path(100, fds::AT_FDCWD, "y")
         .starts_with(fds::UNRESOLVED));
     // Threads share the cwd of their process.
-    s.apply(&ev(
-        "chdir",
-        100,
-        100,
-        &[("res", P::I(0)), ("path", P::S("/tmp"))],
-    ));
-    s.apply(&ev(
-        "clone",
-        100,
-        100,
-        &[("res", P::I(101)), ("flags", P::I(0x0001_0000))],
-    ));
+    apply(
+        s,
+        ev(
+            "chdir",
+            100,
+            100,
+            &[("res", P::I(0)), ("path", P::S("/tmp"))],
+        ),
+    );
+    apply(
+        s,
+        ev(
+            "clone",
+            100,
+            100,
+            &[("res", P::I(101)), ("flags", P::I(0x0001_0000))],
+        ),
+    );
     assert_eq!(s.process(101).unwrap().cwd.as_ref(), "/tmp");
 }
 
@@ -784,22 +863,25 @@ fn setsid_and_setpgid_keep_session_and_group() {
     w.state.scan();
     let s = &mut w.state;
     let fork = |s: &mut State, parent: u32, child: u32| {
-        s.apply(&ev(
-            "procfork",
-            parent,
-            parent,
-            &[
-                ("child_tid", P::I(child.into())),
-                ("child_pid", P::I(child.into())),
-            ],
-        ))
+        apply(
+            s,
+            ev(
+                "procfork",
+                parent,
+                parent,
+                &[
+                    ("child_tid", P::I(child.into())),
+                    ("child_pid", P::I(child.into())),
+                ],
+            ),
+        )
     };
     s.process_by_pid(100).unwrap();
     fork(s, 100, 600);
     let before = s.process(600).unwrap().sid;
-    s.apply(&ev("setsid", 600, 600, &[("res", P::I(-1))]));
+    apply(s, ev("setsid", 600, 600, &[("res", P::I(-1))]));
     assert_eq!(s.process(600).unwrap().sid, before, "failed: unchanged");
-    s.apply(&ev("setsid", 600, 600, &[("res", P::I(600))]));
+    apply(s, ev("setsid", 600, 600, &[("res", P::I(600))]));
     let p = s.process(600).unwrap();
     assert_eq!((p.sid, p.pgid, p.vpgid, p.tty), (600, 600, 600, 0));
     assert_eq!(s.session_leader(p).unwrap().pid, 600);
@@ -807,71 +889,92 @@ fn setsid_and_setpgid_keep_session_and_group() {
     // child's own setpgid(0, 0) (setpgrp); a child of the job joins it.
     fork(s, 600, 700);
     assert_eq!(s.process(700).unwrap().sid, 600, "inherited");
-    s.apply(&ev(
-        "setpgid",
-        600,
-        600,
-        &[("res", P::I(0)), ("pid", P::I(700)), ("pgid", P::I(700))],
-    ));
+    apply(
+        s,
+        ev(
+            "setpgid",
+            600,
+            600,
+            &[("res", P::I(0)), ("pid", P::I(700)), ("pgid", P::I(700))],
+        ),
+    );
     assert_eq!(s.process(700).unwrap().pgid, 700);
     assert_eq!(s.process(600).unwrap().pgid, 600, "the caller is unchanged");
-    s.apply(&ev(
-        "setpgid",
-        700,
-        700,
-        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
-    ));
+    apply(
+        s,
+        ev(
+            "setpgid",
+            700,
+            700,
+            &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
+        ),
+    );
     let p = s.process(700).unwrap();
     assert_eq!((p.pgid, p.vpgid), (700, 700));
     assert_eq!(s.group_leader(p).unwrap().pid, 700);
     fork(s, 700, 701);
-    s.apply(&ev(
-        "setpgid",
-        701,
-        701,
-        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(600))],
-    ));
+    apply(
+        s,
+        ev(
+            "setpgid",
+            701,
+            701,
+            &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(600))],
+        ),
+    );
     let p = s.process(701).unwrap();
     assert_eq!((p.pgid, p.vpgid, p.sid), (600, 600, 600));
     // In a container the ids are the namespace's: the shell (pid 500, 1
     // inside) makes itself a group leader, then moves its child (vpid 2).
-    s.apply(&ev(
-        "setpgid",
-        500,
-        500,
-        &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
-    ));
+    apply(
+        s,
+        ev(
+            "setpgid",
+            500,
+            500,
+            &[("res", P::I(0)), ("pid", P::I(0)), ("pgid", P::I(0))],
+        ),
+    );
     let sh = s.process(500).unwrap();
     assert_eq!((sh.pgid, sh.vpgid), (500, 1));
     fork(s, 500, 510);
-    s.apply(&ev(
-        "execve",
-        510,
-        510,
-        &[
-            ("res", P::I(0)),
-            ("vpid", P::I(2)),
-            ("pidns", P::I(4026532999)),
-        ],
-    ));
-    s.apply(&ev(
-        "setpgid",
-        500,
-        500,
-        &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(1))],
-    ));
+    apply(
+        s,
+        ev(
+            "execve",
+            510,
+            510,
+            &[
+                ("res", P::I(0)),
+                ("vpid", P::I(2)),
+                ("pidns", P::I(4026532999)),
+            ],
+        ),
+    );
+    apply(
+        s,
+        ev(
+            "setpgid",
+            500,
+            500,
+            &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(1))],
+        ),
+    );
     let c = s.process(510).unwrap();
     assert_eq!(
         (c.pgid, c.vpgid),
         (500, 1),
         "mapped to the initial namespace"
     );
-    s.apply(&ev(
-        "setpgid",
-        500,
-        500,
-        &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(77))],
-    ));
+    apply(
+        s,
+        ev(
+            "setpgid",
+            500,
+            500,
+            &[("res", P::I(0)), ("pid", P::I(2)), ("pgid", P::I(77))],
+        ),
+    );
     let c = s.process(510).unwrap();
     assert_eq!(
         (c.pgid, c.vpgid),
@@ -885,13 +988,16 @@ fn orphans_keep_their_original_parent() {
     let mut w = world();
     w.state.scan();
     let s = &mut w.state;
-    s.apply(&ev(
-        "procfork",
-        100,
-        100,
-        &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
-    ));
-    s.apply(&ev("procexit", 100, 100, &[]));
+    apply(
+        s,
+        ev(
+            "procfork",
+            100,
+            100,
+            &[("child_tid", P::I(600)), ("child_pid", P::I(600))],
+        ),
+    );
+    apply(s, ev("procexit", 100, 100, &[]));
     s.flush_pending();
     let p = s.process(600).unwrap();
     assert_eq!(p.ppid, 100, "not the reaper");

@@ -1,10 +1,137 @@
-//! [`EventParams`] for the decoder's generic [`Event`]: parameters are
-//! looked up by the names in the ABI header's event table.
+//! Where each event type keeps the parameters the state reads, worked out
+//! once per type from the ABI's event table (as the rule engine's slots
+//! are), so that applying an event looks up no names; and the parameters
+//! read as the handlers want them (text, argument lists, socket ends).
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 
-use super::apply::{Endpoint, EventParams};
 use crate::decode::{Event, SockAddr, SockTuple, Value};
+
+/// Parameters the state reads, by name in the ABI's event table.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+pub(super) enum P {
+    Res,
+    ChildTid,
+    ChildPid,
+    Flags,
+    Filename,
+    OldTid,
+    Exe,
+    Comm,
+    Args,
+    Cwd,
+    Env,
+    Uid,
+    Gid,
+    Euid,
+    Egid,
+    Loginuid,
+    Tty,
+    Cgroups,
+    Pidns,
+    Vpid,
+    Vtid,
+    Ptid,
+    Fullpath,
+    Name,
+    Path,
+    Dirfd,
+    Domain,
+    Type,
+    Proto,
+    Fd,
+    Tuple,
+    Addr,
+    Fd1,
+    Fd2,
+    Cmd,
+    Oldfd,
+    Ruid,
+    Rgid,
+    Pid,
+    Pgid,
+}
+
+const NAMES: [&str; 40] = [
+    "res",
+    "child_tid",
+    "child_pid",
+    "flags",
+    "filename",
+    "old_tid",
+    "exe",
+    "comm",
+    "args",
+    "cwd",
+    "env",
+    "uid",
+    "gid",
+    "euid",
+    "egid",
+    "loginuid",
+    "tty",
+    "cgroups",
+    "pidns",
+    "vpid",
+    "vtid",
+    "ptid",
+    "fullpath",
+    "name",
+    "path",
+    "dirfd",
+    "domain",
+    "type",
+    "proto",
+    "fd",
+    "tuple",
+    "addr",
+    "fd1",
+    "fd2",
+    "cmd",
+    "oldfd",
+    "ruid",
+    "rgid",
+    "pid",
+    "pgid",
+];
+
+const NO_SLOT: u8 = u8::MAX;
+
+type Slots = [u8; NAMES.len()];
+
+/// The slots of event type `event_type`'s parameters.
+fn slots(event_type: u16) -> &'static Slots {
+    static NONE: Slots = [NO_SLOT; NAMES.len()];
+    static TABLE: OnceLock<Vec<Slots>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let schemas = kestrel_abi::schemas();
+        let max = schemas.iter().map(|s| s.event_type).max().unwrap_or(0);
+        let mut t = vec![NONE; usize::from(max) + 1];
+        for s in schemas {
+            for (k, name) in NAMES.iter().enumerate() {
+                if let Some(i) = s.param_index(name) {
+                    t[usize::from(s.event_type)][k] = u8::try_from(i).unwrap_or(NO_SLOT);
+                }
+            }
+        }
+        t
+    });
+    table.get(usize::from(event_type)).unwrap_or(&NONE)
+}
+
+/// One end of a socket as an event carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// An IP address and port.
+    Inet(SocketAddr),
+    /// A unix socket path.
+    Unix(String),
+    /// Another family, or nothing usable.
+    Other,
+}
 
 fn endpoint(a: &SockAddr<'_>) -> Endpoint {
     match a {
@@ -37,37 +164,42 @@ fn ascii(bytes: &[u8]) -> Option<&str> {
     Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
-impl EventParams for Event<'_> {
-    fn name(&self) -> &str {
-        Event::name(self)
+/// An event's parameters as the state reads them: absent and faulted
+/// ones are `None`.
+pub(super) struct Params<'e, 'a> {
+    ev: &'e Event<'a>,
+    slots: &'static Slots,
+}
+
+impl<'e, 'a> Params<'e, 'a> {
+    /// The parameters of `ev`.
+    pub(super) fn of(ev: &'e Event<'a>) -> Self {
+        Params {
+            ev,
+            slots: slots(ev.event_type()),
+        }
     }
 
-    fn is_enter(&self) -> bool {
-        Event::is_enter(self)
+    #[inline]
+    fn value(&self, p: P) -> Option<&'e Value<'a>> {
+        match self.slots[p as usize] {
+            NO_SLOT => None,
+            i => self.ev.param_at(usize::from(i)),
+        }
     }
 
-    fn tid(&self) -> u32 {
-        self.tid
-    }
-
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    fn ts_ns(&self) -> u64 {
-        self.ts_ns
-    }
-
-    fn int(&self, param: &str) -> Option<i64> {
-        match self.param(param)? {
+    /// A numeric parameter.
+    pub(super) fn int(&self, p: P) -> Option<i64> {
+        match self.value(p)? {
             Value::Int(v) => Some(*v),
             Value::Uint(v) => Some(*v as i64),
             _ => None,
         }
     }
 
-    fn text(&self, param: &str) -> Option<Cow<'_, str>> {
-        match self.param(param)? {
+    /// A text parameter (lossy UTF-8).
+    pub(super) fn text(&self, p: P) -> Option<Cow<'e, str>> {
+        match self.value(p)? {
             Value::Str(b) | Value::Bytes(b) if !b.fault => Some(match ascii(b.bytes) {
                 Some(s) => Cow::Borrowed(s),
                 None => b.lossy(),
@@ -76,8 +208,9 @@ impl EventParams for Event<'_> {
         }
     }
 
-    fn list(&self, param: &str) -> Option<Vec<String>> {
-        match self.param(param)? {
+    /// A NUL-separated list parameter.
+    pub(super) fn list(&self, p: P) -> Option<Vec<String>> {
+        match self.value(p)? {
             Value::Argv(b) if !b.fault => Some(
                 b.split_nul()
                     .map(|a| match ascii(a) {
@@ -90,15 +223,17 @@ impl EventParams for Event<'_> {
         }
     }
 
-    fn addr(&self, param: &str) -> Option<Endpoint> {
-        match self.param(param)? {
+    /// A socket address parameter.
+    pub(super) fn addr(&self, p: P) -> Option<Endpoint> {
+        match self.value(p)? {
             Value::SockAddr(a) => Some(endpoint(a)),
             _ => None,
         }
     }
 
-    fn tuple(&self, param: &str) -> Option<(Endpoint, Endpoint)> {
-        let Value::Tuple(t) = self.param(param)? else {
+    /// A socket tuple parameter: (local, remote).
+    pub(super) fn tuple(&self, p: P) -> Option<(Endpoint, Endpoint)> {
+        let Value::Tuple(t) = self.value(p)? else {
             return None;
         };
         match t.get() {
@@ -116,6 +251,20 @@ impl EventParams for Event<'_> {
 
 #[cfg(test)]
 mod tests {
+    /// Every parameter name the state reads is one the ABI's event table
+    /// has for some event (a renamed parameter would read as absent).
+    #[test]
+    fn every_parameter_read_exists_in_the_event_table() {
+        for name in super::NAMES {
+            assert!(
+                kestrel_abi::schemas()
+                    .iter()
+                    .any(|s| s.param_index(name).is_some()),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn ascii_text_is_borrowed_and_anything_else_goes_through_utf8() {
         for pad in 0..20 {
