@@ -2,6 +2,8 @@
 //! with the library.  The binary (`src/main.rs`) only sets up logging,
 //! parses the arguments into a [`Cli`] and calls [`run`].
 
+pub mod events;
+
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,9 +17,9 @@ use crate::output::{EventLineWriter, Outputs, StdoutSink};
 use crate::rules::{Engine, EngineOptions, Priority, DEFAULT_RULES};
 use crate::service::signals::{self, STOP};
 use crate::service::{Failure, RunArgs, EXIT_CONFIG, EXIT_RULES};
-use crate::state::cli::{write_event_with_context, StateArgs};
 use crate::state::State;
 use clap::{Args, Parser, Subcommand};
+use events::{write_event_with_context, StateArgs};
 use kestrel_abi::SyscallMask;
 
 /// `--syscalls` value meaning every syscall the ABI's event table decodes.

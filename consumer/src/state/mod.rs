@@ -39,7 +39,6 @@
 //! [`State::group_name`], [`State::login_name`] and [`State::resolve_path`].
 
 pub mod apply;
-pub mod cli;
 pub mod container;
 mod context;
 pub mod fds;

@@ -258,7 +258,7 @@ fn cat_in_the_container_carries_its_context() {
     let open = crate::decode::decode(&rec).unwrap();
     for state in [Some(s), None] {
         let mut line = Vec::new();
-        crate::state::cli::write_event_with_context(
+        crate::cli::events::write_event_with_context(
             &mut crate::output::EventLineWriter::new(),
             &mut line,
             &open,

@@ -1,13 +1,14 @@
-//! Command-line options for state, and events printed with their context.
+//! `kestrel events`: the state's command-line options, and events printed
+//! with their context.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{State, StateOptions};
 use crate::decode::Event;
 use crate::output::{write_json_str, EventLineWriter};
+use crate::state::{State, StateOptions};
 
 /// `--proc-root`, `--host-root`, `--context`.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
