@@ -52,25 +52,12 @@ cargo-test:
 miri:
 	$(CARGO) +nightly miri test -p kestrel --test ring_concurrent
 
-# Known gap on the PREEMPT_RT kernels (issue 10, open): the probe does not
-# record an exec's cgroup path there (cgroup_path takes css_set_lock, a
-# sleeping lock on RT), so record_sizes' exec expectation and the container
-# half of behaviours' upstream phase (Falco's `container` macro on
-# short-lived container processes) fail there.  Everything else runs on RT;
-# these two run on every other kernel, and `make vmtest KERNEL=6.1-rt
-# SCENARIO=...` still runs them by hand.
-RT_KNOWN_GAPS = tests/vm/behaviours.sh tests/vm/record_sizes.sh
-VM_SCENARIOS_RT = $(filter-out $(RT_KNOWN_GAPS),$(VM_SCENARIOS))
-
 # Every kernel runs even if one fails; the target fails if any did.
 # ship-test (defined below) runs after the VM scenarios, even if they failed.
 test: setup cargo-test miri
 	@rc=0; \
 	for k in $(KERNELS); do \
-		case $$k in \
-		*-rt) scripts/vmtest.sh $$k $(VM_SCENARIOS_RT) || rc=1 ;; \
-		*) scripts/vmtest.sh $$k $(VM_SCENARIOS) || rc=1 ;; \
-		esac; \
+		scripts/vmtest.sh $$k $(VM_SCENARIOS) || rc=1; \
 	done; \
 	$(MAKE) --no-print-directory ship-test || rc=1; \
 	exit $$rc

@@ -35,6 +35,7 @@
 #include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/kdev_t.h>
+#include <linux/kernfs.h>
 #include <linux/mman.h>
 #include <linux/net.h>
 #include <linux/pid_namespace.h>
@@ -740,15 +741,123 @@ static long kestrel_cwd_path(char *buf, const char **out)
 	return len;
 }
 
+#ifdef CONFIG_CGROUPS
 /*
- * current's cgroup v2 path.  kernfs reads node names under
+ * kernfs_node's parent and name: plain pointers before 6.15, __rcu ones
+ * (names freed after a grace period) since.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define KESTREL_KN_PARENT(kn)	rcu_dereference((kn)->__parent)
+#define KESTREL_KN_NAME(kn)	rcu_dereference((kn)->name)
+#else
+#define KESTREL_KN_PARENT(kn)	READ_ONCE((kn)->parent)
+#define KESTREL_KN_NAME(kn)	READ_ONCE((kn)->name)
+#endif
+
+/* Deepest cgroup nesting the lockless walk follows (systemd's is ~6). */
+#define KESTREL_CGROUP_DEPTH	64
+
+/*
+ * Copy the NUL-terminated kernel string src into dst (at most max bytes,
+ * no NUL written) without trusting it: copy_from_kernel_nofault() in
+ * chunks, bytewise where a chunk faults.  Length, or -EFAULT.
+ */
+static long kestrel_kstr_nofault(char *dst, const char *src, long max)
+{
+	long n = 0, i, chunk;
+
+	while (n < max) {
+		chunk = min_t(long, 16, max - n);
+		if (copy_from_kernel_nofault(dst + n, src + n, chunk)) {
+			for (i = 0; i < chunk; i++) {
+				if (copy_from_kernel_nofault(dst + n + i,
+							     src + n + i, 1))
+					return -EFAULT;
+				if (!dst[n + i])
+					return n + i;
+			}
+		} else {
+			for (i = 0; i < chunk; i++)
+				if (!dst[n + i])
+					return n + i;
+		}
+		n += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+/*
+ * cgroup_path() without its lock: what kernfs_path_from_node() builds
+ * ("/" for the root, "/a/b" below it), walked from kn to the root under
+ * RCU, written from the end of buf backwards.  Used on PREEMPT_RT, where
+ * cgroup_path()'s kernfs_rename_lock (an rwlock) sleeps.
+ *
+ * Why no lock is needed: the cgroup came from current's css_set under
+ * RCU, and a cgroup's kernfs node is put only from an RCU work item
+ * (css_free_rwork_fn), so kn lives until rcu_read_unlock(); each node
+ * holds a reference on its parent; cgroups are renamed only within their
+ * parent (cgroup_rename()), so parent pointers never change.  Only names
+ * change: rename stores the new name, then frees the old (before 6.15 at
+ * once).  So each name is copied with copy_from_kernel_nofault() and the
+ * node's name pointer read again after the copy (smp_rmb() between): if
+ * it changed, a rename raced and the copy may be of freed memory, and the
+ * walk answers -EAGAIN (no cgroup recorded) rather than a wrong name.
+ * Bounded: KESTREL_CGROUP_DEPTH levels, PATH_MAX bytes.
+ */
+static long __maybe_unused kestrel_cgroup_walk(char *buf, const char **out)
+{
+	struct kernfs_node *kn, *parent;
+	const char *name;
+	char *p = buf + PATH_MAX;	/* no NUL: the length is returned */
+	long len = -ENOENT, n;
+	unsigned int depth;
+
+	rcu_read_lock();
+	kn = task_dfl_cgroup(current)->kn;
+	for (depth = 0; kn && depth < KESTREL_CGROUP_DEPTH; depth++) {
+		parent = KESTREL_KN_PARENT(kn);
+		if (!parent) {			/* the hierarchy's root */
+			if (p == buf + PATH_MAX)
+				*--p = '/';
+			*out = p;
+			len = buf + PATH_MAX - p;
+			break;
+		}
+		name = KESTREL_KN_NAME(kn);
+		/* the name, then its '/', must fit before p */
+		n = kestrel_kstr_nofault(buf, name, p - buf - 1);
+		if (n <= 0) {
+			len = n ? n : -EINVAL;
+			break;
+		}
+		smp_rmb();	/* the copy before the second read of ->name */
+		if (KESTREL_KN_NAME(kn) != name) {
+			len = -EAGAIN;	/* renamed meanwhile */
+			break;
+		}
+		p -= n;
+		memmove(p, buf, n);
+		*--p = '/';
+		kn = parent;
+	}
+	rcu_read_unlock();
+	if (depth == KESTREL_CGROUP_DEPTH)
+		len = -ENAMETOOLONG;
+	return len;
+}
+#endif
+
+/*
+ * current's cgroup v2 path.  cgroup_path() reads kernfs node names under
  * kernfs_rename_lock, an rwlock: it spins, except on PREEMPT_RT where it
- * sleeps, so there the probe records no cgroup (the consumer reads
- * /proc/PID/cgroup).
+ * sleeps, so there the probe walks the names without it
+ * (kestrel_cgroup_walk()).
  */
 static long kestrel_cgroup_path(char *buf, const char **out)
 {
-#if defined(CONFIG_CGROUPS) && !defined(CONFIG_PREEMPT_RT)
+#if defined(CONFIG_CGROUPS) && defined(CONFIG_PREEMPT_RT)
+	return kestrel_cgroup_walk(buf, out);
+#elif defined(CONFIG_CGROUPS)
 	long len;
 
 	rcu_read_lock();
