@@ -6,6 +6,8 @@
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
+#   make torture                  200 rounds of load/attach/storm/kill/rmmod
+#                                 on 6.1 and 6.12 (TORTURE_CYCLES, _KERNELS)
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
@@ -64,6 +66,20 @@ test: setup cargo-test miri
 
 vmtest:
 	scripts/vmtest.sh $(KERNEL) $(if $(SCENARIO),$(SCENARIO),$(VM_SCENARIOS))
+
+# The load/unload torture at full length (tests/vm/load_torture.sh runs 15
+# rounds in the suite): 200 rounds on 6.1 and 6.12, about 12 minutes each.
+TORTURE_CYCLES ?= 200
+TORTURE_KERNELS ?= 6.1 6.12
+.PHONY: torture
+torture:
+	@mkdir -p build/torture
+	sed -e 's/^CYCLES=.*/CYCLES=$(TORTURE_CYCLES)/' \
+	    -e 's/^# timeout: .*/# timeout: $(shell echo $$(( $(TORTURE_CYCLES) * 8 + 60 )))/' \
+	    tests/vm/load_torture.sh >build/torture/load_torture.sh
+	@rc=0; for k in $(TORTURE_KERNELS); do \
+		scripts/vmtest.sh $$k build/torture/load_torture.sh || rc=1; \
+	done; exit $$rc
 
 # A benchmark, not a test: prints figures (scripts/vmbench.sh).
 vmbench bench:
