@@ -8,6 +8,8 @@
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make torture                  200 rounds of load/attach/storm/kill/rmmod
 #                                 on 6.1 and 6.12 (TORTURE_CYCLES, _KERNELS)
+#   make vmtest-checkers          the device's hostile/torture scenarios with
+#                                 slub_debug, KFENCE, init_on_free, page_poison
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
@@ -79,6 +81,20 @@ torture:
 	    tests/vm/load_torture.sh >build/torture/load_torture.sh
 	@rc=0; for k in $(TORTURE_KERNELS); do \
 		scripts/vmtest.sh $$k build/torture/load_torture.sh || rc=1; \
+	done; exit $$rc
+
+# The device's hostile and torture scenarios (and the exec records') with
+# the kernel's memory checkers that Debian's kernels have: slub_debug
+# (red zones, poisoning, sanity checks; every cache validated at the end),
+# KFENCE on 6.12, init_on_free, page_poison (RT).  No Debian kernel has
+# KASAN, kmemleak or lockdep (see tests/vm/README.md).
+CHECKED_KERNELS ?= 6.1 6.12
+CHECKED_SCENARIOS ?= tests/vm/hostile_device.sh tests/vm/load_torture.sh tests/vm/hostile_syscalls.sh tests/vm/stalled_consumer.sh
+CHECKERS_APPEND = slub_debug=FZPU kfence.sample_interval=10 init_on_free=1 page_poison=1
+.PHONY: vmtest-checkers
+vmtest-checkers:
+	@rc=0; for k in $(CHECKED_KERNELS); do \
+		VM_APPEND='$(CHECKERS_APPEND)' scripts/vmtest.sh $$k $(wildcard $(CHECKED_SCENARIOS)) || rc=1; \
 	done; exit $$rc
 
 # A benchmark, not a test: prints figures (scripts/vmbench.sh).

@@ -238,7 +238,7 @@ grep -q 'KESTREL-DONE' "$LOG" && DONE=yes
 BOOT=$(tr -d '\r' <"$LOG" | sed -n 's/.*KESTREL-GUEST .* uptime=\([0-9.]*\).*/\1/p' | head -n 1)
 
 # Kernel log lines that fail a scenario whatever it printed.
-SPLAT='WARNING:|BUG:|Oops|general protection|possible circular locking|lockdep|INFO: task|scheduling while atomic|sleeping function called from invalid context|Call Trace'
+SPLAT='WARNING:|BUG:|Oops|general protection|possible circular locking|lockdep|INFO: task|scheduling while atomic|sleeping function called from invalid context|Call Trace|BUG [^ :]+ \(|Freepointer corrupt|kmemleak: [1-9]'
 
 pass=0
 fail=0

@@ -30,4 +30,5 @@ kestrel_stop
 expect_event "$KOUT" openat "$(jstr name /etc/shadow)"
 dmesg | tail -n 20
 kmod_unload
+kernel_checkers
 say "ok (seed $seed)"

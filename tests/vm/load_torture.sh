@@ -74,4 +74,5 @@ say "$CYCLES rounds ($early killed before capturing); Slab+VmallocUsed ${before}
 # each round maps 2 MiB of rings (1 MiB per CPU) and the consumer's state:
 # a leak of either per round would grow this by MiBs
 [ "$after" -lt $((before + 4096)) ] || fail "kernel memory grew by $((after - before)) kB over $CYCLES rounds"
+kernel_checkers
 say "ok"
