@@ -13,6 +13,15 @@
  *       tail far ahead of and far behind head (the module must clamp it,
  *       and the records after it must still parse), then threads racing
  *       ioctls and mmap/munmap.
+ *   kestrel-hostile syscalls           hostile system calls for a capturing
+ *       consumer to record (tests/vm/hostile_syscalls.sh checks the
+ *       records): openat of an unmapped path (mode 3001), of a path that
+ *       runs into an unmapped page without a NUL (3002), of one whose NUL
+ *       is the last byte before an unmapped page (3003), of a 4095-byte
+ *       path (3004); execve of busybox true with 5002 arguments, and with
+ *       an argv whose third pointer is unmapped; connect on fds 101..106
+ *       with address lengths 0, 7, 200 and -1, an unmapped address, and
+ *       one that runs into an unmapped page.  Prints its pid.
  *   kestrel-hostile opens              the opens that must be refused:
  *       a non-root user (mode 0600: EACCES; mode 0666: still EPERM, the
  *       capability check), root without CAP_SYS_ADMIN, CAP_PERFMON and
@@ -27,6 +36,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -695,12 +707,100 @@ static int cmd_opens(void)
 	return failures ? 1 : 0;
 }
 
+/* --- hostile syscalls for a capturing consumer ------------------------------ */
+
+static int cmd_syscalls(void)
+{
+	static const char ok_path[] = "/tmp/hostile-edge-ok";
+	struct sockaddr_in sin;
+	static char *bigargv[5004];
+	char *badargv[5];
+	char *e, *big;
+	pid_t child;
+	int i, fd, st;
+
+	page = sysconf(_SC_PAGESIZE);
+	edge = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (edge == MAP_FAILED || munmap(edge + page, page) < 0)
+		return 2;
+	e = edge + page;
+	printf("pid %d\n", getpid());
+	fflush(stdout);
+
+	/* 3001: an unmapped path */
+	syscall(SYS_openat, AT_FDCWD, e, O_RDONLY, 3001);
+	/* 3002: a path that runs into the unmapped page, no NUL */
+	memset(edge, 'Z', page);
+	memcpy(e - 64, "/tmp/hostile-edge-noterm-", 25);
+	syscall(SYS_openat, AT_FDCWD, e - 64, O_RDONLY, 3002);
+	/* 3003: the NUL is the last mapped byte */
+	memcpy(e - sizeof(ok_path), ok_path, sizeof(ok_path));
+	syscall(SYS_openat, AT_FDCWD, e - sizeof(ok_path), O_RDONLY, 3003);
+	/* 3004: 4095 bytes of path */
+	big = malloc(4096);
+	if (!big)
+		return 2;
+	big[0] = '/';
+	memset(big + 1, 'p', 4094);
+	big[4095] = 0;
+	syscall(SYS_openat, AT_FDCWD, big, O_RDONLY, 3004);
+
+	/* execve with 5002 arguments, the last one telling */
+	bigargv[0] = "true";
+	for (i = 1; i <= 5000; i++)
+		bigargv[i] = "x";
+	bigargv[5001] = "LAST-ARG";
+	bigargv[5002] = NULL;
+	child = fork();
+	if (child == 0) {
+		syscall(SYS_execve, "/bin/true", bigargv, (char *[]){ NULL });
+		_exit(99);
+	}
+	waitpid(child, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		FAILF("execve with 5002 arguments did not run true (status 0x%x)", st);
+	printf("bigexec %d\n", child);
+	/* execve whose argv has an unmapped third pointer: EFAULT */
+	badargv[0] = "true";
+	badargv[1] = "BEFORE-BAD";
+	badargv[2] = e;
+	badargv[3] = "AFTER-BAD";
+	badargv[4] = NULL;
+	errno = 0;
+	if (syscall(SYS_execve, "/bin/true", badargv, (char *[]){ NULL }) != -1 ||
+	    errno != EFAULT)
+		FAILF("execve with an unmapped argv pointer: %s", strerror(errno));
+
+	/* connect with odd address lengths, on fds 101..106 */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5555);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	for (i = 0; i < 6; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || dup2(fd, 101 + i) < 0)
+			return 2;
+		close(fd);
+	}
+	syscall(SYS_connect, 101, &sin, 0);
+	syscall(SYS_connect, 102, &sin, 7);
+	syscall(SYS_connect, 103, &sin, 200);
+	syscall(SYS_connect, 104, &sin, -1);
+	syscall(SYS_connect, 105, e, sizeof(sin));
+	memcpy(e - 8, &sin, 8);
+	syscall(SYS_connect, 106, e - 8, sizeof(sin));
+	printf("# syscalls: %d failures\n", failures);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "syscalls"))
+		return cmd_syscalls();
 	if (argc == 4 && !strcmp(argv[1], "device"))
 		return cmd_device(strtoull(argv[2], NULL, 0), atol(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "opens"))
 		return cmd_opens();
-	fprintf(stderr, "usage: kestrel-hostile device SEED ITER | opens\n");
+	fprintf(stderr, "usage: kestrel-hostile device SEED ITER | syscalls | opens\n");
 	return 2;
 }
