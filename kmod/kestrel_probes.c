@@ -628,11 +628,30 @@ static const u8 kestrel_enter_event[KESTREL_MAX_SYSCALLS] = {
 /* ------------------------------------------------------------------------ */
 /* What the kernel knows: paths, sockets, credentials                       */
 
-/* d_path() into buf (PATH_MAX bytes): length, *out set, or -errno. */
+/*
+ * d_path() into buf (PATH_MAX bytes): length, *out set, or -errno.
+ *
+ * On PREEMPT_RT d_path() can sleep: it reads rename_lock (and mount_lock)
+ * as seqlocks, and there a reader that meets a writer in progress takes
+ * the writer's lock (a sleeping lock) to wait for it, as does the locked
+ * retry after a rename raced the walk.  So there a rename in progress
+ * makes the path unknown (-EAGAIN) instead: the counter is read raw, with
+ * no wait.  A rename (or mount change) that starts during the walk itself
+ * still sends d_path() to its locked retry; closing that window needs a
+ * walk of our own, which struct mount (private to fs/) does not allow
+ * (see the report of issue 10).
+ */
 static long kestrel_d_path(const struct path *path, char *buf,
 			   const char **out)
 {
-	char *p = d_path(path, buf, PATH_MAX);
+	char *p;
+
+#ifdef CONFIG_PREEMPT_RT
+	/* raw: no lockdep, no wait; bit 0 set while a writer is inside */
+	if (raw_read_seqcount(&rename_lock.seqcount.seqcount) & 1)
+		return -EAGAIN;
+#endif
+	p = d_path(path, buf, PATH_MAX);
 
 	if (IS_ERR(p))
 		return PTR_ERR(p);
