@@ -778,7 +778,10 @@ mod tests {
         let ev = decode(&Record::parse(&b).unwrap()).unwrap();
         assert_eq!(
             ev.param("addr"),
-            Some(&Value::SockAddr(SockAddr::Inet(Ipv4Addr::new(127, 0, 0, 1), 5555)))
+            Some(&Value::SockAddr(SockAddr::Inet(
+                Ipv4Addr::new(127, 0, 0, 1),
+                5555
+            )))
         );
     }
 
