@@ -89,7 +89,7 @@ torture:
 # KFENCE on 6.12, init_on_free, page_poison (RT).  No Debian kernel has
 # KASAN, kmemleak or lockdep (see tests/vm/README.md).
 CHECKED_KERNELS ?= 6.1 6.12
-CHECKED_SCENARIOS ?= tests/vm/hostile_device.sh tests/vm/load_torture.sh tests/vm/hostile_syscalls.sh tests/vm/stalled_consumer.sh
+CHECKED_SCENARIOS ?= tests/vm/hostile_device.sh tests/vm/load_torture.sh tests/vm/hostile_syscalls.sh tests/vm/record_sizes.sh
 CHECKERS_APPEND = slub_debug=FZPU kfence.sample_interval=10 init_on_free=1 page_poison=1
 .PHONY: vmtest-checkers
 vmtest-checkers:
