@@ -64,6 +64,7 @@ while [ $i -lt $CYCLES ]; do
 	rmmod kestrel || { lsmod; fail "round $i: rmmod failed after the consumer was killed"; }
 	wait_for 5 sh -c '! test -e /dev/kestrel' || fail "round $i: /dev/kestrel still exists after rmmod"
 	module_loaded && fail "round $i: the module is still loaded after rmmod"
+	[ $((i % 25)) -ne 0 ] || say "round $i done ($early killed before capturing)"
 done
 kill $s1 $s2 2>/dev/null || true
 wait $s1 $s2 2>/dev/null || true
