@@ -2323,8 +2323,8 @@ int kestrel_probes_register(void)
 	 */
 	/*
 	 * Only when the mask (set before START) selects an open: the kprobe
-	 * costs every fd_install of the system.  Opens selected later are
-	 * recorded at sys_exit, fullpath looked up by fd.
+	 * costs every fd_install of the system.  Opens selected later attach
+	 * it then (kestrel_probes_update()).
 	 */
 	if (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
 	    kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat)) {
@@ -2341,8 +2341,8 @@ int kestrel_probes_register(void)
 		 * sys_enter runs for every syscall on the host: attach it only
 		 * when the mask (set before START) selects a syscall with
 		 * entry work (an entry event, or input arguments to copy).
-		 * A mask changed during capture does without: entry records
-		 * are then missing and inputs are read at exit.
+		 * A mask changed during capture attaches it then
+		 * (kestrel_probes_update()).
 		 */
 		if (kestrel_tps[i].probe == kestrel_sys_enter &&
 		    !kestrel_mask_has_entry_work())
@@ -2353,6 +2353,48 @@ int kestrel_probes_register(void)
 			pr_err("cannot attach to %s: %d\n",
 			       kestrel_tps[i].name, err);
 			kestrel_probes_detach();
+			return err;
+		}
+		kestrel_tps[i].registered = true;
+	}
+	return 0;
+}
+
+/*
+ * The mask changed during capture: attach what it now needs and START did
+ * not (the fd_install kprobe for opens, sys_enter for entry work); nothing
+ * is detached (a probe that finds its syscalls masked out returns early).
+ * The kprobe is armed before kestrel_open_kprobe_on is set: an open whose
+ * fd is installed in between is recorded twice (by the kprobe and at
+ * exit), never lost.  sys_enter attached mid-syscall finds no stash at
+ * that syscall's exit, which then reads its inputs there, as before.
+ * Caller holds the ioctl mutex; probes are registered (START ran).
+ */
+int kestrel_probes_update(void)
+{
+	size_t i;
+	int err;
+
+	if (!READ_ONCE(kestrel_open_kprobe_on) &&
+	    (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
+	     kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat))) {
+		err = register_kprobe(&kestrel_fd_install_kp);
+		if (!err)
+			WRITE_ONCE(kestrel_open_kprobe_on, true);
+		else
+			pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
+				     err);
+	}
+	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
+		if (kestrel_tps[i].registered ||
+		    kestrel_tps[i].probe != kestrel_sys_enter ||
+		    !kestrel_mask_has_entry_work())
+			continue;
+		err = tracepoint_probe_register(kestrel_tps[i].tp,
+						kestrel_tps[i].probe, NULL);
+		if (err) {
+			pr_err("cannot attach to %s: %d\n",
+			       kestrel_tps[i].name, err);
 			return err;
 		}
 		kestrel_tps[i].registered = true;

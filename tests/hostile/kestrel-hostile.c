@@ -22,6 +22,11 @@
  *       an argv whose third pointer is unmapped; connect on fds 101..106
  *       with address lengths 0, 7, 200 and -1, an unmapped address, and
  *       one that runs into an unmapped page.  Prints its pid.
+ *   kestrel-hostile maskchange         a mask changed during capture
+ *       attaches what it needs: START with getppid only (no fd_install
+ *       kprobe), then SET_MASK adding openat and execve: the kprobe is
+ *       listed, and the ring holds an execve entry record (sys_enter was
+ *       attached) and the openat.
  *   kestrel-hostile opens              the opens that must be refused:
  *       a non-root user (mode 0600: EACCES; mode 0666: still EPERM, the
  *       capability check), root without CAP_SYS_ADMIN, CAP_PERFMON and
@@ -707,6 +712,102 @@ static int cmd_opens(void)
 	return failures ? 1 : 0;
 }
 
+/* --- a mask changed during capture ------------------------------------------ */
+
+static int kprobe_listed(const char *sym)
+{
+	char line[512];
+	int found = 0;
+	FILE *f = fopen("/sys/kernel/debug/kprobes/list", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, sym) != NULL;
+	fclose(f);
+	return found;
+}
+
+static int cmd_maskchange(void)
+{
+	struct kestrel_syscall_mask mask;
+	const struct kestrel_ring_producer *prod;
+	const char *data;
+	uint64_t pos, h0, h1, size;
+	int execs = 0, opens = 0, st, fd;
+	unsigned int r;
+	cpu_set_t cpus;
+	struct dev d;
+	char *area;
+	pid_t child;
+
+	page = sysconf(_SC_PAGESIZE);
+	if (open_consumer(&d) < 0)
+		return 2;
+	r = d.ids[d.nids - 1];
+	CPU_ZERO(&cpus);
+	CPU_SET(r, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
+		return 2;
+	area = map_at(&d, r * d.info.ring_stride + page, d.info.ring_stride - page,
+		      PROT_READ, MAP_SHARED);
+	if (area == MAP_FAILED)
+		return 2;
+	prod = (const void *)area;
+	data = area + page;
+	size = d.info.ring_size;
+	memset(&mask, 0, sizeof(mask));
+	mask.bits[SYS_getppid / 64] |= 1ULL << (SYS_getppid % 64);
+	expect("SET_MASK getppid", ioctl(d.fd, KESTREL_IOC_SET_MASK, &mask), 0);
+	expect("START", ioctl(d.fd, KESTREL_IOC_START, 0), 0);
+	if (kprobe_listed("fd_install") != 0)
+		FAILF("fd_install kprobe listed (or no kprobes list) with only getppid selected");
+	mask.bits[SYS_openat / 64] |= 1ULL << (SYS_openat % 64);
+	mask.bits[SYS_execve / 64] |= 1ULL << (SYS_execve % 64);
+	expect("SET_MASK + openat, execve during capture",
+	       ioctl(d.fd, KESTREL_IOC_SET_MASK, &mask), 0);
+	if (kprobe_listed("fd_install") != 1)
+		FAILF("no fd_install kprobe after openat was selected during capture");
+	h0 = prod->head;
+	fd = open("/etc/hostname", O_RDONLY);
+	if (fd >= 0)
+		close(fd);
+	child = fork();
+	if (child == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(99);
+	}
+	waitpid(child, &st, 0);
+	h1 = __atomic_load_n(&prod->head, __ATOMIC_ACQUIRE);
+	if (h1 - h0 > size)
+		FAILF("the ring wrapped");
+	for (pos = h0; pos < h1 && h1 - h0 <= size;) {
+		const struct kestrel_event_hdr *h = (const void *)(data + (pos & (size - 1)));
+
+		if (h->len < sizeof(*h) || h->len % 8) {
+			FAILF("bad record at %llu", (unsigned long long)pos);
+			break;
+		}
+		if (h->type == KESTREL_EVT_EXECVE_ENTER && h->pid == (uint32_t)child)
+			execs++;
+		if (h->type == KESTREL_EVT_OPENAT && h->pid == (uint32_t)getpid())
+			opens++;
+		pos += h->len;
+	}
+	printf("# mask changed during capture: %d execve entry records of the child, %d openat records\n",
+	       execs, opens);
+	if (execs != 1)
+		FAILF("%d execve entry records after execve was selected during capture, want 1", execs);
+	if (opens != 1)
+		FAILF("%d openat records of /etc/hostname, want 1", opens);
+	expect("STOP", ioctl(d.fd, KESTREL_IOC_STOP, 0), 0);
+	if (kprobe_listed("fd_install") != 0)
+		FAILF("fd_install kprobe still listed after STOP");
+	close(d.fd);
+	printf("# maskchange: %d failures\n", failures);
+	return failures ? 1 : 0;
+}
+
 /* --- hostile syscalls for a capturing consumer ------------------------------ */
 
 static int cmd_syscalls(void)
@@ -795,12 +896,14 @@ static int cmd_syscalls(void)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "maskchange"))
+		return cmd_maskchange();
 	if (argc == 2 && !strcmp(argv[1], "syscalls"))
 		return cmd_syscalls();
 	if (argc == 4 && !strcmp(argv[1], "device"))
 		return cmd_device(strtoull(argv[2], NULL, 0), atol(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "opens"))
 		return cmd_opens();
-	fprintf(stderr, "usage: kestrel-hostile device SEED ITER | syscalls | opens\n");
+	fprintf(stderr, "usage: kestrel-hostile device SEED ITER | syscalls | maskchange | opens\n");
 	return 2;
 }
