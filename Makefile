@@ -69,7 +69,7 @@ test: setup cargo-test miri
 vmtest:
 	scripts/vmtest.sh $(KERNEL) $(if $(SCENARIO),$(SCENARIO),$(VM_SCENARIOS))
 
-# The load/unload torture at full length (tests/vm/load_torture.sh runs 15
+# The load/unload torture at full length (tests/vm/load_torture.sh runs 12
 # rounds in the suite): 200 rounds on 6.1 and 6.12, 15 to 30 minutes each
 # (about 4 s a round on an idle 2-core host, more under load).
 TORTURE_CYCLES ?= 200
