@@ -226,7 +226,7 @@ static long kestrel_ioctl(struct file *file, unsigned int cmd,
 	struct kestrel_syscall_mask mask;
 	struct kestrel_info info;
 	u32 val;
-	int i;
+	int i, err;
 
 	if (!kestrel_is_consumer(file) && cmd != KESTREL_IOC_ABI_VERSION &&
 	    cmd != KESTREL_IOC_GET_INFO && cmd != KESTREL_IOC_GET_STATS &&
@@ -279,7 +279,11 @@ static long kestrel_ioctl(struct file *file, unsigned int cmd,
 		 */
 		for (i = 0; i < KESTREL_MASK_WORDS; i++)
 			WRITE_ONCE(kestrel_mask[i], mask.bits[i]);
-		return 0;
+		/* during capture: attach what the new mask needs */
+		mutex_lock(&kestrel_lock);
+		err = kestrel_capturing ? kestrel_probes_update() : 0;
+		mutex_unlock(&kestrel_lock);
+		return err;
 
 	case KESTREL_IOC_SET_SNAPLEN:
 		if (get_user(val, (u32 __user *)uarg))

@@ -35,6 +35,7 @@
 #include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/kdev_t.h>
+#include <linux/kernfs.h>
 #include <linux/mman.h>
 #include <linux/net.h>
 #include <linux/pid_namespace.h>
@@ -627,11 +628,30 @@ static const u8 kestrel_enter_event[KESTREL_MAX_SYSCALLS] = {
 /* ------------------------------------------------------------------------ */
 /* What the kernel knows: paths, sockets, credentials                       */
 
-/* d_path() into buf (PATH_MAX bytes): length, *out set, or -errno. */
+/*
+ * d_path() into buf (PATH_MAX bytes): length, *out set, or -errno.
+ *
+ * On PREEMPT_RT d_path() can sleep: it reads rename_lock (and mount_lock)
+ * as seqlocks, and there a reader that meets a writer in progress takes
+ * the writer's lock (a sleeping lock) to wait for it, as does the locked
+ * retry after a rename raced the walk.  So there a rename in progress
+ * makes the path unknown (-EAGAIN) instead: the counter is read raw, with
+ * no wait.  A rename (or mount change) that starts during the walk itself
+ * still sends d_path() to its locked retry; closing that window needs a
+ * walk of our own, which struct mount (private to fs/) does not allow
+ * (see the report of issue 10).
+ */
 static long kestrel_d_path(const struct path *path, char *buf,
 			   const char **out)
 {
-	char *p = d_path(path, buf, PATH_MAX);
+	char *p;
+
+#ifdef CONFIG_PREEMPT_RT
+	/* raw: no lockdep, no wait; bit 0 set while a writer is inside */
+	if (raw_read_seqcount(&rename_lock.seqcount.seqcount) & 1)
+		return -EAGAIN;
+#endif
+	p = d_path(path, buf, PATH_MAX);
 
 	if (IS_ERR(p))
 		return PTR_ERR(p);
@@ -740,15 +760,123 @@ static long kestrel_cwd_path(char *buf, const char **out)
 	return len;
 }
 
+#ifdef CONFIG_CGROUPS
 /*
- * current's cgroup v2 path.  kernfs reads node names under
+ * kernfs_node's parent and name: plain pointers before 6.15, __rcu ones
+ * (names freed after a grace period) since.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define KESTREL_KN_PARENT(kn)	rcu_dereference((kn)->__parent)
+#define KESTREL_KN_NAME(kn)	rcu_dereference((kn)->name)
+#else
+#define KESTREL_KN_PARENT(kn)	READ_ONCE((kn)->parent)
+#define KESTREL_KN_NAME(kn)	READ_ONCE((kn)->name)
+#endif
+
+/* Deepest cgroup nesting the lockless walk follows (systemd's is ~6). */
+#define KESTREL_CGROUP_DEPTH	64
+
+/*
+ * Copy the NUL-terminated kernel string src into dst (at most max bytes,
+ * no NUL written) without trusting it: copy_from_kernel_nofault() in
+ * chunks, bytewise where a chunk faults.  Length, or -EFAULT.
+ */
+static long kestrel_kstr_nofault(char *dst, const char *src, long max)
+{
+	long n = 0, i, chunk;
+
+	while (n < max) {
+		chunk = min_t(long, 16, max - n);
+		if (copy_from_kernel_nofault(dst + n, src + n, chunk)) {
+			for (i = 0; i < chunk; i++) {
+				if (copy_from_kernel_nofault(dst + n + i,
+							     src + n + i, 1))
+					return -EFAULT;
+				if (!dst[n + i])
+					return n + i;
+			}
+		} else {
+			for (i = 0; i < chunk; i++)
+				if (!dst[n + i])
+					return n + i;
+		}
+		n += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+/*
+ * cgroup_path() without its lock: what kernfs_path_from_node() builds
+ * ("/" for the root, "/a/b" below it), walked from kn to the root under
+ * RCU, written from the end of buf backwards.  Used on PREEMPT_RT, where
+ * cgroup_path()'s kernfs_rename_lock (an rwlock) sleeps.
+ *
+ * Why no lock is needed: the cgroup came from current's css_set under
+ * RCU, and a cgroup's kernfs node is put only from an RCU work item
+ * (css_free_rwork_fn), so kn lives until rcu_read_unlock(); each node
+ * holds a reference on its parent; cgroups are renamed only within their
+ * parent (cgroup_rename()), so parent pointers never change.  Only names
+ * change: rename stores the new name, then frees the old (before 6.15 at
+ * once).  So each name is copied with copy_from_kernel_nofault() and the
+ * node's name pointer read again after the copy (smp_rmb() between): if
+ * it changed, a rename raced and the copy may be of freed memory, and the
+ * walk answers -EAGAIN (no cgroup recorded) rather than a wrong name.
+ * Bounded: KESTREL_CGROUP_DEPTH levels, PATH_MAX bytes.
+ */
+static long __maybe_unused kestrel_cgroup_walk(char *buf, const char **out)
+{
+	struct kernfs_node *kn, *parent;
+	const char *name;
+	char *p = buf + PATH_MAX;	/* no NUL: the length is returned */
+	long len = -ENOENT, n;
+	unsigned int depth;
+
+	rcu_read_lock();
+	kn = task_dfl_cgroup(current)->kn;
+	for (depth = 0; kn && depth < KESTREL_CGROUP_DEPTH; depth++) {
+		parent = KESTREL_KN_PARENT(kn);
+		if (!parent) {			/* the hierarchy's root */
+			if (p == buf + PATH_MAX)
+				*--p = '/';
+			*out = p;
+			len = buf + PATH_MAX - p;
+			break;
+		}
+		name = KESTREL_KN_NAME(kn);
+		/* the name, then its '/', must fit before p */
+		n = kestrel_kstr_nofault(buf, name, p - buf - 1);
+		if (n <= 0) {
+			len = n ? n : -EINVAL;
+			break;
+		}
+		smp_rmb();	/* the copy before the second read of ->name */
+		if (KESTREL_KN_NAME(kn) != name) {
+			len = -EAGAIN;	/* renamed meanwhile */
+			break;
+		}
+		p -= n;
+		memmove(p, buf, n);
+		*--p = '/';
+		kn = parent;
+	}
+	rcu_read_unlock();
+	if (depth == KESTREL_CGROUP_DEPTH)
+		len = -ENAMETOOLONG;
+	return len;
+}
+#endif
+
+/*
+ * current's cgroup v2 path.  cgroup_path() reads kernfs node names under
  * kernfs_rename_lock, an rwlock: it spins, except on PREEMPT_RT where it
- * sleeps, so there the probe records no cgroup (the consumer reads
- * /proc/PID/cgroup).
+ * sleeps, so there the probe walks the names without it
+ * (kestrel_cgroup_walk()).
  */
 static long kestrel_cgroup_path(char *buf, const char **out)
 {
-#if defined(CONFIG_CGROUPS) && !defined(CONFIG_PREEMPT_RT)
+#if defined(CONFIG_CGROUPS) && defined(CONFIG_PREEMPT_RT)
+	return kestrel_cgroup_walk(buf, out);
+#elif defined(CONFIG_CGROUPS)
 	long len;
 
 	rcu_read_lock();
@@ -2195,8 +2323,8 @@ int kestrel_probes_register(void)
 	 */
 	/*
 	 * Only when the mask (set before START) selects an open: the kprobe
-	 * costs every fd_install of the system.  Opens selected later are
-	 * recorded at sys_exit, fullpath looked up by fd.
+	 * costs every fd_install of the system.  Opens selected later attach
+	 * it then (kestrel_probes_update()).
 	 */
 	if (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
 	    kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat)) {
@@ -2213,8 +2341,8 @@ int kestrel_probes_register(void)
 		 * sys_enter runs for every syscall on the host: attach it only
 		 * when the mask (set before START) selects a syscall with
 		 * entry work (an entry event, or input arguments to copy).
-		 * A mask changed during capture does without: entry records
-		 * are then missing and inputs are read at exit.
+		 * A mask changed during capture attaches it then
+		 * (kestrel_probes_update()).
 		 */
 		if (kestrel_tps[i].probe == kestrel_sys_enter &&
 		    !kestrel_mask_has_entry_work())
@@ -2225,6 +2353,48 @@ int kestrel_probes_register(void)
 			pr_err("cannot attach to %s: %d\n",
 			       kestrel_tps[i].name, err);
 			kestrel_probes_detach();
+			return err;
+		}
+		kestrel_tps[i].registered = true;
+	}
+	return 0;
+}
+
+/*
+ * The mask changed during capture: attach what it now needs and START did
+ * not (the fd_install kprobe for opens, sys_enter for entry work); nothing
+ * is detached (a probe that finds its syscalls masked out returns early).
+ * The kprobe is armed before kestrel_open_kprobe_on is set: an open whose
+ * fd is installed in between is recorded twice (by the kprobe and at
+ * exit), never lost.  sys_enter attached mid-syscall finds no stash at
+ * that syscall's exit, which then reads its inputs there, as before.
+ * Caller holds the ioctl mutex; probes are registered (START ran).
+ */
+int kestrel_probes_update(void)
+{
+	size_t i;
+	int err;
+
+	if (!READ_ONCE(kestrel_open_kprobe_on) &&
+	    (kestrel_mask_test(__NR_open) || kestrel_mask_test(__NR_openat) ||
+	     kestrel_mask_test(__NR_openat2) || kestrel_mask_test(__NR_creat))) {
+		err = register_kprobe(&kestrel_fd_install_kp);
+		if (!err)
+			WRITE_ONCE(kestrel_open_kprobe_on, true);
+		else
+			pr_warn_once("no kprobe on fd_install (%d): open's fullpath is looked up by fd at syscall exit\n",
+				     err);
+	}
+	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
+		if (kestrel_tps[i].registered ||
+		    kestrel_tps[i].probe != kestrel_sys_enter ||
+		    !kestrel_mask_has_entry_work())
+			continue;
+		err = tracepoint_probe_register(kestrel_tps[i].tp,
+						kestrel_tps[i].probe, NULL);
+		if (err) {
+			pr_err("cannot attach to %s: %d\n",
+			       kestrel_tps[i].name, err);
 			return err;
 		}
 		kestrel_tps[i].registered = true;

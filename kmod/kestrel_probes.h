@@ -16,6 +16,7 @@ extern u32 kestrel_snaplen;
 
 int kestrel_probes_init(void);
 int kestrel_probes_register(void);
+int kestrel_probes_update(void);
 void kestrel_probes_unregister(void);
 
 #endif /* _KESTREL_PROBES_H */

@@ -111,6 +111,10 @@ make -s -C "$ROOT/tests/bench" OUT="$BENCH" ||
 DEVTEST=$ROOT/build/kestrel-devtest
 make -s -C "$ROOT/tests/devtest" OUT="$DEVTEST" ||
 	die "building tests/devtest/kestrel-devtest failed"
+# Hostile userspace against /dev/kestrel (tests/hostile/), static too.
+HOSTILE=$ROOT/build/kestrel-hostile
+make -s -C "$ROOT/tests/hostile" OUT="$HOSTILE" ||
+	die "building tests/hostile/kestrel-hostile failed"
 # The behaviour suite's helper (tests/behave/): ptrace, memfd exec, bpf, a
 # container runtime's start and exec, ...; static too.
 BEHAVE=$ROOT/build/kestrel-behave
@@ -151,6 +155,7 @@ cp "$SYSCALL_TEST"-compat32 "$SYSCALL_TEST"-int80 "$R/bin/"
 cp "$BENCH" "$R/bin/kestrel-bench"
 cp "$DEVTEST" "$R/bin/kestrel-devtest"
 cp "$BEHAVE" "$R/bin/kestrel-behave"
+cp "$HOSTILE" "$R/bin/kestrel-hostile"
 if [ -n "$FALCO_RULES" ]; then
 	mkdir -p "$R/falco-rules"
 	cp "$FALCO_RULES"/*.yaml "$R/falco-rules/"
@@ -233,7 +238,7 @@ grep -q 'KESTREL-DONE' "$LOG" && DONE=yes
 BOOT=$(tr -d '\r' <"$LOG" | sed -n 's/.*KESTREL-GUEST .* uptime=\([0-9.]*\).*/\1/p' | head -n 1)
 
 # Kernel log lines that fail a scenario whatever it printed.
-SPLAT='WARNING:|BUG:|Oops|general protection|possible circular locking|lockdep|INFO: task|scheduling while atomic|sleeping function called from invalid context|Call Trace'
+SPLAT='WARNING:|BUG:|Oops|general protection|possible circular locking|lockdep|INFO: task|scheduling while atomic|sleeping function called from invalid context|Call Trace|BUG [^ :]+ \(|Freepointer corrupt|kmemleak: [1-9]'
 
 pass=0
 fail=0

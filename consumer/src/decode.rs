@@ -511,6 +511,9 @@ fn decode_value<'a>(p: Param<'a>, schema: &ParamSchema) -> Option<Value<'a>> {
         }
         WireType::Argv => Value::Argv(bytes),
         WireType::SockAddr if p.fault => Value::Fault,
+        // A cut address (the caller's buffer ran into an unmapped page) is
+        // never shown as if whole: its bytes, marked truncated.
+        WireType::SockAddr if p.truncated => Value::Bytes(bytes),
         WireType::SockAddr => Value::SockAddr(SockAddr::parse(p.bytes)),
         WireType::Tuple if p.fault => Value::Fault,
         WireType::Tuple => Value::Tuple(EncodedTuple::new(p.bytes)?),
@@ -749,6 +752,37 @@ mod tests {
         b.extend_from_slice(&first.to_le_bytes());
         b.extend_from_slice(&(items.len() as u16).to_le_bytes());
         b
+    }
+
+    #[test]
+    fn a_cut_socket_address_is_bytes_marked_truncated() {
+        // AF_INET, port 5555, 127.0.0.1: 8 of the caller's 16 bytes read
+        let part = [2u8, 0, 0x15, 0xb3, 127, 0, 0, 1];
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_CONNECT), 1, 1, 1)
+            .i64(-14)
+            .i64(3)
+            .param_flags(&part, PARAM_TRUNCATED)
+            .param_flags(&[], PARAM_FAULT)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        let addr = ev.param("addr").unwrap();
+        assert!(addr.is_truncated());
+        assert!(matches!(addr, Value::Bytes(b) if b.bytes == part));
+        // whole, it is an address
+        let b = RecordBuilder::new(ty(T::KESTREL_EVT_CONNECT), 1, 1, 1)
+            .i64(0)
+            .i64(3)
+            .param(&part)
+            .param_flags(&[], PARAM_FAULT)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        assert_eq!(
+            ev.param("addr"),
+            Some(&Value::SockAddr(SockAddr::Inet(
+                Ipv4Addr::new(127, 0, 0, 1),
+                5555
+            )))
+        );
     }
 
     #[test]

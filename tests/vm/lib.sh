@@ -465,3 +465,33 @@ rc_runc() {
 		/run/runtime/runc "$@"
 	fi
 }
+
+# kernel_checkers: say which of the kernel's memory checkers this boot
+# runs (make vmtest-checkers boots with them: slub_debug, KFENCE where the
+# kernel has it, init_on_free, page_poison), and with slub_debug validate
+# every slab cache now (corruption is reported in the kernel log, which
+# the harness fails on); with kmemleak, scan and fail on a leak that names
+# kestrel.
+kernel_checkers() {
+	_kc=
+	if [ "$(cat /sys/kernel/slab/kmalloc-64/sanity_checks 2>/dev/null)" = 1 ]; then
+		_kc="slub_debug(validated)"
+		for _kf in /sys/kernel/slab/*/validate; do
+			echo 1 >"$_kf" 2>/dev/null || true
+		done
+	fi
+	_ki=$(cat /sys/module/kfence/parameters/sample_interval 2>/dev/null || echo 0)
+	[ "$_ki" = 0 ] || _kc="$_kc kfence(${_ki}ms)"
+	dmesg | grep -q 'heap free:on' && _kc="$_kc init_on_free"
+	grep -q 'page_poison=1' /proc/cmdline && dmesg | grep -qi 'poison' && _kc="$_kc page_poison"
+	grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		_kc="$_kc kmemleak"
+		echo scan >/sys/kernel/debug/kmemleak
+		if grep -q kestrel /sys/kernel/debug/kmemleak; then
+			cat /sys/kernel/debug/kmemleak
+			fail "kmemleak reports a leak from kestrel"
+		fi
+	fi
+	say "kernel checkers: ${_kc:-none (make vmtest-checkers boots with them)}"
+}

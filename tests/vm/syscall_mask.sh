@@ -1,4 +1,6 @@
-# syscall_mask: a syscall left out of the mask never reaches the consumer.
+# syscall_mask: a syscall left out of the mask never reaches the consumer;
+# a mask changed during capture attaches the probes it needs (sys_enter,
+# the fd_install kprobe: kestrel-hostile maskchange).
 . /scenarios/lib.sh
 
 kmod_load
@@ -27,4 +29,10 @@ expect_event ev2.json execve "$(jint pid $p)"
 expect_no_event ev2.json openat
 other=$(grep -vE '"type": *"(execve|procexit|procfork|procexec)"' ev2.json | head -n 5)
 [ -z "$other" ] || { echo "$other"; fail "events other than execve and proc* with --syscalls execve"; }
+
+# a mask widened during capture: START with getppid only attaches neither
+# sys_enter nor the fd_install kprobe; adding openat and execve attaches
+# both (the kprobe is listed, the child's execve entry record is there)
+grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
+kestrel-hostile maskchange || fail "kestrel-hostile maskchange failed"
 say "ok"

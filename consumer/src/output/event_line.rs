@@ -1,7 +1,7 @@
 //! Decoded events → one JSON object per line.
 //!
 //! Shape: `{"time", "ts_ns", "cpu", "tid", "pid", "type", "dir"?, "res"?,
-//! "args", "sym"?, "truncated"?, "faulted"?}` (see [`EventLineWriter`]).
+//! "args", "sym"?, "truncated"?, "faulted"?, "cut"?}` (see [`EventLineWriter`]).
 //!
 //! The line is written straight to the output, field by field, from the
 //! decoded event's borrowed data: no JSON tree, and no heap allocation per
@@ -15,7 +15,7 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 use kestrel_abi::{ParamFormat, ParamKind, ParamSchema};
 
-use crate::decode::{Event, Value as DValue};
+use crate::decode::{ArgvCut, Event, Value as DValue};
 use crate::flags::render;
 
 /// Formats nanoseconds since the Unix epoch as RFC 3339 UTC with nanoseconds
@@ -127,14 +127,18 @@ impl EventLineWriter {
     /// caller can append more members (`,"key":value`) and then close it.
     ///
     /// Members: `time`, `ts_ns`, `cpu`, `tid`, `pid`, `type`, `dir`?, `res`?,
-    /// `args`, `sym`?, `truncated`?, `faulted`?.  `dir` is `>` or `<` for
+    /// `args`, `sym`?, `truncated`?, `faulted`?, `cut`?.  `dir` is `>` or `<` for
     /// syscall events; `res` is the return value of syscall exit events (not
     /// repeated in `args`); `args` holds every other parameter by name (text
     /// as strings, argv/env as arrays, addresses and tuples as text,
     /// parameters that could not be read as null); `sym` gives the symbolic
     /// form of flag-like numbers (`"flags": "O_RDONLY|O_CLOEXEC"`);
     /// `truncated` / `faulted` list the parameters the module cut at snaplen
-    /// or could not read.
+    /// or could not read; `cut` says, per argv/env list the module cut item
+    /// by item, how: `{"args":{"omitted":N,"first":F,"items":[i,...]}}`,
+    /// where `omitted` items (null: an unknown number, the list's end was not
+    /// found) were left out after the first `F` kept ones, and `items` are
+    /// the indices, in the rendered array, of kept items cut short.
     pub fn write_event_fields(
         &mut self,
         out: &mut (impl Write + ?Sized),
@@ -228,6 +232,34 @@ impl EventLineWriter {
             if open {
                 out.write_all(b"]")?;
             }
+        }
+
+        let mut cut_open = false;
+        for (p, v) in ev.params() {
+            let Some(cut) = v.as_bytes().and_then(|b| b.argv_cut()) else {
+                continue;
+            };
+            out_sep(out, &mut cut_open, b",\"cut\":{")?;
+            write_key(out, p.name)?;
+            out.write_all(b"{\"omitted\":")?;
+            if cut.omitted == ArgvCut::OMITTED_UNKNOWN {
+                out.write_all(b"null")?;
+            } else {
+                write_u64(out, u64::from(cut.omitted))?;
+            }
+            out.write_all(b",\"first\":")?;
+            write_u64(out, u64::from(cut.first))?;
+            out.write_all(b",\"items\":[")?;
+            for (n, i) in cut.cut_items().enumerate() {
+                if n > 0 {
+                    out.write_all(b",")?;
+                }
+                write_u64(out, i as u64)?;
+            }
+            out.write_all(b"]}")?;
+        }
+        if cut_open {
+            out.write_all(b"}")?;
         }
         Ok(())
     }
@@ -367,7 +399,20 @@ pub(crate) mod tests {
         let mut sym = Map::new();
         let mut truncated = Vec::new();
         let mut faulted = Vec::new();
+        let mut cut = Map::new();
         for (p, v) in ev.params() {
+            if let Some(c) = v.as_bytes().and_then(|b| b.argv_cut()) {
+                let omitted = if c.omitted == ArgvCut::OMITTED_UNKNOWN {
+                    Value::Null
+                } else {
+                    json!(c.omitted)
+                };
+                cut.insert(
+                    p.name.into(),
+                    json!({"omitted": omitted, "first": c.first,
+                           "items": c.cut_items().collect::<Vec<_>>()}),
+                );
+            }
             if v.is_truncated() {
                 truncated.push(json!(p.name));
             }
@@ -422,6 +467,9 @@ pub(crate) mod tests {
         }
         if !faulted.is_empty() {
             obj.insert("faulted".into(), Value::Array(faulted));
+        }
+        if !cut.is_empty() {
+            obj.insert("cut".into(), Value::Object(cut));
         }
         Value::Object(obj)
     }
@@ -490,6 +538,63 @@ pub(crate) mod tests {
         assert_eq!(v["args"]["args"], json!(["sh", "-c", "echo hi"]));
         assert_eq!(v["truncated"], json!(["args"]));
         assert!(v.get("faulted").is_none());
+        // cut at snaplen in total (no per-item trailer): no `cut` member
+        assert!(v.get("cut").is_none());
+    }
+
+    /// An argv list the way the module cuts one item by item: the kept
+    /// items, the map of those cut short, the count left out, the count
+    /// kept before the gap and the count kept (`ARGV` in kestrel_abi.h).
+    fn cut_list(items: &[&[u8]], cut: &[usize], omitted: u32, first: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        for it in items {
+            b.extend_from_slice(it);
+            b.push(0);
+        }
+        let mut map = vec![0u8; items.len().div_ceil(8)];
+        for &i in cut {
+            map[i / 8] |= 1 << (i % 8);
+        }
+        b.extend_from_slice(&map);
+        b.extend_from_slice(&omitted.to_le_bytes());
+        b.extend_from_slice(&first.to_le_bytes());
+        b.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn execve_json_shows_per_item_cuts() {
+        let args = cut_list(&[b"python3", b"-c", b"AAAA", b"real-cmd"], &[2], 5000, 3);
+        let env = cut_list(&[b"A=1", b"LD_PRELOAD=/tmp/x.so"], &[], u32::MAX, 1);
+        let b = RecordBuilder::new(T::KESTREL_EVT_EXECVE_ENTER as u16, 1, 2, 2)
+            .param(b"/usr/bin/python3")
+            .param_flags(&args, kestrel_abi::PARAM_TRUNCATED)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        let v = rendered(&ev, 0, 0);
+        assert_eq!(v, event_json(&ev, 0, 0));
+        assert_eq!(
+            v["args"]["args"],
+            json!(["python3", "-c", "AAAA", "real-cmd"])
+        );
+        assert_eq!(v["truncated"], json!(["args"]));
+        assert_eq!(
+            v["cut"],
+            json!({"args": {"omitted": 5000, "first": 3, "items": [2]}})
+        );
+
+        // an unknown count left out renders as null
+        let b = RecordBuilder::new(T::KESTREL_EVT_EXECVE_ENTER as u16, 1, 2, 2)
+            .param(b"/usr/bin/env")
+            .param_flags(&env, kestrel_abi::PARAM_TRUNCATED)
+            .build();
+        let ev = decode(&Record::parse(&b).unwrap()).unwrap();
+        let v = rendered(&ev, 0, 0);
+        assert_eq!(v, event_json(&ev, 0, 0));
+        assert_eq!(
+            v["cut"],
+            json!({"args": {"omitted": null, "first": 1, "items": []}})
+        );
     }
 
     #[test]
