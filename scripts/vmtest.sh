@@ -25,6 +25,7 @@
 #   VM_TCG_THREAD      single (default) or multi: QEMU's TCG threading
 #   VM_QEMU_ARGS       extra QEMU arguments (e.g. "-icount shift=0", as
 #                      scripts/vmbench.sh passes)
+#   VM_EXTRA_ROOT      a directory copied into the guest's root
 set -euo pipefail
 
 # The whole script is one compound command, read before any of it runs: a
@@ -158,6 +159,9 @@ fi
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"
+# VM_EXTRA_ROOT=dir: its contents go into the guest's root as they are
+# (scripts/vmbench.sh: Falco's driver and sysdig with its libraries).
+[ -z "${VM_EXTRA_ROOT:-}" ] || cp -a "$VM_EXTRA_ROOT"/. "$R/"
 cp "$ROOT/scripts/vm-init" "$R/init"
 chmod 0755 "$R/init" "$R/bin/kestrel"
 mknod -m 0600 "$R/dev/console" c 5 1

@@ -4,7 +4,7 @@
 #   BENCH-ROW PHASE LOOP NS_PER_ITERATION
 # lines (and fails only if a phase could not run or the module dropped
 # events, which would make the figures meaningless).
-# timeout: 900
+# timeout: 1500
 . /scenarios/lib.sh
 
 N=${BENCH_N:-10000}
@@ -68,6 +68,9 @@ for l in $LOOPS; do
 	consumer_stop
 done
 
+# Operations one row performed: a warm-up tenth, then RUNS x N.
+ops() { echo $(($1 / 10 + RUNS * $1)); }
+
 # The consumer's CPU time so far (ns = instructions): sum_exec_runtime.
 consumer_ns() { cut -d' ' -f1 "/proc/$KPID/schedstat"; }
 # Events the module has attempted so far, all rings.
@@ -91,7 +94,8 @@ drain() {
 		c1=$(consumer_ns)
 		a1=$(attempted)
 		echo "# $_d_row: $((c1 - c0)) ns for $((a1 - a0)) events"
-		echo "BENCH-ROW $_d_row $l $(((c1 - c0) / (a1 - a0)))"
+		echo "BENCH-ROW $_d_row $l $(((c1 - c0) / (a1 > a0 ? a1 - a0 : 1)))"
+		echo "BENCH-ROW $_d_row-op $l $(((c1 - c0) / $(ops "$N")))"
 		"$KESTREL" stats | sed 's/^/# stats: /'
 		consumer_stop
 	done
@@ -101,6 +105,61 @@ drain() {
 drain drain consumer --syscalls "$SYSCALLS"
 
 # 5. `kestrel run` with the shipped rules (decode + state + rules; the
-# alerts, if any, to /dev/null), recording the same syscalls as above.
-KCMD=run drain run run-consumer -r /rules/kestrel_rules.yaml --syscalls "$SYSCALLS"
+# alerts, if any, to /dev/null), recording what those rules need (as
+# deployed: getppid masked out, opens and closes recorded).
+KCMD=run drain run run-consumer -r /rules/kestrel_rules.yaml
+
+kmod_unload
+
+# 6. Falco's driver (Debian's falcosecurity-scap-dkms) with sysdig
+# draining it to /dev/null, when scripts/vmbench.sh packed them (/falco):
+# the same loops, side by side in this boot.  Its ring is 8 MiB and fixed,
+# so its rows run BENCH_FALCO_N iterations (a paused open+close row must
+# fit: about 220 bytes x 4 events per iteration).
+if [ -f /falco/scap.ko ]; then
+	FN=${BENCH_FALCO_N:-4000}
+	export LD_LIBRARY_PATH=/falco/lib
+	say "falco: $(cat /falco/VERSION), $FN iterations per run"
+	insmod /falco/scap.ko || fail "insmod /falco/scap.ko failed"
+	wait_for 5 test -c /dev/scap0 || fail "/dev/scap0 did not appear"
+	sysdig_start() {	# sysdig_start NAME: sysdig -w /dev/null, capturing
+		SERR=$1.sysdig.err
+		/falco/bin/sysdig -v -w /dev/null >/dev/null 2>"$SERR" &
+		SPID=$!
+		wait_for 30 sh -c "ls -l /proc/$SPID/fd 2>/dev/null | grep -q scap0" ||
+			{ cat "$SERR"; fail "sysdig did not open /dev/scap0"; }
+		sleep 2	# its /proc scan
+	}
+	sysdig_stop() {	# prints its summary; BENCH-ROW falco-drops LOOP N
+		kill -CONT "$SPID" 2>/dev/null || true
+		sleep 1
+		kill -INT "$SPID"
+		wait_for 60 dead "$SPID" || { cat "$SERR"; fail "sysdig did not exit"; }
+		wait "$SPID" || true
+		sed 's/^/# sysdig: /' "$SERR"
+		echo "BENCH-ROW falco-drops $1 $(sed -n 's/^Driver Drops:\([0-9]*\).*/\1/p' "$SERR" | tail -n 1)"
+	}
+	# probes only: sysdig stopped, as the paused rows above
+	for l in $LOOPS; do
+		sysdig_start "falco-paused-$l"
+		kill -STOP "$SPID"
+		_out=$(kestrel-bench "$l" "$FN" "$RUNS") || fail "kestrel-bench $l failed"
+		echo "# falco-paused: $_out"
+		echo "BENCH-ROW falco-paused $l $(echo "$_out" | sed -n 's/.* median=\([0-9]*\).*/\1/p')"
+		sysdig_stop "$l"
+	done
+	# draining: sysdig's own CPU time per operation
+	for l in $LOOPS; do
+		sysdig_start "falco-drain-$l"
+		c0=$(cut -d' ' -f1 "/proc/$SPID/schedstat")
+		_out=$(kestrel-bench "$l" "$FN" "$RUNS") || fail "kestrel-bench $l failed"
+		echo "# falco-drain: $_out"
+		sleep 3	# let it catch up
+		c1=$(cut -d' ' -f1 "/proc/$SPID/schedstat")
+		echo "# falco-consumer: $((c1 - c0)) ns for $(ops "$FN") operations"
+		echo "BENCH-ROW falco-consumer-op $l $(((c1 - c0) / $(ops "$FN")))"
+		sysdig_stop "$l"
+	done
+	rmmod scap || fail "rmmod scap failed"
+fi
 say "ok"
