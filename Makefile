@@ -6,7 +6,8 @@
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
-#   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
+#   make vmbench [KERNEL=6.1]     overhead benchmark, kestrel beside Falco's driver
+#                                 + sysdig (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds
