@@ -1951,9 +1951,10 @@ static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
  * The probes themselves only test the ABI and the mask: everything with a
  * frame worth the name (the call context, its zeroing, a stack canary) is
  * in the noinline functions they call, so a masked-out syscall pays for
- * nothing else.
+ * nothing else (notrace: not even the ftrace call site's nop).
  */
-static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+static notrace void kestrel_sys_enter(void *data, struct pt_regs *regs,
+				     long id)
 {
 	if (unlikely(kestrel_in_compat())) {	/* id is an ia32 number */
 		kestrel_compat_enter(regs, id);
@@ -2109,7 +2110,8 @@ static noinline void kestrel_generic_exit(struct pt_regs *regs, long nr,
 	kestrel_leave(ring);
 }
 
-static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+static notrace void kestrel_sys_exit(void *data, struct pt_regs *regs,
+				    long ret)
 {
 	long nr;
 

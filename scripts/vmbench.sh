@@ -89,6 +89,9 @@ END {
 		printf "%-10s %8d | %8d %8d %8s %6s | %9s %9s %6s%s\n", l, b, km, kp, num(fp), ratio(kp, fp), num(kc), num(fc), ratio(kc, fc), (v["falco-drops", l] > 0 ? "  (sysdig dropped)" : "")
 	}
 	print ""
+	printf "+masked with only the sys_exit probe attached (a mask without entry work):"
+	for (i = 1; i <= 3; i++) printf " %s %+d", L[i], v["masked-exit", L[i]] - v["baseline", L[i]]
+	print ""
 	print "+masked: module attached, the op not selected; +probes: the op recorded"
 	print "(getppid and stat as generic records, open+close as openat + close),"
 	print "consumer stopped; falco +probes: Falco'\''s driver (which records every"

@@ -61,6 +61,12 @@ consumer masked --syscalls execve
 for l in $LOOPS; do row masked "$l"; done
 consumer_stop
 
+# 2b. the same with a mask that needs no syscall-entry work (kill): only
+# the sys_exit probe is attached (execve's entry record needs sys_enter)
+consumer masked-exit --syscalls kill
+for l in $LOOPS; do row masked-exit "$l"; done
+consumer_stop
+
 # 3. recorded, consumer stopped: only the probes count
 for l in $LOOPS; do
 	consumer "paused-$l" --syscalls "$SYSCALLS"
