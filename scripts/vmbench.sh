@@ -83,14 +83,16 @@ END {
 	for (i = 1; i <= 3; i++) {
 		l = L[i]
 		b = v["baseline", l]
+		if (v["baseline-end", l] != "" && v["baseline-end", l] < b) b = v["baseline-end", l]
 		km = v["masked", l] - b; kp = v["paused", l] - b
 		fp = have["falco-paused"] ? v["falco-paused", l] - b : ""
 		kc = v["run-consumer-op", l]; fc = v["falco-consumer-op", l]
+		base[l] = b
 		printf "%-10s %8d | %8d %8d %8s %6s | %9s %9s %6s%s\n", l, b, km, kp, num(fp), ratio(kp, fp), num(kc), num(fc), ratio(kc, fc), (v["falco-drops", l] > 0 ? "  (sysdig dropped)" : "")
 	}
 	print ""
 	printf "+masked with only the sys_exit probe attached (a mask without entry work):"
-	for (i = 1; i <= 3; i++) printf " %s %+d", L[i], v["masked-exit", L[i]] - v["baseline", L[i]]
+	for (i = 1; i <= 3; i++) printf " %s %+d", L[i], v["masked-exit", L[i]] - base[L[i]]
 	print ""
 	print "+masked: module attached, the op not selected; +probes: the op recorded"
 	print "(getppid and stat as generic records, open+close as openat + close),"
