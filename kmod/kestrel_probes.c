@@ -74,6 +74,17 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
  */
 #define KESTREL_BOUNCE		256
 
+/*
+ * Debian's kernels (and most distributions') build with
+ * CONFIG_INIT_STACK_ALL_ZERO: every local array is zeroed at each call.
+ * The probes' bounce buffers and per-parameter tables are written before
+ * they are read, and only the bytes written ever reach the ring, so they
+ * are exempt (__uninitialized; older headers lack the macro).
+ */
+#ifndef __uninitialized
+#define __uninitialized
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving a ring                                              */
 
@@ -118,7 +129,7 @@ static __always_inline void kestrel_leave(struct kestrel_ring *ring)
  */
 static u32 kestrel_read_ubytes(u8 *dst, const void __user *src, u32 n)
 {
-	u8 buf[KESTREL_BOUNCE];
+	u8 buf[KESTREL_BOUNCE] __uninitialized;	/* only copied bytes read */
 	unsigned long addr;
 	u32 done = 0, chunk;
 
@@ -170,7 +181,7 @@ static long kestrel_strncpy_nofault(char *dst, const char __user *src,
 static long kestrel_read_ustr(u8 *dst, const char __user *src, u32 max,
 			      bool *trunc)
 {
-	char buf[KESTREL_BOUNCE + 1];
+	char buf[KESTREL_BOUNCE + 1] __uninitialized;	/* only copied bytes read */
 	u32 done = 0, chunk;
 	char *nul;
 	long n;
@@ -946,8 +957,9 @@ struct kestrel_kpath {
 };
 
 /*
- * One syscall (or exec) being recorded.  kestrel_native_exit() sets every
- * field by hand (not zeroing the arguments): keep it in step.
+ * One syscall (or exec) being recorded.  kestrel_native_enter() and
+ * kestrel_native_exit() set every field by hand (not zeroing the
+ * arguments): keep them in step.
  */
 struct kestrel_call {
 	unsigned long args[6];	/* the x86_64 call's arguments */
@@ -1438,7 +1450,8 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			 const struct kestrel_call *c)
 {
 	const struct kestrel_edesc *ev = &kestrel_events[type];
-	struct kestrel_kpath kp[KESTREL_MAX_PARAMS];
+	/* pass 1 sets kp[i].len for every i, and .p with a length >= 0 */
+	struct kestrel_kpath kp[KESTREL_MAX_PARAMS] __uninitialized;
 	u8 tuple[KESTREL_TUPLE_MAX];
 	const struct kestrel_pdesc *pd;
 	struct mm_struct *mm = current->mm;
@@ -1941,8 +1954,16 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 
 static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
 {
-	struct kestrel_call c = { .ret = 0 };
+	struct kestrel_call c __uninitialized;	/* every field set below */
 
+	/* field by field, as kestrel_native_exit(): args are filled next */
+	c.ret = 0;
+	c.compat = false;
+	c.args_fault = false;
+	c.args_in_memory = false;
+	c.bprm = NULL;
+	c.file = NULL;
+	c.stash = NULL;
 	syscall_get_arguments(current, regs, c.args);
 	kestrel_on_enter(nr, &c);
 }
@@ -2035,7 +2056,7 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
 					 long ret)
 {
-	struct kestrel_call c;
+	struct kestrel_call c __uninitialized;	/* every field set below */
 
 	/* field by field: args are filled next, no need to zero them */
 	c.ret = ret;
