@@ -1457,7 +1457,7 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 	struct mm_struct *mm = current->mm;
 	long ret = c->ret;
 	unsigned long v;
-	struct kestrel_rec r;
+	struct kestrel_rec r __uninitialized;	/* set by kestrel_begin() */
 	u64 payload = 0;
 	u32 slot = 0, i, k = 0;
 	long n;
