@@ -10,7 +10,8 @@
 #                                 on 6.1 and 6.12 (TORTURE_CYCLES, _KERNELS)
 #   make vmtest-checkers          the device's hostile/torture scenarios with
 #                                 slub_debug, KFENCE, init_on_free, page_poison
-#   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
+#   make vmbench [KERNEL=6.1]     overhead benchmark, kestrel beside Falco's driver
+#                                 + sysdig (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds

@@ -75,6 +75,17 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
  */
 #define KESTREL_BOUNCE		256
 
+/*
+ * Debian's kernels (and most distributions') build with
+ * CONFIG_INIT_STACK_ALL_ZERO: every local array is zeroed at each call.
+ * The probes' bounce buffers and per-parameter tables are written before
+ * they are read, and only the bytes written ever reach the ring, so they
+ * are exempt (__uninitialized; older headers lack the macro).
+ */
+#ifndef __uninitialized
+#define __uninitialized
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving a ring                                              */
 
@@ -85,7 +96,7 @@ u32 kestrel_snaplen = KESTREL_SNAPLEN_DEFAULT;
  * in ring->nested and leaves.  busy is only ever accessed by its own CPU, so
  * compiler barriers order it against the ring accesses.
  */
-static struct kestrel_ring *kestrel_enter(void)
+static __always_inline struct kestrel_ring *kestrel_enter(void)
 {
 	struct kestrel_ring *ring;
 
@@ -98,11 +109,12 @@ static struct kestrel_ring *kestrel_enter(void)
 	}
 	WRITE_ONCE(ring->busy, 1);
 	barrier(); /* set busy before touching the ring (same CPU only) */
-	kestrel_ring_fold_nested(ring);
+	if (unlikely(local_read(&ring->nested)))
+		kestrel_ring_fold_nested(ring);
 	return ring;
 }
 
-static void kestrel_leave(struct kestrel_ring *ring)
+static __always_inline void kestrel_leave(struct kestrel_ring *ring)
 {
 	barrier(); /* finish with the ring before clearing busy (same CPU) */
 	WRITE_ONCE(ring->busy, 0);
@@ -118,7 +130,7 @@ static void kestrel_leave(struct kestrel_ring *ring)
  */
 static u32 kestrel_read_ubytes(u8 *dst, const void __user *src, u32 n)
 {
-	u8 buf[KESTREL_BOUNCE];
+	u8 buf[KESTREL_BOUNCE] __uninitialized;	/* only copied bytes read */
 	unsigned long addr;
 	u32 done = 0, chunk;
 
@@ -170,7 +182,7 @@ static long kestrel_strncpy_nofault(char *dst, const char __user *src,
 static long kestrel_read_ustr(u8 *dst, const char __user *src, u32 max,
 			      bool *trunc)
 {
-	char buf[KESTREL_BOUNCE + 1];
+	char buf[KESTREL_BOUNCE + 1] __uninitialized;	/* only copied bytes read */
 	u32 done = 0, chunk;
 	char *nul;
 	long n;
@@ -1073,8 +1085,9 @@ struct kestrel_kpath {
 };
 
 /*
- * One syscall (or exec) being recorded.  kestrel_native_exit() sets every
- * field by hand (not zeroing the arguments): keep it in step.
+ * One syscall (or exec) being recorded.  kestrel_native_enter() and
+ * kestrel_native_exit() set every field by hand (not zeroing the
+ * arguments): keep them in step.
  */
 struct kestrel_call {
 	unsigned long args[6];	/* the x86_64 call's arguments */
@@ -1436,6 +1449,126 @@ static bool kestrel_put_stashed(struct kestrel_rec *r,
 	return true;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Straight-line writers for fixed-size records                             */
+
+/*
+ * Width of a parameter kind whose value is a fixed-size number taken from
+ * the call's registers, its result or the task (never user memory, so it
+ * cannot fault), or 0.  Matches pass 1 of kestrel_fill().
+ */
+static u32 kestrel_kind_fixed_size(u8 kind)
+{
+	switch (kind) {
+	case KESTREL_PK_RES:
+	case KESTREL_PK_INT:
+	case KESTREL_PK_S64:
+	case KESTREL_PK_U64:
+	case KESTREL_PK_CAP:
+		return 8;
+	case KESTREL_PK_U32:
+	case KESTREL_PK_CRED:
+	case KESTREL_PK_TASK:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Record length of each event made only of fixed-size parameters (close,
+ * dup, setuid, ...), from the event table at init; 0 for the others.
+ */
+static u16 kestrel_fixed_len[KESTREL_EVT_MAX];
+
+static void kestrel_fixed_table_init(void)
+{
+	const struct kestrel_edesc *ev;
+	u32 t, i, n, sz;
+
+	for (t = 1; t < KESTREL_EVT_MAX; t++) {
+		ev = &kestrel_events[t];
+		if (!ev->nparams)
+			continue;
+		for (i = 0, n = 0; i < ev->nparams; i++) {
+			sz = kestrel_kind_fixed_size(ev->params[i].kind);
+			if (!sz)
+				break;
+			n += sz;
+		}
+		if (i == ev->nparams)
+			kestrel_fixed_len[t] =
+				round_up(sizeof(struct kestrel_event_hdr) +
+					 ev->nparams * sizeof(u16) + n, 8);
+	}
+}
+
+/*
+ * Record event type, made only of fixed-size parameters (len bytes, from
+ * kestrel_fixed_len), for call c (whose arguments were read), straight
+ * into the ring: no upper bound, no per-parameter room checks, no second
+ * pass.  Returns false, having written nothing, when the fast reserve
+ * cannot take it (kestrel_rec_reserve_fixed()): the caller then takes
+ * the general path.  The values are kestrel_fill()'s for the same kinds.
+ */
+static bool kestrel_fill_fixed(struct kestrel_ring *ring, u16 type, u32 len,
+			       const struct kestrel_call *c)
+{
+	const struct kestrel_edesc *ev = &kestrel_events[type];
+	const struct kestrel_pdesc *pd;
+	struct kestrel_event_hdr *h;
+	u16 *lens;
+	u8 *p;
+	u64 tail, v, zero = 0;
+	u32 i, w;
+
+	h = kestrel_rec_reserve_fixed(ring, type, ev->nparams, len, &tail);
+	if (!h)
+		return false;
+	/* the padding: zero the last 8 bytes, the parameters overwrite */
+	memcpy((u8 *)h + len - sizeof(zero), &zero, sizeof(zero));
+	lens = (u16 *)(h + 1);
+	p = (u8 *)(lens + ev->nparams);
+	for (i = 0; i < ev->nparams; i++) {
+		pd = &ev->params[i];
+		switch (pd->kind) {
+		case KESTREL_PK_RES:
+			v = c->ret;
+			break;
+		case KESTREL_PK_INT:
+			v = (s64)(int)kestrel_arg(c, pd->a);
+			break;
+		case KESTREL_PK_CAP:
+			v = kestrel_cred_cap(pd->b);
+			break;
+		case KESTREL_PK_U32:
+			v = (u32)kestrel_arg(c, pd->a);
+			break;
+		case KESTREL_PK_CRED:
+			v = kestrel_cred_id(pd->b);
+			break;
+		case KESTREL_PK_TASK:
+			v = kestrel_task_fact(pd->b);
+			break;
+		default:		/* S64, U64 */
+			v = kestrel_arg(c, pd->a);
+			break;
+		}
+		if (kestrel_kind_fixed_size(pd->kind) == 8) {
+			lens[i] = 8;
+			memcpy(p, &v, 8);
+			p += 8;
+		} else {
+			w = v;
+			lens[i] = 4;
+			memcpy(p, &w, 4);
+			p += 4;
+		}
+	}
+	kestrel_rec_commit_fixed(ring, len, tail);
+	return true;
+}
+
 /*
  * Record event type with parameters filled as the table says, for call c:
  * its arguments (unused by kinds that do not read them), its return value,
@@ -1445,16 +1578,21 @@ static void kestrel_fill(struct kestrel_ring *ring, u32 snaplen, u16 type,
 			 const struct kestrel_call *c)
 {
 	const struct kestrel_edesc *ev = &kestrel_events[type];
-	struct kestrel_kpath kp[KESTREL_MAX_PARAMS];
+	/* pass 1 sets kp[i].len for every i, and .p with a length >= 0 */
+	struct kestrel_kpath kp[KESTREL_MAX_PARAMS] __uninitialized;
 	u8 tuple[KESTREL_TUPLE_MAX];
 	const struct kestrel_pdesc *pd;
 	struct mm_struct *mm = current->mm;
 	long ret = c->ret;
 	unsigned long v;
-	struct kestrel_rec r;
+	struct kestrel_rec r __uninitialized;	/* set by kestrel_begin() */
 	u64 payload = 0;
 	u32 slot = 0, i, k = 0;
 	long n;
+
+	if (kestrel_fixed_len[type] && !c->args_fault &&
+	    kestrel_fill_fixed(ring, type, kestrel_fixed_len[type], c))
+		return;
 
 	/* pass 1: bound the payload, resolving kernel paths into scratch */
 	for (i = 0; i < ev->nparams; i++) {
@@ -1944,8 +2082,16 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 
 static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
 {
-	struct kestrel_call c = { .ret = 0 };
+	struct kestrel_call c __uninitialized;	/* every field set below */
 
+	/* field by field, as kestrel_native_exit(): args are filled next */
+	c.ret = 0;
+	c.compat = false;
+	c.args_fault = false;
+	c.args_in_memory = false;
+	c.bprm = NULL;
+	c.file = NULL;
+	c.stash = NULL;
 	syscall_get_arguments(current, regs, c.args);
 	kestrel_on_enter(nr, &c);
 }
@@ -1954,9 +2100,10 @@ static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
  * The probes themselves only test the ABI and the mask: everything with a
  * frame worth the name (the call context, its zeroing, a stack canary) is
  * in the noinline functions they call, so a masked-out syscall pays for
- * nothing else.
+ * nothing else (notrace: not even the ftrace call site's nop).
  */
-static void kestrel_sys_enter(void *data, struct pt_regs *regs, long id)
+static notrace void kestrel_sys_enter(void *data, struct pt_regs *regs,
+				     long id)
 {
 	if (unlikely(kestrel_in_compat())) {	/* id is an ia32 number */
 		kestrel_compat_enter(regs, id);
@@ -2037,7 +2184,7 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
 					 long ret)
 {
-	struct kestrel_call c;
+	struct kestrel_call c __uninitialized;	/* every field set below */
 
 	/* field by field: args are filled next, no need to zero them */
 	c.ret = ret;
@@ -2051,7 +2198,69 @@ static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
 	kestrel_on_exit(nr, &c);
 }
 
-static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
+/* The generic record: nr (u32), res (s64), the six raw arguments. */
+#define KESTREL_GENERIC_PAYLOAD	(4 + 8 + 6 * sizeof(u64))
+#define KESTREL_GENERIC_LEN						\
+	round_up(sizeof(struct kestrel_event_hdr) + 3 * sizeof(u16) +	\
+		 KESTREL_GENERIC_PAYLOAD, 8)
+
+static noinline void kestrel_generic_exit_slow(struct kestrel_ring *ring,
+					       struct pt_regs *regs, long nr,
+					       long ret)
+{
+	struct kestrel_call c = { .ret = ret };
+
+	syscall_get_arguments(current, regs, c.args);
+	kestrel_fill_generic(ring, nr, &c);
+}
+
+/*
+ * Exit of masked-in x86_64 syscall nr that has no event of its own (none
+ * of those is filtered by kestrel_wanted(), nor has stashed input): the
+ * generic record, written straight from the registers into the ring.
+ * No local array or struct, so no stack canary and no zeroing.
+ */
+static noinline void kestrel_generic_exit(struct pt_regs *regs, long nr,
+					  long ret)
+{
+	struct kestrel_ring *ring = kestrel_enter();
+	struct kestrel_event_hdr *h;
+	u64 tail, zero = 0;
+	u32 nr32 = nr;
+	u16 *lens;
+	u8 *p;
+
+	if (!ring)
+		return;
+	h = kestrel_rec_reserve_fixed(ring, KESTREL_EVT_GENERIC, 3,
+				      KESTREL_GENERIC_LEN, &tail);
+	if (unlikely(!h)) {
+		kestrel_generic_exit_slow(ring, regs, nr, ret);
+		kestrel_leave(ring);
+		return;
+	}
+	memcpy((u8 *)h + KESTREL_GENERIC_LEN - sizeof(zero), &zero,
+	       sizeof(zero));
+	lens = (u16 *)(h + 1);
+	lens[0] = 4;
+	lens[1] = 8;
+	lens[2] = 6 * sizeof(u64);
+	p = (u8 *)(lens + 3);
+	memcpy(p, &nr32, 4);
+	memcpy(p + 4, &ret, 8);
+	/* syscall_get_arguments()'s registers, in order */
+	memcpy(p + 12, &regs->di, 8);
+	memcpy(p + 20, &regs->si, 8);
+	memcpy(p + 28, &regs->dx, 8);
+	memcpy(p + 36, &regs->r10, 8);
+	memcpy(p + 44, &regs->r8, 8);
+	memcpy(p + 52, &regs->r9, 8);
+	kestrel_rec_commit_fixed(ring, KESTREL_GENERIC_LEN, tail);
+	kestrel_leave(ring);
+}
+
+static notrace void kestrel_sys_exit(void *data, struct pt_regs *regs,
+				    long ret)
 {
 	long nr;
 
@@ -2062,7 +2271,10 @@ static void kestrel_sys_exit(void *data, struct pt_regs *regs, long ret)
 	nr = syscall_get_nr(current, regs);
 	if (!kestrel_mask_test(nr))	/* the common case returns */
 		return;
-	kestrel_native_exit(regs, nr, ret);
+	if (!kestrel_exit_event[nr])
+		kestrel_generic_exit(regs, nr, ret);
+	else
+		kestrel_native_exit(regs, nr, ret);
 }
 
 /*
@@ -2255,6 +2467,15 @@ int kestrel_probes_init(void)
 	BUILD_BUG_ON(KESTREL_STASH_BYTES > KESTREL_PARAM_LEN_MASK);
 
 	kestrel_stash_table_init();
+	kestrel_fixed_table_init();
+	/* kestrel_generic_exit() writes the table's generic record ... */
+	BUILD_BUG_ON(kestrel_pd_GENERIC[0].kind != KESTREL_PK_U32 ||
+		     kestrel_pd_GENERIC[1].kind != KESTREL_PK_RES ||
+		     kestrel_pd_GENERIC[2].kind != KESTREL_PK_RAWARGS);
+	/* ... and only for calls kestrel_wanted() does not filter */
+	BUILD_BUG_ON(!kestrel_exit_event[__NR_mmap] ||
+		     !kestrel_exit_event[__NR_mprotect] ||
+		     !kestrel_exit_event[__NR_fcntl]);
 	for_each_kernel_tracepoint(kestrel_find_tp, NULL);
 	for (i = 0; i < ARRAY_SIZE(kestrel_tps); i++) {
 		if (!kestrel_tps[i].tp) {

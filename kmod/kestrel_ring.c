@@ -577,9 +577,10 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 }
 
 /*
- * kestrel_wake - producer side of the wake-up handshake, after publishing
- * head; tail is the consumer's tail as read (acquire) when the record was
- * begun.
+ * kestrel_wake() (kestrel_ring.h) and kestrel_wake_slow() - producer side
+ * of the wake-up handshake, after publishing head; tail is the consumer's
+ * tail as read (acquire) when the record was begun.  kestrel_wake() tests
+ * the watermark inline and calls kestrel_wake_slow() at or above it.
  *
  * Store-buffer pattern with poll():
  *   producer: store head (release); smp_mb(); load consumer_waiting
@@ -599,11 +600,18 @@ bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
  * head it sees.  A consumer that keeps up therefore costs its producers no
  * barrier and no wake-up per record; it is woken once per watermark of data,
  * and a trickle below the watermark waits for its poll() timeout.
+ *
+ * Above the watermark, as perf's next_wake: the barrier and the flag are
+ * checked once per watermark of data written (ring->next_wake), not per
+ * record, so a consumer that is not sleeping (busy, or stopped) costs no
+ * barrier per record either.  No wake-up is lost for good: a consumer that
+ * drained past the head of the last check and went to sleep sees
+ * head - tail reach the watermark exactly when head reaches next_wake; one
+ * that went to sleep short of it waits at most one more watermark of data
+ * or its poll() timeout, which bounds every delay anyway.
  */
-static void kestrel_wake(struct kestrel_ring *ring, u64 tail)
+void kestrel_wake_slow(struct kestrel_ring *ring)
 {
-	if (ring->head - tail < kestrel_wakeup_bytes(ring))
-		return;
 	smp_mb(); /* pairs with smp_mb() in kestrel_poll(), see above */
 	if (READ_ONCE(kestrel_consumer_waiting) &&
 	    xchg(&kestrel_consumer_waiting, 0)) {

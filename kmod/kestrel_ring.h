@@ -10,6 +10,8 @@
 #include <linux/cache.h>
 #include <linux/irq_work.h>
 #include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/timekeeping.h>
 #include <linux/wait.h>
 #include <asm/local.h>
 
@@ -45,6 +47,8 @@ struct kestrel_ring {
 	u64 mask;				/* ring_size - 1 */
 	u64 soft_limit;				/* bytes an ordinary event may fill */
 	u64 head;				/* producer's copy of prod->head */
+	u64 next_wake;				/* head at which the next
+						 * wake-up check is owed */
 	int busy;				/* recursion guard, see probes */
 	local_t nested;				/* events a nested probe dropped */
 	u64 lost_seq;				/* seq of the first pending drop */
@@ -97,6 +101,7 @@ void kestrel_ring_fold_nested(struct kestrel_ring *ring);
 bool kestrel_rec_begin(struct kestrel_rec *rec, struct kestrel_ring *ring,
 		       u16 type, u32 nparams, u32 payload_max);
 void kestrel_rec_commit(struct kestrel_rec *rec);
+void kestrel_wake_slow(struct kestrel_ring *ring);
 
 /*
  * The consumer's wake-up watermark for ring, clamped to 1..ring_size/2: any
@@ -116,6 +121,75 @@ static inline void kestrel_stat_add(u64 *counter, u64 n)
 {
 	/* WRITE_ONCE: no store tearing for kestrel_ring_read_stats() */
 	WRITE_ONCE(*counter, *counter + n);
+}
+
+/*
+ * Producer side of the wake-up handshake after publishing head (see
+ * kestrel_wake_slow() in kestrel_ring.c for the protocol); tail is the
+ * consumer's tail as read (acquire) when the record was begun.  Inline:
+ * below the watermark, the common case, it is a load and a compare.
+ */
+static __always_inline void kestrel_wake(struct kestrel_ring *ring, u64 tail)
+{
+	u64 wm = kestrel_wakeup_bytes(ring);
+
+	if (ring->head - tail < wm || ring->head < ring->next_wake)
+		return;
+	ring->next_wake = ring->head + wm;
+	kestrel_wake_slow(ring);
+}
+
+/*
+ * The fast path of a fixed-size record of len bytes (a multiple of 8, far
+ * below the record cap): reserve it at head when nothing else has to be
+ * written first (no LOST record pending, no PAD at the ring's end) and the
+ * ring is below its soft limit, count the attempt and fill the header
+ * (its len too: the record is exactly len).  Returns the header, or NULL
+ * with nothing done: the caller then takes kestrel_rec_begin(), which
+ * handles every other case (and counts the attempt itself).  *tail gets
+ * the consumer's tail for kestrel_rec_commit_fixed().  Preemption is
+ * disabled and ring->busy held.
+ */
+static __always_inline struct kestrel_event_hdr *
+kestrel_rec_reserve_fixed(struct kestrel_ring *ring, u16 type, u16 nparams,
+			  u32 len, u64 *tail)
+{
+	struct kestrel_event_hdr *h;
+	u64 head = ring->head, off = head & ring->mask, t;
+
+	if (unlikely(ring->stats.lost_pending || off + len > ring->mask + 1))
+		return NULL;
+	/*
+	 * Acquire: pairs with the consumer's release store of tail (its
+	 * reads of the freed records are done before we overwrite them).
+	 * Not trusted: a tail outside [head - soft_limit, head] sends the
+	 * event to the general path, which clamps it.
+	 */
+	t = smp_load_acquire(&ring->cons->tail);
+	if (unlikely(t > head || head + len - t > ring->soft_limit))
+		return NULL;
+	*tail = t;
+	kestrel_stat_add(&ring->stats.attempted, 1);
+	h = (struct kestrel_event_hdr *)(ring->data + off);
+	h->len = len;
+	h->type = type;
+	h->nparams = nparams;
+	h->ts_ns = ktime_get_ns();
+	h->tid = current->pid;
+	h->pid = current->tgid;
+	return h;
+}
+
+/* Publish a record reserved by kestrel_rec_reserve_fixed(), fully written. */
+static __always_inline void kestrel_rec_commit_fixed(struct kestrel_ring *ring,
+						     u32 len, u64 tail)
+{
+	ring->head += len;
+	kestrel_stat_add(&ring->stats.written, 1);
+	kestrel_stat_add(&ring->stats.bytes, len);
+	/* release: the record's bytes before the new head (consumer: acquire) */
+	smp_store_release(&ring->prod->head, ring->head);
+	kestrel_wake(ring, tail);
 }
 
 #endif /* _KESTREL_RING_H */

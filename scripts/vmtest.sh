@@ -25,6 +25,7 @@
 #   VM_TCG_THREAD      single (default) or multi: QEMU's TCG threading
 #   VM_QEMU_ARGS       extra QEMU arguments (e.g. "-icount shift=0", as
 #                      scripts/vmbench.sh passes)
+#   VM_EXTRA_ROOT      a directory copied into the guest's root
 set -euo pipefail
 
 # The whole script is one compound command, read before any of it runs: a
@@ -163,6 +164,9 @@ fi
 mkdir -p "$R/rules"
 cp "$ROOT"/rules/*.yaml "$R/rules/"
 cp "$KO" "$R/kestrel.ko"
+# VM_EXTRA_ROOT=dir: its contents go into the guest's root as they are
+# (scripts/vmbench.sh: Falco's driver and sysdig with its libraries).
+[ -z "${VM_EXTRA_ROOT:-}" ] || cp -a "$VM_EXTRA_ROOT"/. "$R/"
 cp "$ROOT/scripts/vm-init" "$R/init"
 chmod 0755 "$R/init" "$R/bin/kestrel"
 mknod -m 0600 "$R/dev/console" c 5 1
@@ -201,7 +205,10 @@ INITRD=$WORK/initrd.gz
 VM_TIMEOUT=${VM_TIMEOUT:-$((total_timeout + 120))}
 
 # --- boot ------------------------------------------------------------------
-APPEND="console=ttyS0 panic=-1 loglevel=5 ${VM_APPEND:-}"
+# no_timer_check: on a loaded host the emulated timer can look dead to
+# the IO-APIC check and the guest panics at boot ("IO-APIC + timer
+# doesn't work", seen on 6.12 with the host's two cores shared by many).
+APPEND="console=ttyS0 panic=-1 loglevel=5 no_timer_check ${VM_APPEND:-}"
 log "booting $KVER (-smp $VM_SMP -m $VM_MEM, TCG thread=${VM_TCG_THREAD:-single}) with ${#NAMES[@]} scenario(s): ${NAMES[*]}"
 log "serial log: ${LOG#"$ROOT"/}   (timeout ${VM_TIMEOUT}s; prep took $(elapsed "$T0")s)"
 T1=$(date +%s.%N)
