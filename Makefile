@@ -8,6 +8,8 @@
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
+#   make bench                    host benchmark table: events/s, instructions
+#                                 and allocations per event (one core)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds
 #                                 for every kernel of KERNELS (-Werror is CI's:
@@ -79,8 +81,13 @@ vmtest:
 	scripts/vmtest.sh $(KERNEL) $(if $(SCENARIO),$(SCENARIO),$(VM_SCENARIOS))
 
 # A benchmark, not a test: prints figures (scripts/vmbench.sh).
-vmbench bench:
+vmbench:
 	scripts/vmbench.sh $(KERNEL)
+
+# The host benchmark table (scripts/bench.sh, docs/performance.md): one
+# core through decode, state, default and upstream rules.  Not in `test`.
+bench:
+	scripts/bench.sh
 
 # vmtest.sh builds the module and the static consumer, then boots.
 demo: setup
