@@ -133,6 +133,7 @@ fn phase_decode(buf: &[u8]) {
 
 #[inline(never)]
 fn warm_decode(buf: &[u8]) {
+    black_box("warm-up"); // not the same code as phase_decode: never merged with it
     decode_loop(buf)
 }
 
@@ -143,6 +144,7 @@ fn phase_state(buf: &[u8], state: &mut State) {
 
 #[inline(never)]
 fn warm_state(buf: &[u8], state: &mut State) {
+    black_box("warm-up");
     state_loop(buf, state)
 }
 
@@ -153,6 +155,7 @@ fn phase_rules(buf: &[u8], state: &mut State, engine: &Engine) -> usize {
 
 #[inline(never)]
 fn warm_rules(buf: &[u8], state: &mut State, engine: &Engine) -> usize {
+    black_box("warm-up");
     rules_loop(buf, state, engine)
 }
 

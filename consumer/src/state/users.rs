@@ -164,6 +164,14 @@ impl UserCache {
         db
     }
 
+    /// The cached database of `key` if it was checked less than the
+    /// refresh interval ago: what [`UserCache::db`] would return without
+    /// touching the disk, found without building any path.
+    pub fn fresh(&self, key: &str) -> Option<Arc<UserDb>> {
+        let c = self.roots.get(key)?;
+        (c.checked.elapsed() < self.refresh).then(|| c.db.clone())
+    }
+
     /// The cached database of `key`, without touching the disk.
     pub fn cached(&self, key: &str) -> Option<Arc<UserDb>> {
         self.roots.get(key).map(|c| c.db.clone())
