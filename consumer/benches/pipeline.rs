@@ -206,6 +206,16 @@ fn main() {
         w.events,
         buf.len() as f64 / 1e6
     );
+    if std::env::var_os("MIX").is_some() {
+        // The workload's mix by event name, for docs/performance.md.
+        let mut mix = std::collections::BTreeMap::<&str, usize>::new();
+        for rec in records(buf) {
+            *mix.entry(kestrel::decode::type_name(rec.event_type())).or_default() += 1;
+        }
+        for (name, k) in mix {
+            eprintln!("{name:>10} {k:>7} {:5.1}%", 100.0 * k as f64 / n);
+        }
+    }
     let mut rows = Vec::new();
 
     let measure = |name: &'static str,
