@@ -210,7 +210,8 @@ fn main() {
         // The workload's mix by event name, for docs/performance.md.
         let mut mix = std::collections::BTreeMap::<&str, usize>::new();
         for rec in records(buf) {
-            *mix.entry(kestrel::decode::type_name(rec.event_type())).or_default() += 1;
+            *mix.entry(kestrel::decode::type_name(rec.event_type()))
+                .or_default() += 1;
         }
         for (name, k) in mix {
             eprintln!("{name:>10} {k:>7} {:5.1}%", 100.0 * k as f64 / n);
@@ -218,28 +219,26 @@ fn main() {
     }
     let mut rows = Vec::new();
 
-    let measure = |name: &'static str,
-                   warm_up: &mut dyn FnMut(),
-                   pass: &mut dyn FnMut() -> usize|
-     -> Row {
-        if warm {
-            warm_up();
-        }
-        let mut best = 0f64;
-        let before = allocs();
-        let mut alerts = 0;
-        for _ in 0..rounds {
-            let t = Instant::now();
-            alerts = pass();
-            best = best.max(n / t.elapsed().as_secs_f64());
-        }
-        Row {
-            name,
-            rate: best,
-            allocs_per_event: (allocs() - before) as f64 / (n * rounds as f64),
-            alerts,
-        }
-    };
+    let measure =
+        |name: &'static str, warm_up: &mut dyn FnMut(), pass: &mut dyn FnMut() -> usize| -> Row {
+            if warm {
+                warm_up();
+            }
+            let mut best = 0f64;
+            let before = allocs();
+            let mut alerts = 0;
+            for _ in 0..rounds {
+                let t = Instant::now();
+                alerts = pass();
+                best = best.max(n / t.elapsed().as_secs_f64());
+            }
+            Row {
+                name,
+                rate: best,
+                allocs_per_event: (allocs() - before) as f64 / (n * rounds as f64),
+                alerts,
+            }
+        };
 
     if run("decode") {
         rows.push(measure("decode", &mut || warm_decode(buf), &mut || {
@@ -267,10 +266,14 @@ fn main() {
         (
             "upstream",
             "+ upstream 3 files",
-            ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
-                .iter()
-                .map(|f| upstream_dir.join(f))
-                .collect(),
+            [
+                "falco_rules.yaml",
+                "falco-incubating_rules.yaml",
+                "falco-sandbox_rules.yaml",
+            ]
+            .iter()
+            .map(|f| upstream_dir.join(f))
+            .collect(),
         ),
     ] {
         if !run(key) {
@@ -292,7 +295,10 @@ fn main() {
             },
             &mut || phase_rules(buf, &mut state.borrow_mut(), &engine),
         );
-        eprintln!("{key}: {active} active rules, {} alerts per pass", row.alerts);
+        eprintln!(
+            "{key}: {active} active rules, {} alerts per pass",
+            row.alerts
+        );
         row.name = label;
         rows.push(row);
     }

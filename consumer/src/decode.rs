@@ -578,19 +578,12 @@ pub fn decode_into<'a>(rec: &Record<'a>, ev: &mut Event<'a>) -> Result<(), Decod
 /// cannot keep an `Event<'a>` between records.  [`EventSlot::decode`]
 /// decodes in place, as [`decode_into`] does, instead of building and
 /// moving out a new event per record as [`decode`] does.
+#[derive(Default)]
 pub struct EventSlot {
     /// Between two [`EventSlot::decode`] calls every value here is
     /// borrow-free (`Fault`): [`Decoded`]'s drop puts them back, and
     /// `decode` clears them again first in case a guard was leaked.
     ev: Event<'static>,
-}
-
-impl Default for EventSlot {
-    fn default() -> Self {
-        EventSlot {
-            ev: Event::default(),
-        }
-    }
 }
 
 impl fmt::Debug for EventSlot {
@@ -672,7 +665,9 @@ mod tests {
         }
         // After the guard, nothing borrowed stays behind.
         assert!(slot.ev.values.iter().all(|v| *v == Value::Fault));
-        let bad = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 9, 1, 1).i64(1).build();
+        let bad = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 9, 1, 1)
+            .i64(1)
+            .build();
         assert!(slot.decode(&Record::parse(&bad).unwrap()).is_err());
     }
 

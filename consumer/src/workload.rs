@@ -128,26 +128,62 @@ const PEERS: &[&str] = &[
 ];
 /// Short-lived programs: (exe, argv, comm).
 const PROGRAMS: &[(&str, &[&str], &str)] = &[
-    ("/bin/sh", &["sh", "-c", "curl -fs localhost:8080/healthz"], "sh"),
-    ("/usr/bin/curl", &["curl", "-fs", "localhost:8080/healthz"], "curl"),
+    (
+        "/bin/sh",
+        &["sh", "-c", "curl -fs localhost:8080/healthz"],
+        "sh",
+    ),
+    (
+        "/usr/bin/curl",
+        &["curl", "-fs", "localhost:8080/healthz"],
+        "curl",
+    ),
     ("/bin/cat", &["cat", "/proc/loadavg"], "cat"),
     ("/bin/date", &["date", "+%s"], "date"),
     ("/bin/ps", &["ps", "-o", "pid,comm"], "ps"),
-    ("/bin/grep", &["grep", "-c", "ERROR", "/var/log/app/error.log"], "grep"),
-    ("/usr/bin/python3", &["python3", "/srv/jobs/rotate.py"], "python3"),
-    ("/usr/sbin/runc", &["runc", "--root", "/run/containerd/runc/k8s.io", "state"], "runc"),
+    (
+        "/bin/grep",
+        &["grep", "-c", "ERROR", "/var/log/app/error.log"],
+        "grep",
+    ),
+    (
+        "/usr/bin/python3",
+        &["python3", "/srv/jobs/rotate.py"],
+        "python3",
+    ),
+    (
+        "/usr/sbin/runc",
+        &["runc", "--root", "/run/containerd/runc/k8s.io", "state"],
+        "runc",
+    ),
 ];
 /// Long-lived services: (exe, argv, comm); the first three are the node's.
 const SERVICES: &[(&str, &[&str], &str)] = &[
-    ("/usr/bin/kubelet", &["kubelet", "--config=/var/lib/kubelet/config.yaml"], "kubelet"),
+    (
+        "/usr/bin/kubelet",
+        &["kubelet", "--config=/var/lib/kubelet/config.yaml"],
+        "kubelet",
+    ),
     ("/usr/bin/containerd", &["containerd"], "containerd"),
     ("/usr/sbin/sshd", &["sshd", "-D"], "sshd"),
     ("/usr/sbin/nginx", &["nginx", "-g", "daemon off;"], "nginx"),
-    ("/usr/local/bin/python3", &["python3", "-m", "gunicorn", "app:wsgi"], "gunicorn"),
+    (
+        "/usr/local/bin/python3",
+        &["python3", "-m", "gunicorn", "app:wsgi"],
+        "gunicorn",
+    ),
     ("/usr/bin/java", &["java", "-jar", "/srv/app.jar"], "java"),
     ("/usr/local/bin/node", &["node", "/srv/server.js"], "node"),
-    ("/usr/bin/redis-server", &["redis-server", "*:6379"], "redis-server"),
-    ("/usr/local/bin/envoy", &["envoy", "-c", "/etc/envoy.yaml"], "envoy"),
+    (
+        "/usr/bin/redis-server",
+        &["redis-server", "*:6379"],
+        "redis-server",
+    ),
+    (
+        "/usr/local/bin/envoy",
+        &["envoy", "-c", "/etc/envoy.yaml"],
+        "envoy",
+    ),
 ];
 const HOST_SERVICES: usize = 3;
 const THREADS_PER_SERVICE: u32 = 4;
@@ -207,7 +243,11 @@ impl Gen {
             exe = path;
             let g = &self.groups[group];
             let args: Vec<String> = argv.iter().map(|a| quote(a)).collect();
-            let vpid = if g.pidns == 4026531836 { pid } else { 1 + pid % 200 };
+            let vpid = if g.pidns == 4026531836 {
+                pid
+            } else {
+                1 + pid % 200
+            };
             let text = format!(
                 "{{type: execve, params: {{res: 0, exe: {path}, args: [{}], cwd: /, uid: 0, gid: 0, euid: 0, egid: 0, loginuid: 4294967295, tty: 0, cgroups: {}, pidns: {}, vpid: {vpid}, vtid: {vpid}, ptid: {}, env: [PATH=/usr/local/bin:/usr/bin:/bin, HOSTNAME=pod, HOME=/root], comm: {comm}}}}}",
                 args.join(", "),
@@ -235,7 +275,11 @@ impl Gen {
         if !a.fds.is_empty() && (roll < 22 || a.fds.len() > 24) {
             let i = self.rng.below(a.fds.len());
             let (fd, _) = a.fds.swap_remove(i);
-            self.emit(tid, pid, format!("{{type: close, params: {{res: 0, fd: {fd}}}}}"));
+            self.emit(
+                tid,
+                pid,
+                format!("{{type: close, params: {{res: 0, fd: {fd}}}}}"),
+            );
             return;
         }
         let fd = a.next_fd;
@@ -271,7 +315,9 @@ impl Gen {
                 self.emit(
                     tid,
                     pid,
-                    format!("{{type: socket, params: {{res: {fd}, domain: 2, type: 1, proto: 0}}}}"),
+                    format!(
+                        "{{type: socket, params: {{res: {fd}, domain: 2, type: 1, proto: 0}}}}"
+                    ),
                 );
                 self.emit(
                     tid,
@@ -296,7 +342,11 @@ impl Gen {
             61..=80 => {
                 let socks: Vec<i64> = a.fds.iter().filter(|f| f.1).map(|f| f.0).collect();
                 if let Some(&s) = socks.get(self.rng.below(socks.len().max(1))) {
-                    let kind = if self.rng.below(2) == 0 { "sendto" } else { "recvfrom" };
+                    let kind = if self.rng.below(2) == 0 {
+                        "sendto"
+                    } else {
+                        "recvfrom"
+                    };
                     let size = 64 + self.rng.below(4000);
                     self.emit(
                         tid,
@@ -322,7 +372,11 @@ impl Gen {
             }
             _ => {
                 if let Some(&(f, _)) = a.fds.first() {
-                    self.emit(tid, pid, format!("{{type: fcntl, params: {{res: 0, fd: {f}, cmd: 2}}}}"));
+                    self.emit(
+                        tid,
+                        pid,
+                        format!("{{type: fcntl, params: {{res: 0, fd: {f}, cmd: 2}}}}"),
+                    );
                 } else {
                     self.emit(
                         tid,
@@ -357,7 +411,9 @@ pub fn generate(events: usize, seed: u64) -> Workload {
         ip: "10.0.0.5".into(),
     });
     for i in 0..(SERVICES.len() - HOST_SERVICES) {
-        let id: String = (0..4).map(|_| format!("{:016x}", g.rng.next() << 31 | g.rng.next())).collect();
+        let id: String = (0..4)
+            .map(|_| format!("{:016x}", g.rng.next() << 31 | g.rng.next()))
+            .collect();
         g.groups.push(Group {
             cgroup: format!(
                 "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{:08x}_{i}.slice/cri-containerd-{id}.scope",
@@ -370,7 +426,11 @@ pub fn generate(events: usize, seed: u64) -> Workload {
     // The services start: forked by pid 1 (the host's) or a pod's shim,
     // then their worker threads.
     for (i, &(exe, argv, comm)) in SERVICES.iter().enumerate() {
-        let group = if i < HOST_SERVICES { 0 } else { 1 + i - HOST_SERVICES };
+        let group = if i < HOST_SERVICES {
+            0
+        } else {
+            1 + i - HOST_SERVICES
+        };
         let main = g.spawn((1, 1), group, false, Some((exe, argv, comm)));
         let parent = (main.tid, main.pid);
         for _ in 1..THREADS_PER_SERVICE {
@@ -385,7 +445,9 @@ pub fn generate(events: usize, seed: u64) -> Workload {
         // Now and then a read that the default rules alert on.
         if g.events >= alert_at {
             alert_at += 2_500 + g.rng.below(1000);
-            let i = HOST_SERVICES * THREADS_PER_SERVICE as usize + g.rng.below(g.services.len() - HOST_SERVICES * THREADS_PER_SERVICE as usize);
+            let i = HOST_SERVICES * THREADS_PER_SERVICE as usize
+                + g.rng
+                    .below(g.services.len() - HOST_SERVICES * THREADS_PER_SERVICE as usize);
             let (tid, pid) = (g.services[i].tid, g.services[i].pid);
             g.emit(
                 tid,

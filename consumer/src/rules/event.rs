@@ -9,8 +9,8 @@
 //! otherwise.
 
 use std::borrow::Cow;
-use std::net::{IpAddr, SocketAddr};
 use std::cell::OnceCell;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 use kestrel_abi::{EventClass as Class, ParamFormat};
