@@ -910,6 +910,15 @@ mod tests {
         assert_eq!(get(&src, "proc.name"), None);
         assert_eq!(get(&src, "container.id"), None);
         assert_eq!(errno_name(-2), "ENOENT");
+        // The table gives the same names without allocating; beyond it,
+        // the number.
+        assert_eq!(errno_name_static(-2).render(), "ENOENT");
+        assert_eq!(errno_name_static(-13).render(), "EACCES");
+        assert_eq!(errno_name_static(-5000).render(), "E5000");
+        assert!(matches!(
+            errno_name_static(-2),
+            FieldValue::Str(Cow::Borrowed(_))
+        ));
     }
 
     struct Ctx;
