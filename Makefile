@@ -13,6 +13,8 @@
 #   make vmbench [KERNEL=6.1]     overhead benchmark, kestrel beside Falco's driver
 #                                 + sysdig (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
+#   make bench                    host benchmark table: events/s, instructions
+#                                 and allocations per event (one core)
 #   make demo                     boot a 6.1 guest and show the /etc/shadow story
 #   make lint                     rustfmt, clippy -D warnings, -Werror module builds
 #                                 for every kernel of KERNELS (-Werror is CI's:
@@ -102,8 +104,13 @@ vmtest-checkers:
 	done; exit $$rc
 
 # A benchmark, not a test: prints figures (scripts/vmbench.sh).
-vmbench bench:
+vmbench:
 	scripts/vmbench.sh $(KERNEL)
+
+# The host benchmark table (scripts/bench.sh, docs/performance.md): one
+# core through decode, state, default and upstream rules.  Not in `test`.
+bench:
+	scripts/bench.sh
 
 # vmtest.sh builds the module and the static consumer, then boots.
 demo: setup

@@ -30,6 +30,7 @@ PKGS=(
 	debootstrap	# VM tests on sid's kernel (headers in a sid chroot); the image's base
 	podman		# ship tests: build and run the container image
 	runc		# ship tests: podman's runtime (crun refuses hybrid cgroups)
+	valgrind	# make bench: callgrind instruction counts per event
 )
 
 log() { echo "setup.sh: $*" >&2; }

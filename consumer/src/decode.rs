@@ -576,11 +576,103 @@ pub fn decode_into<'a>(rec: &Record<'a>, ev: &mut Event<'a>) -> Result<(), Decod
     Ok(())
 }
 
+/// One event reused across records whose borrows do not share a lifetime:
+/// the live loop gets each record from a fresh borrow of the rings, so it
+/// cannot keep an `Event<'a>` between records.  [`EventSlot::decode`]
+/// decodes in place, as [`decode_into`] does, instead of building and
+/// moving out a new event per record as [`decode`] does.
+#[derive(Default)]
+pub struct EventSlot {
+    /// Between two [`EventSlot::decode`] calls every value here is
+    /// borrow-free (`Fault`): [`Decoded`]'s drop puts them back, and
+    /// `decode` clears them again first in case a guard was leaked.
+    ev: Event<'static>,
+}
+
+impl fmt::Debug for EventSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventSlot")
+    }
+}
+
+impl EventSlot {
+    /// Decodes `rec` into the slot; the event lives as long as the guard.
+    pub fn decode<'s, 'a>(&'s mut self, rec: &Record<'a>) -> Result<Decoded<'s, 'a>, DecodeError> {
+        clear_values(&mut self.ev);
+        // SAFETY: `Event<'static>` and `Event<'a>` differ only in a
+        // lifetime, so they have one layout.  The slot stores values
+        // borrowing from `rec` only while the returned guard (bounded by
+        // both 's and 'a) lives: its drop resets them to `Fault`, and if
+        // the guard is leaked the next call clears them (above) before
+        // anything reads the slot; nothing else reads `self.ev`.
+        let ev: &'s mut Event<'a> = unsafe { &mut *(&mut self.ev as *mut Event<'static>).cast() };
+        match decode_into(rec, ev) {
+            Ok(()) => Ok(Decoded { ev }),
+            Err(e) => {
+                clear_values(ev);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Resets every value an event's schema uses to the borrow-free `Fault`.
+fn clear_values(ev: &mut Event<'_>) {
+    let n = ev.schema.params.len().min(MAX_PARAMS);
+    for v in &mut ev.values[..n] {
+        *v = Value::Fault;
+    }
+}
+
+/// An event decoded into an [`EventSlot`]; dereferences to the [`Event`].
+pub struct Decoded<'s, 'a> {
+    ev: &'s mut Event<'a>,
+}
+
+impl<'a> std::ops::Deref for Decoded<'_, 'a> {
+    type Target = Event<'a>;
+    fn deref(&self) -> &Event<'a> {
+        self.ev
+    }
+}
+
+impl Drop for Decoded<'_, '_> {
+    fn drop(&mut self) {
+        clear_values(self.ev);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::RecordBuilder;
     use kestrel_abi::{schemas, EventType as T, PARAM_FAULT, PARAM_TRUNCATED};
+
+    #[test]
+    fn event_slot_decodes_each_record_in_place() {
+        let mut slot = EventSlot::default();
+        for (fd, path) in [(5i64, &b"/etc/a"[..]), (6, b"/var/b/c")] {
+            let bytes = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 9, 1, 1)
+                .i64(fd)
+                .i64(-100)
+                .param(path)
+                .u32(0)
+                .u32(0)
+                .param(path)
+                .build();
+            let rec = Record::parse(&bytes).unwrap();
+            let ev = slot.decode(&rec).unwrap();
+            assert_eq!(ev.res(), Some(fd));
+            assert!(matches!(ev.param("name"), Some(Value::Str(b)) if b.bytes == path));
+            assert_eq!(format!("{:?}", *ev), format!("{:?}", decode(&rec).unwrap()));
+        }
+        // After the guard, nothing borrowed stays behind.
+        assert!(slot.ev.values.iter().all(|v| *v == Value::Fault));
+        let bad = RecordBuilder::new(ty(T::KESTREL_EVT_OPENAT), 9, 1, 1)
+            .i64(1)
+            .build();
+        assert!(slot.decode(&Record::parse(&bad).unwrap()).is_err());
+    }
 
     fn ty(t: T) -> u16 {
         t as u16

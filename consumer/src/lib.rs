@@ -37,3 +37,4 @@ pub mod ring;
 pub mod rules;
 pub mod service;
 pub mod state;
+pub mod workload;

@@ -124,7 +124,22 @@ pub fn cost(node: &Node) -> u32 {
         Node::And(items) | Node::Or(items) => items.iter().map(cost).sum(),
         Node::Check(c) => {
             let name = c.field.field.name();
-            let source = if name.starts_with("evt.") || name.starts_with("fs.path.") {
+            // Event fields rendered as text per lookup (an argument's flags
+            // by name, all arguments, times, errno names) cost about what a
+            // state field does.
+            let rendered = matches!(
+                c.field.field,
+                Field::EvtArg
+                    | Field::EvtArgs
+                    | Field::EvtRes
+                    | Field::EvtTime
+                    | Field::EvtTimeS
+                    | Field::EvtTimeIso
+                    | Field::EvtDatetime
+            );
+            let source = if rendered {
+                3
+            } else if name.starts_with("evt.") || name.starts_with("fs.path.") {
                 1
             } else if name.starts_with("fd.") {
                 2
@@ -1021,6 +1036,11 @@ mod tests {
         let costs: Vec<u32> = items.iter().map(cost).collect();
         assert_eq!(costs, [0, 1, 2, 4]);
         assert!(matches!(&items[0], Node::EvtType { .. }));
+        // An argument rendered as flag names runs after the raw result.
+        let (node, _) = compile("evt.arg.flags contains O_CREAT and evt.rawres >= 0").unwrap();
+        let Node::And(items) = node else { panic!() };
+        let costs: Vec<u32> = items.iter().map(cost).collect();
+        assert_eq!(costs, [1, 3]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! otherwise.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
@@ -48,6 +49,9 @@ pub struct EventFields<'e, 'a> {
     pub hostname: &'e str,
     /// The event type's parameter slots and class, looked up once.
     info: &'static TypeInfo,
+    /// An exec's `proc.args`, `proc.cmdline` and `proc.exeline`, joined
+    /// on first use and kept for the other rules that test them.
+    joined: [OnceCell<Option<Box<str>>>; 3],
 }
 
 /// This machine's host name, read once (Falco's `evt.hostname`).
@@ -67,6 +71,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
             wall_offset_ns: 0,
             hostname: this_hostname(),
             info: type_info(event.event_type()),
+            joined: Default::default(),
         }
     }
 
@@ -107,7 +112,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
     }
 
     /// The event's own answer, if it has one.
-    fn event_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
+    fn event_value(&self, f: &FieldRef) -> Option<FieldValue<'_>> {
         let ev = self.event;
         let name = ev.name();
         let info = self.info();
@@ -156,7 +161,7 @@ impl<'e, 'a> EventFields<'e, 'a> {
                 if r >= 0 {
                     FieldValue::str("SUCCESS")
                 } else {
-                    FieldValue::owned(errno_name(r))
+                    errno_name_static(r)
                 }
             }
             Field::EvtRawres => FieldValue::Int(self.res()?),
@@ -413,16 +418,18 @@ impl<'e, 'a> EventFields<'e, 'a> {
 
     /// proc.*/user.*/group.* from a successful execve's exit, which
     /// describes the new image.
-    fn exec_value(&self, f: &FieldRef) -> Option<FieldValue<'e>> {
+    fn exec_value(&self, f: &FieldRef) -> Option<FieldValue<'_>> {
         let args = || self.param(K::Args).and_then(|v| v.as_bytes());
         let argv_tail = || -> Option<String> {
             let a = args()?;
-            let parts: Vec<String> = a
-                .split_nul()
-                .skip(1)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect();
-            Some(parts.join(" "))
+            let mut out = String::with_capacity(a.bytes.len());
+            for (i, s) in a.split_nul().skip(1).enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&String::from_utf8_lossy(s));
+            }
+            Some(out)
         };
         let comm = || -> Option<&'e [u8]> {
             self.text(K::Comm).filter(|c| !c.is_empty()).or_else(|| {
@@ -434,20 +441,28 @@ impl<'e, 'a> EventFields<'e, 'a> {
             Field::ProcName => FieldValue::str(comm()?),
             Field::ProcExe => FieldValue::str(args()?.split_nul().next()?),
             Field::ProcExepath => FieldValue::str(self.text(K::Exe)?),
-            Field::ProcArgs => FieldValue::owned(argv_tail()?),
+            // Joined once per event, however many rules test them.
+            Field::ProcArgs => {
+                let v = self.joined[0].get_or_init(|| argv_tail().map(String::into_boxed_str));
+                FieldValue::str(v.as_deref()?)
+            }
             Field::ProcCmdline | Field::ProcExeline => {
-                let head = if f.field == Field::ProcCmdline {
-                    comm()?
-                } else {
-                    args()?.split_nul().next()?
-                };
-                let mut s = String::from_utf8_lossy(head).into_owned();
-                let tail = argv_tail().unwrap_or_default();
-                if !tail.is_empty() {
-                    s.push(' ');
-                    s.push_str(&tail);
-                }
-                FieldValue::owned(s)
+                let which = if f.field == Field::ProcCmdline { 1 } else { 2 };
+                let v = self.joined[which].get_or_init(|| {
+                    let head = if which == 1 {
+                        comm()?
+                    } else {
+                        args()?.split_nul().next()?
+                    };
+                    let mut s = String::from_utf8_lossy(head).into_owned();
+                    let tail = argv_tail().unwrap_or_default();
+                    if !tail.is_empty() {
+                        s.push(' ');
+                        s.push_str(&tail);
+                    }
+                    Some(s.into_boxed_str())
+                });
+                FieldValue::str(v.as_deref()?)
             }
             Field::ProcCwd => FieldValue::str(self.text(K::Cwd)?),
             Field::ProcTty => FieldValue::Int(self.int(K::Tty)?),
@@ -801,6 +816,23 @@ pub fn errno_name(res: i64) -> String {
     }
 }
 
+/// [`errno_name`] without an allocation per call for the errno numbers
+/// Linux has (below 4096): each name is made once.
+fn errno_name_static(res: i64) -> FieldValue<'static> {
+    const KNOWN: usize = 4096;
+    static NAMES: OnceLock<Box<[Box<str>]>> = OnceLock::new();
+    let n = usize::try_from(-i128::from(res)).unwrap_or(usize::MAX);
+    if n >= KNOWN {
+        return FieldValue::owned(errno_name(res));
+    }
+    let names = NAMES.get_or_init(|| {
+        (0..KNOWN as i64)
+            .map(|n| errno_name(-n).into_boxed_str())
+            .collect()
+    });
+    FieldValue::str(names[n].as_bytes())
+}
+
 impl FieldSource for EventFields<'_, '_> {
     #[inline]
     fn event_type(&self) -> u16 {
@@ -904,6 +936,15 @@ mod tests {
         assert_eq!(get(&src, "proc.name"), None);
         assert_eq!(get(&src, "container.id"), None);
         assert_eq!(errno_name(-2), "ENOENT");
+        // The table gives the same names without allocating; beyond it,
+        // the number.
+        assert_eq!(errno_name_static(-2).render(), "ENOENT");
+        assert_eq!(errno_name_static(-13).render(), "EACCES");
+        assert_eq!(errno_name_static(-5000).render(), "E5000");
+        assert!(matches!(
+            errno_name_static(-2),
+            FieldValue::Str(Cow::Borrowed(_))
+        ));
     }
 
     struct Ctx;

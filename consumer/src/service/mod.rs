@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::capture::CaptureFile;
 use crate::config::{Config, ConfigError, Override};
-use crate::decode::{decode, decode_into, Event};
+use crate::decode::{decode_into, Event, EventSlot};
 use crate::device::{wall_clock_offset_ns, Device, DeviceError};
 use crate::live::{run_session, start_session, SessionOptions};
 use crate::output::{AlertSender, Outputs};
@@ -418,6 +418,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     let mut events_at_tick = 0u64;
     let mut reloading: Option<crossbeam_channel::Receiver<Reloaded>> = None;
     let exit_reason: RefCell<Option<String>> = RefCell::new(None);
+    let mut slot = EventSlot::default();
     let summary = run_session(
         session,
         &opts,
@@ -427,12 +428,15 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                 policy.borrow_mut().lost(rec);
                 return Ok(true); // logged by the session; no rule sees it
             }
-            match decode(rec) {
+            // Decoded in place (one event for the whole session), as
+            // replay does with decode_into.
+            match slot.decode(rec) {
                 Ok(ev) => {
+                    let ev: &Event<'_> = &ev;
                     let mut state = state.borrow_mut();
-                    state.apply(&ev);
+                    state.apply(ev);
                     let mut path = path.borrow_mut();
-                    let mut src = EventFields::new(&ev);
+                    let mut src = EventFields::new(ev);
                     src.state = Some(&*state);
                     src.ring = ring;
                     src.num = path.events;

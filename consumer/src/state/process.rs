@@ -115,7 +115,16 @@ impl Process {
 
     /// `proc.args` as one string, space-separated.
     pub fn args_line(&self) -> String {
-        self.args().collect::<Vec<_>>().join(" ")
+        // One allocation of the right size (no vector of parts, no growth).
+        let tail = self.cmdline.split_once('\0').map_or("", |(_, t)| t);
+        let mut s = String::with_capacity(tail.len());
+        for (i, a) in self.args().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(a);
+        }
+        s
     }
 
     /// `proc.name`: the kernel's name (`comm`).
@@ -125,7 +134,9 @@ impl Process {
 
     /// `proc.cmdline`: name and arguments, space-separated.
     pub fn cmdline_line(&self) -> String {
-        let mut s = self.comm.to_string();
+        // Sized once: comm, then each argument after a space.
+        let mut s = String::with_capacity(self.comm.len() + self.cmdline.len());
+        s.push_str(&self.comm);
         for a in self.args() {
             s.push(' ');
             s.push_str(a);

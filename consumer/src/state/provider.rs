@@ -97,7 +97,8 @@ impl State {
             },
             Field::ProcExeline if p.cmdline.is_empty() => None,
             Field::ProcExeline => {
-                let mut line = p.exe().to_string();
+                let mut line = String::with_capacity(p.cmdline.len());
+                line.push_str(p.exe());
                 for a in p.args() {
                     line.push(' ');
                     line.push_str(a);

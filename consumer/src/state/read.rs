@@ -74,6 +74,12 @@ impl State {
     pub fn user_db(&self, tid: u32) -> Option<Arc<UserDb>> {
         let p = self.process(tid).filter(|p| !p.cgroup_unknown)?;
         let mut users = self.users.borrow_mut();
+        // Checked recently: no root directory to find (a stat of
+        // <proc>/<pid>/root per live ancestor) and no path to build.
+        let key = p.container.as_ref().map_or(HOST, |c| c.full_id.as_str());
+        if let Some(db) = users.fresh(key) {
+            return Some(db);
+        }
         match &p.container {
             None => {
                 // The host's root as /proc shows it (right even when the

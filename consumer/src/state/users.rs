@@ -164,6 +164,14 @@ impl UserCache {
         db
     }
 
+    /// The cached database of `key` if it was checked less than the
+    /// refresh interval ago: what [`UserCache::db`] would return without
+    /// touching the disk, found without building any path.
+    pub fn fresh(&self, key: &str) -> Option<Arc<UserDb>> {
+        let c = self.roots.get(key)?;
+        (c.checked.elapsed() < self.refresh).then(|| c.db.clone())
+    }
+
     /// The cached database of `key`, without touching the disk.
     pub fn cached(&self, key: &str) -> Option<Arc<UserDb>> {
         self.roots.get(key).map(|c| c.db.clone())
@@ -196,6 +204,37 @@ mod tests {
         assert!(db.user(2).is_none());
         assert_eq!(db.group(4).map(|g| &**g), Some("adm"));
         assert!(db.group(7).is_none());
+    }
+
+    #[test]
+    fn a_fresh_database_is_answered_without_its_root() {
+        let root = TempDir::new("users-fresh");
+        fs::create_dir_all(root.path().join("etc")).unwrap();
+        fs::write(
+            root.path().join("etc/passwd"),
+            "web:x:33:33::/:/bin/false\n",
+        )
+        .unwrap();
+        let mut cache = UserCache::new(Duration::from_secs(3600));
+        assert!(cache.fresh("c1").is_none(), "nothing read yet");
+        cache.db("c1", root.path());
+        // Within the refresh interval the database comes back even with
+        // the root gone (what the read path relies on to skip looking
+        // for one).
+        drop(root);
+        assert_eq!(&*cache.fresh("c1").unwrap().user(33).unwrap().name, "web");
+        assert!(cache.fresh("c2").is_none());
+        // Past the interval it is not fresh: the caller checks the disk.
+        let mut stale = UserCache::new(Duration::ZERO);
+        let root = TempDir::new("users-stale");
+        fs::create_dir_all(root.path().join("etc")).unwrap();
+        fs::write(
+            root.path().join("etc/passwd"),
+            "web:x:33:33::/:/bin/false\n",
+        )
+        .unwrap();
+        stale.db("c1", root.path());
+        assert!(stale.fresh("c1").is_none());
     }
 
     #[test]
