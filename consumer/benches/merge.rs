@@ -64,7 +64,7 @@ enum Kind {
 }
 
 /// One pass: fills the rings, merges them; returns (seconds, head loads).
-fn pass(n_rings: usize, events: u64, kind: Kind) -> (f64, u64) {
+fn pass(n_rings: usize, events: u64, kind: Kind) -> (f64, f64) {
     let rec_len = record(0).len() as u64;
     let busy_rings = if kind == Kind::HeapIdle { 1 } else { n_rings };
     let per_ring = events.div_ceil(busy_rings as u64);
@@ -98,8 +98,8 @@ fn pass(n_rings: usize, events: u64, kind: Kind) -> (f64, u64) {
     let secs = t.elapsed().as_secs_f64();
     black_box(sum);
     assert_eq!(n, per_ring * busy_rings as u64);
-    let loads = readers.iter().map(|r| r.stats().head_loads).sum();
-    (secs / n as f64, loads / n.max(1))
+    let loads: u64 = readers.iter().map(|r| r.stats().head_loads).sum();
+    (secs / n as f64, loads as f64 / n as f64)
 }
 
 fn main() {
@@ -112,7 +112,7 @@ fn main() {
     );
     for n_rings in [1usize, 8, 64] {
         let mut best = [f64::MAX; 3];
-        let mut loads = [0u64; 3];
+        let mut loads = [0f64; 3];
         for _ in 0..rounds {
             for (k, kind) in [Kind::Heap, Kind::Scan, Kind::HeapIdle]
                 .into_iter()
@@ -124,7 +124,7 @@ fn main() {
             }
         }
         println!(
-            "| {n_rings:5} | {:13.1} | {:13.1} | {:18.1} | {}, {}, {} |",
+            "| {n_rings:5} | {:13.1} | {:13.1} | {:18.1} | {:.4}, {:.2}, {:.4} |",
             best[0] * 1e9,
             best[1] * 1e9,
             best[2] * 1e9,
