@@ -58,6 +58,9 @@ pub struct ReaderStats {
     /// LOST records whose sequence number did not match the events counted
     /// before them (should stay 0).
     pub sequence_gaps: u64,
+    /// Loads of the producer's head (each one a cache line written by
+    /// another CPU): the merge keeps these per pass, not per record.
+    pub head_loads: u64,
 }
 
 /// The record the reader is positioned on, validated once.
@@ -211,6 +214,7 @@ impl RingReader {
                 // Caught up: give the space back before looking for more.
                 self.store_tail();
                 let head = self.load_head();
+                self.stats.head_loads += 1;
                 if head.wrapping_sub(self.tail) > self.size {
                     return Err(self.error(format!(
                         "head {head} is more than a ring ahead of tail {}",

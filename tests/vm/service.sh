@@ -6,7 +6,7 @@
 # storm swaps in a new rule set with no event dropped (module counters), a
 # bad rules file is refused and the running set stays; SIGUSR1 reopens
 # the file output after a rotation; SIGTERM stops cleanly and the module
-# unloads.
+# unloads.  It runs the data path on two threads (engine.threads: 2).
 # timeout: 180
 . /scenarios/lib.sh
 
@@ -51,6 +51,10 @@ webserver:
   listen_address: 127.0.0.1
   listen_port: 8765
 engine:
+  # Two threads (drain, merge, decode | state, rules): the reload under a
+  # storm, SIGUSR1 and SIGTERM's drain go through the threaded pipeline
+  # here; every other scenario runs the default one thread.
+  threads: 2
   kmod:
     host_root: $HOSTROOT
 EOF

@@ -421,14 +421,22 @@ pub enum ExtraField {
 pub struct EngineConfig {
     /// `kmod`, the only kind.
     pub kind: String,
+    /// Threads the data path runs on: 1 (drain, decode, state, rules on
+    /// one thread) or 2 (drain, merge and decode on one; state and rules on
+    /// the other).  The outputs have threads of their own either way.
+    pub threads: u32,
     /// The module's settings.
     pub kmod: KmodConfig,
 }
+
+/// The most threads `engine.threads` may ask for.
+pub const MAX_ENGINE_THREADS: u32 = 2;
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             kind: "kmod".into(),
+            threads: 1,
             kmod: KmodConfig::default(),
         }
     }
@@ -841,6 +849,15 @@ impl Config {
             return e(
                 "engine.kind",
                 format!("'{}' is not an engine kestrel has (kmod)", self.engine.kind),
+            );
+        }
+        if !(1..=MAX_ENGINE_THREADS).contains(&self.engine.threads) {
+            return e(
+                "engine.threads",
+                format!(
+                    "{} is not a thread count kestrel runs with (1 or {MAX_ENGINE_THREADS})",
+                    self.engine.threads
+                ),
             );
         }
         let k = &self.engine.kmod;

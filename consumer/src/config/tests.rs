@@ -203,6 +203,14 @@ const BAD: &[(&str, &str)] = &[
     ),
     ("engine:\n  kind: ebpf\n", "k.yaml:2: engine.kind: 'ebpf' is not an engine kestrel has (kmod)"),
     (
+        "engine:\n  threads: 3\n",
+        "k.yaml:2: engine.threads: 3 is not a thread count kestrel runs with (1 or 2)",
+    ),
+    (
+        "engine:\n  threads: 0\n",
+        "k.yaml:2: engine.threads: 0 is not a thread count kestrel runs with (1 or 2)",
+    ),
+    (
         "engine:\n  kmod:\n    ring_size: 1000000\n",
         "k.yaml:3: engine.kmod.ring_size: 1000000 is not a power of two from 65536 to 1073741824",
     ),
@@ -253,9 +261,11 @@ fn overrides_set_any_key_and_are_checked() {
             "http_output.enabled=true",
             "http_output.url=http://127.0.0.1:2801/",
             "engine.kmod.syscalls=[openat]",
+            "engine.threads=2",
         ],
     )
     .unwrap();
+    assert_eq!(c.engine.threads, 2);
     assert!(c.json_output);
     assert_eq!(c.webserver.listen_port, 9100);
     assert_eq!(c.rules_files, [PathBuf::from("/a.yaml"), "/b.d".into()]);

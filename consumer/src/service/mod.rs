@@ -10,7 +10,9 @@
 //! - [`metrics`], [`web`]: `/metrics` and the health endpoint;
 //! - [`signals`], [`notify`]: SIGTERM/SIGINT, SIGHUP, SIGUSR1; systemd's
 //!   `READY=1`/`RELOADING=1`/`STOPPING=1`;
-//! - [`sinks`]: the outputs a configuration enables.
+//! - [`sinks`]: the outputs a configuration enables;
+//! - [`pipeline`]: the data path on one thread or two (`engine.threads`):
+//!   drain, merge and decode on one, state and rules on the other.
 //!
 //! Reload (SIGHUP, or a changed file with `watch_config_files`): the
 //! configuration and rules are read and compiled on another thread while
@@ -24,6 +26,7 @@
 pub mod drops;
 pub mod metrics;
 pub mod notify;
+pub mod pipeline;
 pub mod ruleset;
 pub mod signals;
 pub mod sinks;
@@ -37,7 +40,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::capture::CaptureFile;
 use crate::config::{Config, ConfigError, Override};
-use crate::decode::{decode_into, Event, EventSlot};
 use crate::device::{wall_clock_offset_ns, Device, DeviceError};
 use crate::live::{run_session, start_session, SessionOptions};
 use crate::output::{AlertSender, Outputs};
@@ -47,6 +49,7 @@ use crate::state::{State, StateOptions};
 
 use drops::DropPolicy;
 use metrics::{Health, Metrics, Shared};
+use pipeline::{Back, Command, Pipeline, RecordError};
 use ruleset::RuleSet;
 use web::WebServer;
 
@@ -194,31 +197,61 @@ pub fn replay(
     outputs: Outputs,
     proc_root: Option<&Path>,
 ) -> Result<(u64, u64), String> {
+    replay_threads(file, rules, outputs, proc_root, 1)
+}
+
+/// [`replay`] with the data path on `threads` threads (`engine.threads`):
+/// the same alerts in the same order either way.
+pub fn replay_threads(
+    file: &Path,
+    rules: RuleSet,
+    outputs: Outputs,
+    proc_root: Option<&Path>,
+    threads: u32,
+) -> Result<(u64, u64), String> {
     let metrics = Arc::new(Metrics::new());
-    let mut path = AlertPath::new(rules, outputs.sender(), metrics);
+    let path = AlertPath::new(rules, outputs.sender(), metrics);
     let mut state = State::new(StateOptions::for_replay(proc_root.map(Path::to_path_buf)));
     state.scan();
     let capture = CaptureFile::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let offset = capture.header().wall_offset_ns;
-    let hostname = path.hostname().to_string();
-    let mut ev = Event::default();
+    let outputs = Arc::new(outputs);
+    let mut back = Back::new(state, path, offset);
+    let watched = Arc::clone(&outputs);
+    back.after_alert = Some(Box::new(move || wait_for_room(&watched)));
+    let mut pipeline =
+        Pipeline::new(back, threads).map_err(|e| format!("starting the pipeline: {e}"))?;
+    let mut failure = None;
     for frame in capture.records() {
-        let (at, ring, rec) = frame.map_err(|e| format!("{}: {e}", file.display()))?;
-        decode_into(&rec, &mut ev)
-            .map_err(|e| format!("{}: corrupt at offset {at}: {e}", file.display()))?;
-        state.apply(&ev);
-        let mut src = EventFields::new(&ev);
-        src.state = Some(&state);
-        src.ring = ring;
-        src.num = path.events;
-        src.wall_offset_ns = offset;
-        src.hostname = &hostname;
-        let before = path.alerts;
-        path.event(&src);
-        if path.alerts != before {
-            wait_for_room(&outputs);
+        let (at, ring, rec) = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                failure = Some(format!("{}: {e}", file.display()));
+                break;
+            }
+        };
+        match pipeline.record(ring, &rec) {
+            Ok(()) => {}
+            Err(RecordError::Decode(e)) => {
+                failure = Some(format!("{}: corrupt at offset {at}: {e}", file.display()));
+                break;
+            }
+            Err(RecordError::Stopped(e)) => {
+                failure = Some(e.to_string());
+                break;
+            }
         }
     }
+    // Every event before a failure is matched, as on one thread.
+    let back = pipeline.finish().map_err(|e| e.to_string())?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    let counts = (back.path.events, back.path.alerts);
+    // The back half's hook holds the other reference to the outputs.
+    drop(back);
+    let outputs = Arc::try_unwrap(outputs)
+        .map_err(|_| "replay: the outputs are still in use after the last event".to_string())?;
     let stats = outputs.shutdown(Duration::from_secs(60));
     if let Some(s) = stats.iter().find(|s| s.failed > 0 || s.dropped > 0) {
         return Err(format!(
@@ -226,7 +259,7 @@ pub fn replay(
             s.name, s.failed, s.dropped
         ));
     }
-    Ok((path.events, path.alerts))
+    Ok(counts)
 }
 
 /// Waits until every output's queue is at most half full: replay's back
@@ -397,18 +430,32 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
         config.drop_actions(),
         now,
     ));
-    let path = RefCell::new(AlertPath::new(rules, first_sender, metrics.clone()));
-    let hostname = path.borrow().hostname().to_string();
-    let state = RefCell::new(state);
+    let active = rules.active_rules();
+    let back = Back::new(
+        state,
+        AlertPath::new(rules, first_sender, metrics.clone()),
+        offset,
+    );
+    let hostname = back.hostname.clone();
+    let threads = config.engine.threads;
+    let pipeline = RefCell::new(Pipeline::new(back, threads).map_err(|e| {
+        Failure::new(
+            EXIT_FAILURE,
+            format!("starting the state and rules thread: {e}"),
+        )
+    })?);
     let session =
         start_session(&dev, &opts).map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
     health.set_capturing(true);
     let ring_size = dev.info().ring_size.max(1) as f64;
+    if threads > 1 {
+        log::info!("data path on {threads} threads: drain, merge and decode; state and rules");
+    }
     // Only now are the probes attached: scripts wait for this line.
     eprintln!(
         "kestrel: capturing on {} rings, {} rules active",
         dev.info().nr_rings,
-        path.borrow().rules().active_rules()
+        active
     );
     notify::notify("READY=1");
 
@@ -418,7 +465,6 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     let mut events_at_tick = 0u64;
     let mut reloading: Option<crossbeam_channel::Receiver<Reloaded>> = None;
     let exit_reason: RefCell<Option<String>> = RefCell::new(None);
-    let mut slot = EventSlot::default();
     let summary = run_session(
         session,
         &opts,
@@ -428,28 +474,18 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                 policy.borrow_mut().lost(rec);
                 return Ok(true); // logged by the session; no rule sees it
             }
-            // Decoded in place (one event for the whole session), as
-            // replay does with decode_into.
-            match slot.decode(rec) {
-                Ok(ev) => {
-                    let ev: &Event<'_> = &ev;
-                    let mut state = state.borrow_mut();
-                    state.apply(ev);
-                    let mut path = path.borrow_mut();
-                    let mut src = EventFields::new(ev);
-                    src.state = Some(&*state);
-                    src.ring = ring;
-                    src.num = path.events;
-                    src.wall_offset_ns = offset;
-                    src.hostname = &hostname;
-                    path.event(&src);
-                    policy.borrow_mut().event();
+            match pipeline.borrow_mut().record(ring, rec) {
+                Ok(()) => policy.borrow_mut().event(),
+                Err(RecordError::Decode(e)) => {
+                    log::warn!("ring {ring}: skipping undecodable record: {e}")
                 }
-                Err(e) => log::warn!("ring {ring}: skipping undecodable record: {e}"),
+                Err(RecordError::Stopped(e)) => return Err(e.into()),
             }
             Ok(true)
         },
         || {
+            // The events decoded so far go on before the front waits.
+            pipeline.borrow_mut().flush()?;
             health.round();
             let now = Instant::now();
             if signals::take(&signals::REOPEN) {
@@ -467,7 +503,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                                 &config,
                                 &new_config,
                                 new_rules,
-                                &path,
+                                &pipeline,
                                 &outputs,
                                 &policy,
                                 &metrics,
@@ -494,7 +530,7 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                 let secs = now.duration_since(last_tick).as_secs_f64().max(1e-3);
                 last_tick = now;
                 next_tick = now + Duration::from_secs(1);
-                let events = path.borrow().events;
+                let events = pipeline.borrow().events();
                 metrics
                     .events_per_second
                     .set((events - events_at_tick) as f64 / secs);
@@ -508,16 +544,19 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
                 if let Some(stats) = with_outputs(&outputs, Outputs::stats) {
                     metrics.sinks(&stats);
                 }
-                state_metrics(&state.borrow(), &metrics);
+                pipeline
+                    .borrow_mut()
+                    .command(Command::StateMetrics(metrics.clone()))?;
                 let wall = wall_clock_offset_ns() as i128 + crate::device::monotonic_ns() as i128;
-                let mut p = path.borrow_mut();
-                let verdict = policy.borrow_mut().check(now, wall, p.hostname());
+                let verdict = policy.borrow_mut().check(now, wall, &hostname);
                 if let Some(line) = verdict.log {
                     log::error!("{line}");
                 }
                 if let Some(alert) = verdict.alert {
                     metrics.drop_alerts.inc();
-                    p.send(alert);
+                    pipeline
+                        .borrow_mut()
+                        .command(Command::Send(Box::new(alert)))?;
                 }
                 if let Some(msg) = verdict.exit {
                     let msg = format!("{msg} Exiting (syscall_event_drops.actions has exit).");
@@ -556,11 +595,15 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     );
     health.set_capturing(false);
     notify::notify("STOPPING=1");
+    // The back half works through what the front passed on before the
+    // outputs are stopped, so its alerts are delivered.
+    let back = pipeline.into_inner().finish();
     if let Some(w) = web {
         w.stop();
     }
     let taken = outputs.lock().ok().and_then(|mut o| o.take());
     let final_stats = taken.map_or_else(Vec::new, |o| o.shutdown(SHUTDOWN_TIMEOUT));
+    let back = back.map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
     let summary = summary.map_err(|e| {
         let msg = exit_reason
             .borrow_mut()
@@ -569,8 +612,8 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
         Failure::new(EXIT_FAILURE, msg)
     })?;
     crate::cli::print_summary(&summary);
-    crate::cli::print_state_summary(&state.borrow());
-    let path = path.borrow();
+    crate::cli::print_state_summary(&back.state);
+    let path = &back.path;
     eprintln!(
         "kestrel: {} events matched, {} alerts",
         path.events, path.alerts
@@ -618,7 +661,7 @@ fn apply_reload(
     old: &Config,
     new: &Config,
     rules: RuleSet,
-    path: &RefCell<AlertPath>,
+    pipeline: &RefCell<Pipeline>,
     outputs: &SharedOutputs,
     policy: &RefCell<DropPolicy>,
     metrics: &Metrics,
@@ -634,11 +677,24 @@ fn apply_reload(
         }
     }
     let active = rules.active_rules();
-    drop(path.borrow_mut().swap_rules(rules));
+    // Between two events: after every event passed on so far, on either
+    // thread count.
+    if let Err(e) = pipeline
+        .borrow_mut()
+        .command(Command::SwapRules(Box::new(rules)))
+    {
+        log::error!("reload: {e}");
+        return;
+    }
     if outputs_key(old) != outputs_key(new) {
         match sinks::start(new) {
             Ok(fresh) => {
-                path.borrow_mut().set_sender(fresh.sender());
+                if let Err(e) = pipeline
+                    .borrow_mut()
+                    .command(Command::SetSender(fresh.sender()))
+                {
+                    log::error!("reload: {e}");
+                }
                 let stale = outputs.lock().ok().and_then(|mut o| o.replace(fresh));
                 // The old outputs deliver what they hold on their own time.
                 let _ = std::thread::Builder::new()
@@ -661,12 +717,13 @@ fn apply_reload(
     }
     crate::logging::configure(new.log_filter(), new.log_stderr, new.log_syslog);
     if old.engine.kind != new.engine.kind
+        || old.engine.threads != new.engine.threads
         || old.engine.kmod.device != new.engine.kmod.device
         || old.engine.kmod.proc_root != new.engine.kmod.proc_root
         || old.engine.kmod.host_root != new.engine.kmod.host_root
         || old.webserver != new.webserver
     {
-        log::warn!("reload: changes to engine.kmod.device, proc_root, host_root and webserver take effect at the next start");
+        log::warn!("reload: changes to engine.threads, engine.kmod.device, proc_root, host_root and webserver take effect at the next start");
     }
     metrics.reloads.inc();
     log::info!("reloaded: {active} rules active");
