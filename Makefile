@@ -145,3 +145,22 @@ ship-test: setup release
 		KESTREL_RELEASE_BIN=$(RELEASE_BIN) $$t || rc=1; \
 	done; \
 	exit $$rc
+
+# --- The real install test (issue 14): a Debian guest with systemd ----------
+#
+#   make install-test [KERNEL=6.1]   build the .debs and a busybox image tar,
+#       boot the cached bookworm rootfs (scripts/vm-rootfs.sh, scripts/
+#       install-vm.sh) and run tests/install/host.sh in it: apt install
+#       (DKMS builds the module in the guest), the service, podman/docker/ctr
+#       containers reading /etc/shadow, reload, stop, purge.  Part of make test.
+
+INSTALL_TEST_DIR = $(CURDIR)/build/install-test
+
+.PHONY: install-test
+
+install-test: setup release
+	rm -rf $(INSTALL_TEST_DIR)
+	scripts/package-deb.sh --binary $(RELEASE_BIN) --out $(INSTALL_TEST_DIR) >/dev/null
+	tests/install/image-rootfs.sh $(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar
+	scripts/install-vm.sh $(KERNEL) tests/install/host.sh $(INSTALL_TEST_DIR)/*.deb \
+		$(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar

@@ -38,6 +38,7 @@
 
 mod adapter;
 pub mod apply;
+mod bolt;
 pub mod cli;
 pub mod container;
 mod context;
