@@ -5,6 +5,7 @@
 #   make build                    cargo build --workspace
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
+#                                 and install-test (6.1)
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make vmbench [KERNEL=6.1]     overhead benchmark (guest instructions per
 #                                 syscall, one vCPU, -icount shift=0)
@@ -63,7 +64,8 @@ RT_KNOWN_GAPS = tests/vm/behaviours.sh tests/vm/record_sizes.sh
 VM_SCENARIOS_RT = $(filter-out $(RT_KNOWN_GAPS),$(VM_SCENARIOS))
 
 # Every kernel runs even if one fails; the target fails if any did.
-# ship-test (defined below) runs after the VM scenarios, even if they failed.
+# ship-test and install-test (defined below) run after the VM scenarios,
+# even if they failed.
 test: setup cargo-test miri
 	@rc=0; \
 	for k in $(KERNELS); do \
@@ -73,6 +75,7 @@ test: setup cargo-test miri
 		esac; \
 	done; \
 	$(MAKE) --no-print-directory ship-test || rc=1; \
+	$(MAKE) --no-print-directory install-test || rc=1; \
 	exit $$rc
 
 vmtest:

@@ -31,7 +31,7 @@
 # DESIGN.md) systemd reaches multi-user in about a minute.
 #
 # Environment:
-#   INSTALL_VM_TIMEOUT  seconds for the whole boot (default 900)
+#   INSTALL_VM_TIMEOUT  seconds for the whole boot (default 1500)
 #   INSTALL_VM_MEM      guest memory (default 2G)
 #   INSTALL_VM_SMP      guest CPUs (default 2)
 #   INSTALL_VM_TCG_THREAD  single (default) or multi
@@ -64,7 +64,7 @@ for t in qemu-system-x86_64 qemu-img mkfs.ext4 tar; do
 	command -v "$t" >/dev/null || die "$t is missing (scripts/setup.sh installs it)"
 done
 
-TIMEOUT=${INSTALL_VM_TIMEOUT:-900}
+TIMEOUT=${INSTALL_VM_TIMEOUT:-1500}
 MEM=${INSTALL_VM_MEM:-2G}
 SMP=${INSTALL_VM_SMP:-2}
 DISK=${INSTALL_VM_DISK:-6G}
