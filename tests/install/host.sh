@@ -79,8 +79,9 @@ apt-get install -y --no-install-recommends "$DDEB" >"$OUT/apt-dkms.log" 2>&1 ||
 	{ tail -n 40 "$OUT/apt-dkms.log"; collect; fatal "apt-get install kestrel-dkms failed"; }
 DKMS_SECS=$(since "$t")
 echo "kestrel-dkms installed in ${DKMS_SECS}s (the DKMS build of kestrel.ko included)"
-dkms status kestrel
-dkms status kestrel | grep -q "$(uname -r).*installed" ||
+st=$(dkms status kestrel 2>&1)
+echo "$st"
+grep -q "$(uname -r).*installed" <<<"$st" ||
 	fail "dkms status does not show kestrel installed for $(uname -r)"
 KO=$(modinfo -n kestrel 2>/dev/null)
 case $KO in
