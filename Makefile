@@ -5,6 +5,7 @@
 #   make build                    cargo build --workspace
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
+#                                 and install-test (6.1)
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make torture                  200 rounds of load/attach/storm/kill/rmmod
 #                                 on 6.1 and 6.12 (TORTURE_CYCLES, _KERNELS)
@@ -60,13 +61,15 @@ miri:
 	$(CARGO) +nightly miri test -p kestrel --test ring_concurrent
 
 # Every kernel runs even if one fails; the target fails if any did.
-# ship-test (defined below) runs after the VM scenarios, even if they failed.
+# ship-test and install-test (defined below) run after the VM scenarios,
+# even if they failed.
 test: setup cargo-test miri
 	@rc=0; \
 	for k in $(KERNELS); do \
 		scripts/vmtest.sh $$k $(VM_SCENARIOS) || rc=1; \
 	done; \
 	$(MAKE) --no-print-directory ship-test || rc=1; \
+	$(MAKE) --no-print-directory install-test || rc=1; \
 	exit $$rc
 
 vmtest:
@@ -175,3 +178,22 @@ ship-test: setup release
 		KESTREL_RELEASE_BIN=$(RELEASE_BIN) $$t || rc=1; \
 	done; \
 	exit $$rc
+
+# --- The real install test (issue 14): a Debian guest with systemd ----------
+#
+#   make install-test [KERNEL=6.1]   build the .debs and a busybox image tar,
+#       boot the cached bookworm rootfs (scripts/vm-rootfs.sh, scripts/
+#       install-vm.sh) and run tests/install/host.sh in it: apt install
+#       (DKMS builds the module in the guest), the service, podman/docker/ctr
+#       containers reading /etc/shadow, reload, stop, purge.  Part of make test.
+
+INSTALL_TEST_DIR = $(CURDIR)/build/install-test
+
+.PHONY: install-test
+
+install-test: setup release
+	rm -rf $(INSTALL_TEST_DIR)
+	scripts/package-deb.sh --binary $(RELEASE_BIN) --out $(INSTALL_TEST_DIR) >/dev/null
+	tests/install/image-rootfs.sh $(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar
+	scripts/install-vm.sh $(KERNEL) tests/install/host.sh $(INSTALL_TEST_DIR)/*.deb \
+		$(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar

@@ -28,7 +28,7 @@ OUT=$ROOT/build/deb
 while [ $# -gt 0 ]; do
 	case $1 in
 	--binary) BIN=$2; shift 2 ;;
-	--out) OUT=$2; shift 2 ;;
+	--out) OUT=$(realpath -m "$2"); shift 2 ;;
 	*) die "usage: $0 [--binary PATH] [--out DIR]" ;;
 	esac
 done

@@ -16,6 +16,8 @@ PKGS=(
 	clang		# bindgen (ffi/) needs libclang and clang's headers
 	libclang-dev
 	qemu-system-x86	# VM tests: TCG guest
+	qemu-utils	# install tests: qemu-img (the qcow2 overlay)
+	e2fsprogs	# install tests: mkfs.ext4 -d (the root image)
 	busybox-static	# VM tests: the guest's userland
 	cpio		# VM tests: initramfs
 	gzip

@@ -39,6 +39,7 @@
 //! [`State::group_name`], [`State::login_name`] and [`State::resolve_path`].
 
 pub mod apply;
+mod bolt;
 pub mod container;
 mod context;
 pub mod fds;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::bolt;
 use super::container::{CgroupContainer, RuntimeKind};
 
 /// Most container ids kept; past it the cache starts over (processes keep
@@ -209,6 +210,22 @@ pub fn split_image(image: &str) -> (&str, Option<&str>) {
         ),
         None => (no_digest, None),
     }
+}
+
+/// A file's bytes, if it is no larger than `max`.
+fn read_bounded(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    fs::File::open(path)
+        .ok()?
+        .take(max + 1)
+        .read_to_end(&mut data)
+        .ok()?;
+    if data.len() as u64 > max {
+        log::warn!("{}: larger than {max} bytes, not read", path.display());
+        return None;
+    }
+    Some(data)
 }
 
 fn read_json(path: &Path) -> Option<Value> {
@@ -399,7 +416,51 @@ impl ContainerCache {
         info.pod_uid = a("io.kubernetes.cri.sandbox-uid");
         info.privileged = oci_privileged(&spec);
         info.mounts = oci_mounts(&spec);
+        if info.image.is_none() {
+            // Plain containerd (ctr, nerdctl): no CRI annotations; the image
+            // and labels are only in the metadata store.  The bundle's
+            // parent folder is the namespace.
+            let namespace = path
+                .parent()
+                .and_then(Path::parent)
+                .and_then(Path::file_name)
+                .and_then(|n| n.to_str());
+            if let Some(ns) = namespace {
+                self.containerd_metadata(info, ns);
+            }
+        }
         true
+    }
+
+    /// Image and name of a plain containerd container from containerd's
+    /// metadata store (bucket `v1/<namespace>/containers/<id>`): `image`,
+    /// and nerdctl's `nerdctl/name` label for the name, else the id, the
+    /// only name `ctr run` records.
+    fn containerd_metadata(&self, info: &mut ContainerInfo, namespace: &str) {
+        let db_path = self
+            .host_root
+            .join("var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db");
+        let Some(data) = read_bounded(&db_path, bolt::MAX_FILE) else {
+            return;
+        };
+        let Some(db) = bolt::BoltFile::open(&data) else {
+            log::warn!("{}: not a bbolt file", db_path.display());
+            return;
+        };
+        let full_id = info.full_id.clone();
+        let id = full_id.as_bytes();
+        let container: [&[u8]; 4] = [b"v1", namespace.as_bytes(), b"containers", id];
+        let text = |v: &[u8]| String::from_utf8(v.to_vec()).ok().filter(|s| !s.is_empty());
+        if let Some(image) = db.get(&container, b"image").and_then(text) {
+            info.set_image(&image);
+        }
+        if info.name.is_none() && db.has_bucket(&container) {
+            let labels: [&[u8]; 5] = [b"v1", namespace.as_bytes(), b"containers", id, b"labels"];
+            info.name = db
+                .get(&labels, b"nerdctl/name")
+                .and_then(text)
+                .or_else(|| Some(full_id.clone()));
+        }
     }
 
     fn crio_bundle(&self, id: &str) -> Option<PathBuf> {
@@ -413,7 +474,10 @@ impl ContainerCache {
     }
 
     fn crio(&self, info: &mut ContainerInfo) -> bool {
-        let Some(spec) = self.crio_bundle(&info.full_id).and_then(|p| read_json(&p)) else {
+        let Some(bundle) = self.crio_bundle(&info.full_id) else {
+            return false;
+        };
+        let Some(spec) = read_json(&bundle) else {
             return false;
         };
         let empty = Value::Null;
@@ -450,7 +514,62 @@ impl ContainerCache {
         }
         info.privileged = oci_privileged(&spec);
         info.mounts = oci_mounts(&spec);
+        if info.name.is_none() || info.image.is_none() {
+            // Podman puts neither in the bundle: containers/storage keeps
+            // them in `overlay-containers/containers.json` (or
+            // `volatile-containers.json`) beside the container folders.
+            if let Some(store) = bundle.ancestors().nth(3) {
+                self.storage_containers(info, store);
+            }
+        }
         true
+    }
+
+    /// Name and image from containers/storage's container list: an array
+    /// of `{"id", "names": [...], "metadata": "<JSON text>"}` whose
+    /// metadata (written by libpod) has `image-name` and `name`.
+    fn storage_containers(&self, info: &mut ContainerInfo, store: &Path) {
+        for list in ["containers.json", "volatile-containers.json"] {
+            let Some(all) = read_json(&store.join(list)) else {
+                continue;
+            };
+            let Some(entry) = all.as_array().and_then(|a| {
+                a.iter()
+                    .find(|c| str_at(c, "id") == Some(info.full_id.as_str()))
+            }) else {
+                continue;
+            };
+            let meta: Option<Value> =
+                str_at(entry, "metadata").and_then(|m| serde_json::from_str(m).ok());
+            if info.name.is_none() {
+                info.name = meta
+                    .as_ref()
+                    .and_then(|m| owned(str_at(m, "name")))
+                    .or_else(|| {
+                        owned(
+                            entry
+                                .get("names")
+                                .and_then(Value::as_array)
+                                .and_then(|n| n.first())
+                                .and_then(Value::as_str),
+                        )
+                    });
+            }
+            if info.image.is_none() {
+                if let Some(img) = meta.as_ref().and_then(|m| str_at(m, "image-name")) {
+                    let img = img.to_string();
+                    info.set_image(&img);
+                }
+            }
+            if info.image_id.is_none() {
+                info.image_id = meta
+                    .as_ref()
+                    .and_then(|m| str_at(m, "image-id"))
+                    .or_else(|| str_at(entry, "image"))
+                    .map(|i| i.chars().take(12).collect());
+            }
+            return;
+        }
     }
 
     fn docker(&self, info: &mut ContainerInfo) -> bool {
@@ -646,6 +765,131 @@ mod tests {
         assert_eq!(info.image_repository.as_deref(), Some("nginx"));
         assert_eq!(info.privileged, Some(true));
         assert_eq!(info.pod_name, None);
+    }
+
+    #[test]
+    fn podman_name_and_image_come_from_the_storage_container_list() {
+        // What podman 4.3 writes: its bundle has libpod's annotations but
+        // no name or image; containers/storage's list has both.
+        let tmp = TempDir::new("rt-podman");
+        let (cid, other) = (id('6'), id('7'));
+        let base = tmp
+            .path()
+            .join("var/lib/containers/storage/overlay-containers");
+        write(
+            &base.join(&cid).join("userdata/config.json"),
+            &json!({"annotations": {
+                "io.container.manager": "libpod",
+                "io.podman.annotations.privileged": "FALSE",
+                "org.opencontainers.image.stopSignal": "15"
+            }}),
+        );
+        write(
+            &base.join("containers.json"),
+            &json!([
+                {"id": other, "names": ["other"], "metadata": "{\"image-name\":\"x:1\"}"},
+                {"id": cid, "names": ["kt-podman"], "image": "f00dfeed0123456789",
+                 "metadata": "{\"image-name\":\"localhost/kestrel-test:1\",\"image-id\":\"0123456789abcdef\",\"name\":\"kt-podman\",\"created-at\":1}"}
+            ]),
+        );
+        let mut cache = ContainerCache::new(tmp.path());
+        let info = cache.get(&cg(&cid, RuntimeKind::Podman));
+        assert!(info.metadata_found);
+        assert_eq!(info.runtime, RuntimeKind::Podman);
+        assert_eq!(info.name.as_deref(), Some("kt-podman"));
+        assert_eq!(info.image.as_deref(), Some("localhost/kestrel-test:1"));
+        assert_eq!(
+            info.image_repository.as_deref(),
+            Some("localhost/kestrel-test")
+        );
+        assert_eq!(info.image_tag.as_deref(), Some("1"));
+        assert_eq!(info.image_id.as_deref(), Some("0123456789ab"));
+        // a container missing from the list keeps what the bundle said
+        write(
+            &base.join(&other).join("userdata/config.json"),
+            &json!({"annotations": {"io.container.manager": "libpod"}}),
+        );
+        let gone = id('8');
+        write(
+            &base.join(&gone).join("userdata/config.json"),
+            &json!({"annotations": {"io.container.manager": "libpod"}}),
+        );
+        let info = cache.get(&cg(&gone, RuntimeKind::Podman));
+        assert!(info.metadata_found);
+        assert_eq!((info.name.as_deref(), info.image.as_deref()), (None, None));
+    }
+
+    #[test]
+    fn plain_containerd_image_and_name_come_from_the_metadata_store() {
+        use super::bolt::tests::{kv, val, Builder, Item};
+        let tmp = TempDir::new("rt-ctr");
+        let (cid, nerd) = (id('9'), id('a'));
+        let tasks = tmp
+            .path()
+            .join("run/containerd/io.containerd.runtime.v2.task/default");
+        for c in [&cid, &nerd] {
+            write(&tasks.join(c).join("config.json"), &json!({"process": {}}));
+        }
+        let db = Builder::new().build(
+            vec![kv(
+                "v1",
+                Item::Paged(vec![kv(
+                    "default",
+                    Item::Paged(vec![kv(
+                        "containers",
+                        Item::Paged(vec![
+                            kv(
+                                &cid,
+                                Item::Inline(vec![
+                                    kv("image", val("docker.io/library/kestrel-test:1")),
+                                    kv("snapshotter", val("overlayfs")),
+                                ]),
+                            ),
+                            kv(
+                                &nerd,
+                                Item::Inline(vec![
+                                    kv("image", val("docker.io/library/nginx:1.25")),
+                                    kv(
+                                        "labels",
+                                        Item::Inline(vec![kv("nerdctl/name", val("web"))]),
+                                    ),
+                                ]),
+                            ),
+                        ]),
+                    )]),
+                )]),
+            )],
+            3,
+        );
+        let path = tmp
+            .path()
+            .join("var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, db).unwrap();
+        let mut cache = ContainerCache::new(tmp.path());
+        let info = cache.get(&cg(&cid, RuntimeKind::Containerd));
+        assert!(info.metadata_found);
+        assert_eq!(
+            info.image.as_deref(),
+            Some("docker.io/library/kestrel-test:1")
+        );
+        assert_eq!(
+            info.image_repository.as_deref(),
+            Some("docker.io/library/kestrel-test")
+        );
+        // ctr records no name but the id it was given
+        assert_eq!(info.name.as_deref(), Some(cid.as_str()));
+        let info = cache.get(&cg(&nerd, RuntimeKind::Containerd));
+        assert_eq!(info.name.as_deref(), Some("web"));
+        assert_eq!(info.image_tag.as_deref(), Some("1.25"));
+        // an id the store does not have: neither name nor image is made up
+        let stray = id('b');
+        write(
+            &tasks.join(&stray).join("config.json"),
+            &json!({"process": {}}),
+        );
+        let info = cache.get(&cg(&stray, RuntimeKind::Containerd));
+        assert_eq!((info.name.as_deref(), info.image.as_deref()), (None, None));
     }
 
     #[test]
