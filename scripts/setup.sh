@@ -32,6 +32,7 @@ PKGS=(
 	debootstrap	# VM tests on sid's kernel (headers in a sid chroot); the image's base
 	podman		# ship tests: build and run the container image
 	runc		# ship tests: podman's runtime (crun refuses hybrid cgroups)
+	protobuf-compiler	# node test: protoc for tests/cri-client (k8s-cri generates the CRI API)
 )
 
 log() { echo "setup.sh: $*" >&2; }
