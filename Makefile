@@ -70,6 +70,7 @@ test: setup cargo-test miri
 	done; \
 	$(MAKE) --no-print-directory ship-test || rc=1; \
 	$(MAKE) --no-print-directory install-test || rc=1; \
+	$(MAKE) --no-print-directory node-test || rc=1; \
 	exit $$rc
 
 vmtest:
@@ -152,11 +153,15 @@ distclean: clean
 #   make ship-test      tests/ship/*.sh: driver loader, DKMS on 6.1 and 6.12,
 #                       lintian, systemd-analyze, helm lint/template +
 #                       schema validation, image build (part of make test)
+#   make node-test [KERNEL=6.1]  the DaemonSet pod from the rendered chart,
+#                       run through containerd's CRI by tests/cri-client in a
+#                       booted bookworm guest, catches a second pod's
+#                       cat /etc/shadow (scripts/node-test.sh; part of make test)
 
 SHIP_TESTS = $(filter-out tests/ship/lib.sh,$(sort $(wildcard tests/ship/*.sh)))
 RELEASE_BIN = $(CURDIR)/target/release/kestrel
 
-.PHONY: release deb image k8s-manifest ship-test
+.PHONY: release deb image k8s-manifest ship-test node-test
 
 release:
 	$(CARGO) build --release -p kestrel
@@ -197,3 +202,6 @@ install-test: setup release
 	tests/install/image-rootfs.sh $(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar
 	scripts/install-vm.sh $(KERNEL) tests/install/host.sh $(INSTALL_TEST_DIR)/*.deb \
 		$(INSTALL_TEST_DIR)/kestrel-test-rootfs.tar
+
+node-test: setup
+	CARGO=$(CARGO) scripts/node-test.sh $(KERNEL)

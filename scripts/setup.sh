@@ -33,6 +33,7 @@ PKGS=(
 	podman		# ship tests: build and run the container image
 	runc		# ship tests: podman's runtime (crun refuses hybrid cgroups)
 	valgrind	# make bench: callgrind instruction counts per event
+	protobuf-compiler	# node test: protoc for tests/cri-client (k8s-cri generates the CRI API)
 )
 
 log() { echo "setup.sh: $*" >&2; }
