@@ -53,6 +53,30 @@ impl CaptureHeader {
     }
 }
 
+/// Mode of a capture file Kestrel creates: owner only.  A capture holds
+/// every recorded argument (command lines, paths, addresses, and the
+/// environment where a rule or the configuration asked for it), which may
+/// carry secrets.
+pub const CAPTURE_MODE: u32 = 0o600;
+
+/// Opens `path` for writing a capture: created with [`CAPTURE_MODE`],
+/// truncated if it exists; an existing regular file readable by others is
+/// restricted to [`CAPTURE_MODE`] first (a pipe or device is left alone).
+pub fn create_private(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(CAPTURE_MODE)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(CAPTURE_MODE))?;
+    }
+    Ok(file)
+}
+
 /// A capture file that cannot be read, with the byte offset of the problem.
 #[derive(Debug)]
 pub enum CaptureError {
@@ -312,5 +336,35 @@ mod tests {
         let file = CaptureFile::from_bytes(bad_ring).unwrap();
         let err = file.records().next().unwrap().unwrap_err();
         assert!(err.to_string().starts_with("corrupt at offset 32"), "{err}");
+    }
+
+    #[test]
+    fn capture_files_are_created_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("kestrel-capmode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Even with a permissive umask in force, a new file is 0600.
+        let new = dir.join("new.kcap");
+        let old_umask = unsafe_umask(0);
+        let created = create_private(&new);
+        unsafe_umask(old_umask);
+        created.unwrap();
+        assert_eq!(mode(&new), 0o600);
+        // An existing world-readable file is restricted before use.
+        let old = dir.join("old.kcap");
+        std::fs::write(&old, b"secret").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        create_private(&old).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(std::fs::read(&old).unwrap(), b"");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Sets the process umask, returning the old one.
+    fn unsafe_umask(mask: u32) -> u32 {
+        // SAFETY: umask(2) cannot fail and touches no memory; it is
+        // process-wide, so the window above is kept to one open.
+        unsafe { libc::umask(mask as libc::mode_t) as u32 }
     }
 }

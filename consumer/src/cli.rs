@@ -489,8 +489,8 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
 
 fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String> {
     let opts = session_options(args)?;
-    let out =
-        std::fs::File::create(file).map_err(|e| format!("creating {}: {e}", file.display()))?;
+    let out = crate::capture::create_private(file)
+        .map_err(|e| format!("creating {}: {e}", file.display()))?;
     let dev = open_for_capture(device)?;
     let header = CaptureHeader {
         abi_version: kestrel_abi::ABI_VERSION,
