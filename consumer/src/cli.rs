@@ -55,9 +55,13 @@ enum Command {
     },
     /// Capture live and write the raw records to a capture file.
     Capture {
-        /// Capture file to write.
+        /// Capture file to write (created 0600).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         file: PathBuf,
+        /// Keep the environment of exec'd programs in the file.  Left out
+        /// by default: it may hold secrets, and the file outlives the run.
+        #[arg(long)]
+        with_env: bool,
         #[command(flatten)]
         args: CaptureArgs,
     },
@@ -487,7 +491,7 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     Ok(())
 }
 
-fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String> {
+fn capture(device: &Path, file: &Path, with_env: bool, args: &CaptureArgs) -> Result<(), String> {
     let opts = session_options(args)?;
     let out = crate::capture::create_private(file)
         .map_err(|e| format!("creating {}: {e}", file.display()))?;
@@ -508,7 +512,14 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
         &opts,
         &STOP,
         |ring, rec| {
-            writer.write(ring, rec)?;
+            match (with_env, crate::capture::without_env(rec)) {
+                (false, Some(clean)) => {
+                    let clean = crate::record::Record::parse(&clean)
+                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    writer.write(ring, &clean)?;
+                }
+                _ => writer.write(ring, rec)?,
+            }
             Ok(true)
         },
         || Ok(()),
@@ -785,7 +796,11 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
     let plain = |r: Result<(), String>| r.map_err(Failure::from);
     match &cli.command {
         Command::Events { args, state } => plain(events(&cli.device, args, state)),
-        Command::Capture { file, args } => plain(capture(&cli.device, file, args)),
+        Command::Capture {
+            file,
+            with_env,
+            args,
+        } => plain(capture(&cli.device, file, *with_env, args)),
         Command::Replay {
             file,
             rules,

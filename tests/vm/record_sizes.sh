@@ -5,7 +5,7 @@
 . /scenarios/lib.sh
 
 kmod_load
-kestrel_start_cmd cap capture -w sizes.kst --syscalls openat,execve
+kestrel_start_cmd cap capture -w sizes.kst --with-env --syscalls openat,execve
 (cd /etc && FOO=bar /bin/cat shadow >/dev/null) &
 p=$!
 wait $p
