@@ -167,12 +167,12 @@ fn soak_rss_stays_flat() {
             Box::new(StdoutSink::with_writer(
                 "stdout",
                 Box::new(std::io::sink()),
-                fmt.clone(),
+                fmt,
                 true,
             )),
-            Box::new(FileSink::open(&dir.join("alerts.jsonl"), true, fmt.clone(), false).unwrap()),
-            Box::new(SyslogSink::new(&syslog, fmt.clone()).unwrap()),
-            Box::new(ProgramSink::new("cat > /dev/null", true, fmt.clone()).unwrap()),
+            Box::new(FileSink::open(dir.join("alerts.jsonl"), true, fmt, false).unwrap()),
+            Box::new(SyslogSink::new(&syslog, fmt).unwrap()),
+            Box::new(ProgramSink::new("cat > /dev/null", true, fmt).unwrap()),
             Box::new(
                 HttpSink::new(HttpOptions {
                     url,
