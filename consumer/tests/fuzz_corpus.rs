@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use kestrel::capture::{CaptureFile, CaptureHeader, CaptureWriter};
 use kestrel::config::Config;
 use kestrel::decode::{decode, decode_into, Event};
+use kestrel::output::event_line::EventLineWriter;
 use kestrel::record::Record;
 use kestrel::rules::cases::encode_event;
+use kestrel::rules::event::EventFields;
 use kestrel::rules::{Engine, EngineOptions};
+use kestrel::state::{State, StateOptions};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -126,10 +129,28 @@ fn seeds_are_valid_inputs() {
 fn inputs_that_once_crashed_are_handled() {
     let dir = fuzz_dir().join("regressions");
     let mut n = 0;
+    // As fuzz/fuzz_targets/record_decode.rs: records back to back, each
+    // decoded, printed, applied to the state and matched.
+    let rules = std::fs::read_to_string(fuzz_dir().join("../rules/kestrel_rules.yaml")).unwrap();
+    let engine =
+        Engine::load_texts(&[("kestrel_rules.yaml", &rules)], EngineOptions::default()).unwrap();
     for f in files(&dir.join("record_decode")) {
         let bytes = std::fs::read(&f).unwrap();
-        if let Ok(rec) = Record::parse(&bytes) {
-            let _ = decode(&rec);
+        let mut state = State::new(StateOptions::for_replay(None));
+        let mut rest = &bytes[..];
+        while let Ok(rec) = Record::parse(rest) {
+            let len = rec.len();
+            let mut ev = Event::default();
+            if decode_into(&rec, &mut ev).is_ok() {
+                let _ = EventLineWriter::new().write_event_line(&mut std::io::sink(), &ev, 0, 0);
+                state.apply(&ev);
+                let mut src = EventFields::new(&ev);
+                src.state = Some(&state);
+                engine.matches(&src, |rule| {
+                    let _ = rule.output.render(&src);
+                });
+            }
+            rest = &rest[len.max(8).min(rest.len())..];
         }
         n += 1;
     }
@@ -153,5 +174,6 @@ fn inputs_that_once_crashed_are_handled() {
         let _ = Config::from_text("fuzz.yaml", &text, &[]);
         n += 1;
     }
+    assert!(n >= 1, "fuzz/regressions holds the inputs found so far");
     eprintln!("{n} regression inputs replayed");
 }
