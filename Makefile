@@ -5,7 +5,11 @@
 #   make build                    cargo build --workspace
 #   make test                     setup, cargo test, Miri ring test, VM scenarios
 #                                 on every kernel of KERNELS, then ship-test
-#                                 and install-test (6.1)
+#                                 and the install tests (install-test, node-test; 6.1)
+#   make fuzz [FUZZ_SECONDS=30]   each cargo-fuzz target for FUZZ_SECONDS (part
+#                                 of make test); crashes land in build/fuzz/
+#   make soak [SOAK_MINUTES=30]   replay through the alert path with every
+#                                 output on, RSS sampled (not in make test)
 #   make vmtest KERNEL=6.1|6.12|6.1-rt|6.12-rt|sid [SCENARIO=tests/vm/x.sh]
 #   make torture                  200 rounds of load/attach/storm/kill/rmmod
 #                                 on 6.1 and 6.12 (TORTURE_CYCLES, _KERNELS)
@@ -35,7 +39,7 @@ SCENARIO ?=
 CARGO ?= cargo
 VM_SCENARIOS = $(filter-out tests/vm/lib.sh,$(sort $(wildcard tests/vm/*.sh)))
 
-.PHONY: all setup kmod build test cargo-test miri vmtest vmbench bench demo lint clean distclean
+.PHONY: all setup kmod build test cargo-test miri fuzz soak vmtest vmbench bench demo lint clean distclean
 
 all: build
 
@@ -60,10 +64,46 @@ cargo-test:
 miri:
 	$(CARGO) +nightly miri test -p kestrel --test ring_concurrent
 
+# The fuzzers (fuzz/, cargo-fuzz, nightly): each target runs FUZZ_SECONDS
+# from its seed corpus (fuzz/corpus/<target>, copied to a scratch folder
+# so the repository's seeds stay the hand-made ones).  No sanitizer: the
+# targets run safe code (the unsafe ring reader has its own Miri test),
+# and an uninstrumented build halves the build time CI pays.  A crash
+# fails the target; its input is kept in build/fuzz/artifacts/<target>/:
+# add it to fuzz/regressions/<target>/ (consumer/tests/fuzz_corpus.rs
+# replays those) with the fix.
+FUZZ_TARGETS = record_decode capture_file rules_load config_parse
+FUZZ_SECONDS ?= 30
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz build -s none
+	@rc=0; \
+	for t in $(FUZZ_TARGETS); do \
+		rm -rf build/fuzz/corpus/$$t; mkdir -p build/fuzz/corpus/$$t build/fuzz/artifacts/$$t; \
+		cp fuzz/corpus/$$t/* build/fuzz/corpus/$$t/; \
+		echo "=== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		(cd fuzz && $(CARGO) +nightly fuzz run -s none $$t ../build/fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=../build/fuzz/artifacts/$$t/ -print_final_stats=1 2>&1 | \
+			grep -E '^(#[0-9]+ *DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|thread .* panicked)|ERROR' ) \
+			|| true; \
+		if ls build/fuzz/artifacts/$$t/* >/dev/null 2>&1; then \
+			echo "fuzz $$t: CRASH, inputs in build/fuzz/artifacts/$$t/"; rc=1; \
+		fi; \
+	done; \
+	exit $$rc
+
+# Long run, not in CI: SOAK_MINUTES (default 30) of replay through the
+# alert path with every output on; fails if RSS grows more than
+# SOAK_RSS_GROWTH_MB (default 32) after the warm-up.  Last result:
+# docs/reliability.md.
+SOAK_MINUTES ?= 30
+soak:
+	SOAK_MINUTES=$(SOAK_MINUTES) $(CARGO) test --release -p kestrel --test soak -- --ignored --nocapture
+
 # Every kernel runs even if one fails; the target fails if any did.
-# ship-test and install-test (defined below) run after the VM scenarios,
-# even if they failed.
-test: setup cargo-test miri
+# ship-test, install-test and node-test (defined below) run after the VM
+# scenarios, even if they failed.
+test: setup cargo-test miri fuzz
 	@rc=0; \
 	for k in $(KERNELS); do \
 		scripts/vmtest.sh $$k $(VM_SCENARIOS) || rc=1; \

@@ -81,4 +81,10 @@ if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; t
 	rustup component add --toolchain nightly miri rust-src
 fi
 
+# cargo-fuzz (libFuzzer) drives the fuzz targets in fuzz/ (make fuzz).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+	log "cargo install cargo-fuzz"
+	cargo install --locked cargo-fuzz
+fi
+
 log "ok"

@@ -53,6 +53,70 @@ impl CaptureHeader {
     }
 }
 
+/// Mode of a capture file Kestrel creates: owner only.  A capture holds
+/// every recorded argument (command lines, paths, addresses, and the
+/// environment where a rule or the configuration asked for it), which may
+/// carry secrets.
+pub const CAPTURE_MODE: u32 = 0o600;
+
+/// Opens `path` for writing a capture: created with [`CAPTURE_MODE`],
+/// truncated if it exists; an existing regular file readable by others is
+/// restricted to [`CAPTURE_MODE`] first (a pipe or device is left alone).
+pub fn create_private(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(CAPTURE_MODE)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(CAPTURE_MODE))?;
+    }
+    Ok(file)
+}
+
+/// `record` with its environment parameters (schema kind `Env`: the new
+/// program's environment at exec) emptied, or `None` when it has none to
+/// empty.  `kestrel capture` writes this unless asked for the environment
+/// (`--with-env`): it may hold secrets, and a capture file outlives the
+/// run.  The other parameters keep their bytes and flags.
+pub fn without_env(record: &Record<'_>) -> Option<Vec<u8>> {
+    use crate::record::RecordBuilder;
+    use kestrel_abi::{ParamKind, PARAM_FAULT, PARAM_TRUNCATED};
+    let schema = kestrel_abi::event_schema(record.event_type())?;
+    let is_env = |i: usize| {
+        schema
+            .params
+            .get(i)
+            .is_some_and(|p| p.kind == ParamKind::Env)
+    };
+    if !record
+        .params()
+        .enumerate()
+        .any(|(i, p)| is_env(i) && !p.bytes.is_empty())
+    {
+        return None;
+    }
+    let mut b = RecordBuilder::new(
+        record.event_type(),
+        record.ts_ns(),
+        record.tid(),
+        record.pid(),
+    );
+    for (i, p) in record.params().enumerate() {
+        if is_env(i) {
+            b = b.param(&[]);
+        } else {
+            let flags = if p.truncated { PARAM_TRUNCATED } else { 0 }
+                | if p.fault { PARAM_FAULT } else { 0 };
+            b = b.param_flags(p.bytes, flags);
+        }
+    }
+    Some(b.build())
+}
+
 /// A capture file that cannot be read, with the byte offset of the problem.
 #[derive(Debug)]
 pub enum CaptureError {
@@ -312,5 +376,83 @@ mod tests {
         let file = CaptureFile::from_bytes(bad_ring).unwrap();
         let err = file.records().next().unwrap().unwrap_err();
         assert!(err.to_string().starts_with("corrupt at offset 32"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_is_left_out_of_records_on_request() {
+        use kestrel_abi::EventType as T;
+        let exec = RecordBuilder::new(T::KESTREL_EVT_EXECVE as u16, 5, 7, 7)
+            .i64(0)
+            .param(b"/bin/sh")
+            .param_flags(b"sh\0-c\0", kestrel_abi::PARAM_TRUNCATED)
+            .param(b"/")
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .u32(0)
+            .param(b"/")
+            .u32(1)
+            .u32(7)
+            .u32(7)
+            .u32(1)
+            .param(b"AWS_SECRET_ACCESS_KEY=hunter2\0HOME=/\0")
+            .param(b"sh")
+            .build();
+        let rec = Record::parse(&exec).unwrap();
+        let clean = without_env(&rec).expect("has an environment");
+        let clean = Record::parse(&clean).unwrap();
+        assert_eq!(clean.nparams(), rec.nparams());
+        assert!(!clean.as_bytes().windows(7).any(|w| w == b"hunter2"));
+        for (i, (a, b)) in rec.params().zip(clean.params()).enumerate() {
+            if i == 15 {
+                assert!(b.bytes.is_empty());
+            } else {
+                assert_eq!(a, b, "param {i}");
+            }
+        }
+        assert_eq!(
+            (clean.ts_ns(), clean.tid(), clean.event_type()),
+            (5, 7, rec.event_type())
+        );
+        // Still decodes, as an exec with an empty environment.
+        crate::decode::decode(&clean).unwrap();
+        // Nothing to do for an event without an environment.
+        let open = RecordBuilder::new(T::KESTREL_EVT_CLOSE as u16, 1, 1, 1)
+            .i64(0)
+            .i64(3)
+            .build();
+        assert!(without_env(&Record::parse(&open).unwrap()).is_none());
+    }
+
+    #[test]
+    fn capture_files_are_created_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("kestrel-capmode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Even with a permissive umask in force, a new file is 0600.
+        let new = dir.join("new.kcap");
+        let old_umask = unsafe_umask(0);
+        let created = create_private(&new);
+        unsafe_umask(old_umask);
+        created.unwrap();
+        assert_eq!(mode(&new), 0o600);
+        // An existing world-readable file is restricted before use.
+        let old = dir.join("old.kcap");
+        std::fs::write(&old, b"secret").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        create_private(&old).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(std::fs::read(&old).unwrap(), b"");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Sets the process umask, returning the old one.
+    fn unsafe_umask(mask: u32) -> u32 {
+        // SAFETY: umask(2) cannot fail and touches no memory; it is
+        // process-wide, so the window above is kept to one open.
+        unsafe { libc::umask(mask as libc::mode_t) as u32 }
     }
 }

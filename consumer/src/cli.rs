@@ -57,9 +57,13 @@ enum Command {
     },
     /// Capture live and write the raw records to a capture file.
     Capture {
-        /// Capture file to write.
+        /// Capture file to write (created 0600).
         #[arg(short = 'w', long = "write", value_name = "FILE")]
         file: PathBuf,
+        /// Keep the environment of exec'd programs in the file.  Left out
+        /// by default: it may hold secrets, and the file outlives the run.
+        #[arg(long)]
+        with_env: bool,
         #[command(flatten)]
         args: CaptureArgs,
     },
@@ -343,6 +347,27 @@ fn parse_syscalls(list: &str) -> Result<SyscallMask, String> {
     Ok(mask)
 }
 
+/// The longest `--duration` accepted: about 31.7 years, far beyond any
+/// run, and small enough that `Instant::now() + d` cannot overflow.
+pub const DURATION_MAX_SECS: f64 = 1e9;
+
+/// `--duration`'s seconds as a [`Duration`]: a positive, finite number
+/// of at most [`DURATION_MAX_SECS`].  Never panics (`1e20` once did, in
+/// `Duration::from_secs_f64`).
+pub fn duration_arg(secs: f64) -> Result<Duration, String> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!(
+            "--duration {secs} must be a positive number of seconds"
+        ));
+    }
+    if secs > DURATION_MAX_SECS {
+        return Err(format!(
+            "--duration {secs} is too long (at most {DURATION_MAX_SECS:e} seconds)"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("--duration {secs}: {e}"))
+}
+
 fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
     if let Some(s) = args.snaplen {
         if !(kestrel_abi::SNAPLEN_MIN..=kestrel_abi::SNAPLEN_MAX).contains(&s) {
@@ -353,15 +378,7 @@ fn session_options(args: &CaptureArgs) -> Result<SessionOptions, String> {
             ));
         }
     }
-    let duration = match args.duration {
-        Some(d) if !(d.is_finite() && d > 0.0) => {
-            return Err(format!(
-                "--duration {d} must be a positive number of seconds"
-            ))
-        }
-        Some(d) => Some(Duration::from_secs_f64(d)),
-        None => None,
-    };
+    let duration = args.duration.map(duration_arg).transpose()?;
     Ok(SessionOptions {
         syscalls: parse_syscalls(args.syscalls.as_deref().unwrap_or(ALL_DECODED))?,
         snaplen: args.snaplen,
@@ -439,14 +456,15 @@ pub(crate) fn print_summary(summary: &SessionSummary) {
     for (i, r) in summary.rings.iter().enumerate() {
         if !r.balanced() {
             log::warn!(
-                "ring {i}: accounting mismatch: module attempted {} written {} dropped {} pending {}; read {} events and {} reported lost ({} sequence gaps)",
+                "ring {i}: accounting mismatch: module attempted {} written {} dropped {} pending {}; read {} events and {} reported lost ({} sequence gaps, {} LOST counts saturated)",
                 r.module.attempted,
                 r.module.written,
                 r.dropped(),
                 r.module.lost_pending,
                 r.reader.records,
                 r.reader.lost_events,
-                r.reader.sequence_gaps
+                r.reader.sequence_gaps,
+                r.reader.lost_saturated
             );
         }
     }
@@ -521,10 +539,10 @@ fn events(device: &Path, args: &CaptureArgs, state_args: &StateArgs) -> Result<(
     Ok(())
 }
 
-fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String> {
+fn capture(device: &Path, file: &Path, with_env: bool, args: &CaptureArgs) -> Result<(), String> {
     let opts = session_options(args)?;
-    let out =
-        std::fs::File::create(file).map_err(|e| format!("creating {}: {e}", file.display()))?;
+    let out = crate::capture::create_private(file)
+        .map_err(|e| format!("creating {}: {e}", file.display()))?;
     let dev = open_for_capture(device)?;
     let header = CaptureHeader {
         abi_version: kestrel_abi::ABI_VERSION,
@@ -542,7 +560,14 @@ fn capture(device: &Path, file: &Path, args: &CaptureArgs) -> Result<(), String>
         &opts,
         &STOP,
         |ring, rec| {
-            writer.write(ring, rec)?;
+            match (with_env, crate::capture::without_env(rec)) {
+                (false, Some(clean)) => {
+                    let clean = crate::record::Record::parse(&clean)
+                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    writer.write(ring, &clean)?;
+                }
+                _ => writer.write(ring, rec)?,
+            }
             Ok(true)
         },
         || Ok(()),
@@ -606,16 +631,11 @@ fn replay_alerts(
 }
 
 fn run_service(device: &Path, cmd: &RunCmd) -> Result<(), Failure> {
-    let duration = match cmd.duration {
-        Some(d) if !(d.is_finite() && d > 0.0) => {
-            return Err(Failure::new(
-                EXIT_CONFIG,
-                format!("--duration {d} must be a positive number of seconds"),
-            ))
-        }
-        Some(d) => Some(Duration::from_secs_f64(d)),
-        None => None,
-    };
+    let duration = cmd
+        .duration
+        .map(duration_arg)
+        .transpose()
+        .map_err(|e| Failure::new(EXIT_CONFIG, e))?;
     let args = RunArgs {
         config_file: cmd.config.clone(),
         overrides: cmd.overrides(device)?,
@@ -848,7 +868,11 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
             Err(m) if m.is_empty() => Err(Failure::new(0, "")),
             other => plain(other),
         },
-        Command::Capture { file, args } => plain(capture(&cli.device, file, args)),
+        Command::Capture {
+            file,
+            with_env,
+            args,
+        } => plain(capture(&cli.device, file, *with_env, args)),
         Command::Replay {
             file,
             rules,
@@ -874,5 +898,32 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
             fields,
         }) => rules_list_command(rules, select, *descriptions, describe.as_deref(), *fields),
         Command::Stats => stats(&cli.device),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_checked_never_panic() {
+        assert_eq!(duration_arg(1.5), Ok(Duration::from_millis(1500)));
+        assert_eq!(
+            duration_arg(DURATION_MAX_SECS),
+            Ok(Duration::from_secs(1_000_000_000))
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let e = duration_arg(bad).unwrap_err();
+            assert!(e.contains("must be a positive number of seconds"), "{e}");
+        }
+        // 1e20 panicked in Duration::from_secs_f64; f64::MAX too.
+        for huge in [1e20, 1.0e9 + 1.0, f64::MAX] {
+            let e = duration_arg(huge).unwrap_err();
+            assert!(e.contains("is too long"), "{e}");
+        }
+        // The longest accepted duration still fits after `now`.
+        assert!(std::time::Instant::now()
+            .checked_add(duration_arg(DURATION_MAX_SECS).unwrap())
+            .is_some());
     }
 }

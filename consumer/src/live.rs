@@ -93,7 +93,9 @@ impl RingAccount {
     /// Events the module dropped on this ring.
     pub fn dropped(&self) -> u64 {
         let m = &self.module;
-        m.drop_ring_full + m.drop_too_large + m.drop_fault
+        m.drop_ring_full
+            .saturating_add(m.drop_too_large)
+            .saturating_add(m.drop_fault)
     }
 
     /// Whether every attempted event is accounted for: attempted ==
@@ -104,6 +106,7 @@ impl RingAccount {
         m.attempted == self.reader.records + self.dropped()
             && self.dropped() == self.reader.lost_events + m.lost_pending
             && self.reader.sequence_gaps == 0
+            && self.reader.lost_saturated == 0
     }
 }
 
@@ -127,7 +130,9 @@ impl SessionSummary {
 
     /// Events dropped by the module.
     pub fn dropped(&self) -> u64 {
-        self.rings.iter().map(|r| r.dropped()).sum()
+        self.rings
+            .iter()
+            .fold(0u64, |a, r| a.saturating_add(r.dropped()))
     }
 
     /// Every ring balanced.
@@ -139,7 +144,9 @@ impl SessionSummary {
     /// exit, ptrace, module loads, ...), which the module keeps headroom
     /// for: non-zero means even the headroom filled up.
     pub fn critical_dropped(&self) -> u64 {
-        self.rings.iter().map(|r| r.module.drop_critical).sum()
+        self.rings
+            .iter()
+            .fold(0u64, |a, r| a.saturating_add(r.module.drop_critical))
     }
 }
 
@@ -235,7 +242,8 @@ pub fn run_session(
     };
     let mut delivered = 0u64;
     let mut finished = false;
-    let deadline = opts.duration.map(|d| started + d);
+    // checked: a duration too long to add means no deadline, never a panic.
+    let deadline = opts.duration.and_then(|d| started.checked_add(d));
     let result = (|| -> Result<(), SessionError> {
         while !finished && !stop.load(Ordering::Relaxed) {
             // Relaxed: the flag only asks us to stop; no data rides on it.
@@ -318,7 +326,9 @@ pub fn run_session(
             })
         })
         .collect::<Result<Vec<_>, DeviceError>>()?;
-    let critical: u64 = accounts.iter().map(|a| a.module.drop_critical).sum();
+    let critical: u64 = accounts
+        .iter()
+        .fold(0u64, |n, a| n.saturating_add(a.module.drop_critical));
     if critical > 0 {
         log::warn!(
             "{critical} critical events (exec, fork/exit, ptrace, module loads, ...) were dropped: \
@@ -391,7 +401,8 @@ impl GapLog {
         }
         g.gaps += 1;
         for (i, n) in g.lost.iter_mut().enumerate() {
-            *n += p(i + 1);
+            // Saturating: the counts come from outside (a LOST record).
+            *n = n.saturating_add(p(i + 1));
         }
         if g.last_line
             .is_none_or(|t| now.duration_since(t) >= Self::INTERVAL)
@@ -409,7 +420,7 @@ impl GapLog {
         let [full, large, fault] = g.lost;
         let line = format!(
             "ring {ring}: gap of {} events from sequence {} in {} LOST record(s) (ring full {full}, too large {large}, fault {fault})",
-            full + large + fault,
+            full.saturating_add(large).saturating_add(fault),
             g.first_seq,
             g.gaps
         );

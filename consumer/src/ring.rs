@@ -61,6 +61,9 @@ pub struct ReaderStats {
     /// Loads of the producer's head (each one a cache line written by
     /// another CPU): the merge keeps these per pass, not per record.
     pub head_loads: u64,
+    /// LOST records whose counts overflowed a u64 (in the record or added
+    /// to `lost_events`, which then stays at `u64::MAX`); should stay 0.
+    pub lost_saturated: u64,
 }
 
 /// The record the reader is positioned on, validated once.
@@ -286,12 +289,30 @@ impl RingReader {
             let rec = Record::with_layout(self.bytes(p.offset, p.len), p.layout);
             let param = |i| rec.param(i).and_then(|p| p.u64());
             let seq = param(0).unwrap_or(0);
-            let lost: u64 = (1..kestrel_abi::LOST_NPARAMS).filter_map(param).sum();
-            if seq != self.stats.records + self.stats.lost_events {
+            // Checked: a LOST record's counts come from outside this
+            // process; a sum past u64 saturates and is counted, never
+            // wraps or panics.
+            let mut lost = 0u64;
+            let mut saturated = false;
+            for n in (1..kestrel_abi::LOST_NPARAMS).filter_map(param) {
+                lost = lost.checked_add(n).unwrap_or_else(|| {
+                    saturated = true;
+                    u64::MAX
+                });
+            }
+            // Sequence numbers are free-running: compare modulo 2^64.
+            if seq != self.stats.records.wrapping_add(self.stats.lost_events) {
                 self.stats.sequence_gaps += 1;
             }
             self.stats.lost_records += 1;
-            self.stats.lost_events += lost;
+            self.stats.lost_events =
+                self.stats.lost_events.checked_add(lost).unwrap_or_else(|| {
+                    saturated = true;
+                    u64::MAX
+                });
+            if saturated {
+                self.stats.lost_saturated += 1;
+            }
         } else {
             self.stats.records += 1;
         }
@@ -340,13 +361,21 @@ impl Drop for RingReader {
     }
 }
 
+#[cfg(any(test, feature = "sim"))]
 pub mod sim {
     //! The module's producer, re-stated in Rust for tests and benchmarks on
     //! machines that cannot load the module.  It follows `kestrel_ring.c`
     //! step for step: clamp the tail, pad at the end, write a LOST record
     //! before the next event that fits, publish head with release.
+    //!
+    //! Test-only: built for the crate's own tests and with the `sim`
+    //! feature (which the integration tests and benchmarks turn on through
+    //! a dev-dependency), never into the shipped binary.  Each ring hands
+    //! out one reader and one producer (a second request panics), so safe
+    //! code cannot race two writers; the faulty producer
+    //! [`RingMemory::publish_raw`] is `unsafe`.
 
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
 
     use kestrel_abi::{RingConsumerPage, RingProducerPage};
@@ -368,6 +397,11 @@ pub mod sim {
         /// through it are permitted.
         base: *mut u8,
         size: u64,
+        /// A reader was handed out (Relaxed swaps: the flag orders no
+        /// memory, it only makes the second request fail).
+        reader_taken: AtomicBool,
+        /// A producer was handed out (as `reader_taken`).
+        producer_taken: AtomicBool,
     }
 
     const PAGE: usize = 4096;
@@ -383,6 +417,8 @@ pub mod sim {
                 _map: map,
                 base,
                 size,
+                reader_taken: AtomicBool::new(false),
+                producer_taken: AtomicBool::new(false),
             })
         }
 
@@ -404,11 +440,23 @@ pub mod sim {
         }
 
         /// A reader over this memory (the one consumer of the ring).
+        ///
+        /// # Panics
+        ///
+        /// On a second call: a ring has one consumer.
         pub fn reader(self: &Arc<Self>, index: usize) -> RingReader {
+            // Relaxed: see `reader_taken`.
+            assert!(
+                !self.reader_taken.swap(true, Ordering::Relaxed),
+                "this simulated ring already has its reader"
+            );
             // SAFETY: the pages are laid out as from_raw requires and stay
             // mapped while the Arc we hand over as owner lives; size is a
-            // power of two; the only producer is a RingProducer, which
-            // follows the protocol.
+            // power of two; the only writers are the one RingProducer
+            // (`producer_half` hands out one), which follows the protocol,
+            // and `publish_raw`, whose callers promise not to race it; this
+            // is the only reader (checked above), so nothing else writes
+            // the consumer page.
             unsafe {
                 RingReader::from_raw(
                     index,
@@ -424,10 +472,19 @@ pub mod sim {
         /// Writes `bytes` at data offset `offset` and publishes `head`
         /// without any checks: a faulty producer, for testing that the
         /// reader refuses what breaks the protocol.
-        pub fn publish_raw(&self, offset: usize, bytes: &[u8], head: u64) {
-            assert!(offset + bytes.len() <= self.size as usize);
-            // SAFETY: in bounds (asserted); the test calls this while no
-            // reader is inside a borrowed record.
+        ///
+        /// # Safety
+        ///
+        /// No other thread may run a reader or producer of this ring
+        /// during the call, and no record the reader handed out may be
+        /// borrowed across it (the bytes would change under the borrow).
+        /// The reader still validates what it reads: garbage is allowed.
+        pub unsafe fn publish_raw(&self, offset: usize, bytes: &[u8], head: u64) {
+            assert!(offset
+                .checked_add(bytes.len())
+                .is_some_and(|end| end <= self.size as usize));
+            // SAFETY: in bounds (asserted); the caller promises no
+            // concurrent access and no outstanding borrow.
             unsafe {
                 std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.data().add(offset), bytes.len())
             };
@@ -438,7 +495,16 @@ pub mod sim {
         }
 
         /// The producer half (one per ring).
+        ///
+        /// # Panics
+        ///
+        /// On a second call: two producers would race on the data.
         pub fn producer_half(self: &Arc<Self>) -> RingProducer {
+            // Relaxed: see `reader_taken`.
+            assert!(
+                !self.producer_taken.swap(true, Ordering::Relaxed),
+                "this simulated ring already has its producer"
+            );
             RingProducer {
                 mem: Arc::clone(self),
                 head: 0,

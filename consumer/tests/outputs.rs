@@ -590,3 +590,79 @@ fn shutdown_flushes_buffered_sinks_within_its_timeout_despite_a_hung_one() {
     assert_eq!(stat(&stats, "http").delivered, 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Every fault at once: an HTTP receiver that never answers, a program
+/// that stops reading, and a file output on a full disk (`/dev/full`:
+/// every write fails with ENOSPC).  Each faulty sink drops or fails its
+/// own alerts and counts every one; stdout, beside them, gets all 2000
+/// in order; sending never waits for a sink; shutdown stays bounded.
+#[test]
+fn every_faulty_sink_counts_its_losses_while_stdout_gets_every_alert() {
+    let dir = tmpdir("all-faults");
+    let pidfile = dir.join("pid");
+    let cmd = format!("echo $$ > {}; exec sleep 60", pidfile.display());
+    let out = Captured::default();
+    let http = HttpSink::new(HttpOptions {
+        url: silent_receiver(),
+        timeout: Duration::from_secs(60),
+        ..Default::default()
+    })
+    .unwrap();
+    let outputs = Outputs::start(
+        vec![
+            Box::new(http),
+            Box::new(ProgramSink::new(&cmd, true, AlertFormat::default()).unwrap()),
+            Box::new(
+                FileSink::open(Path::new("/dev/full"), false, AlertFormat::default(), false)
+                    .unwrap(),
+            ),
+            stdout_sink(&out),
+        ],
+        8,
+    )
+    .unwrap();
+    let sent = alerts(2000);
+    for (i, a) in sent.iter().enumerate() {
+        outputs.send(a.clone());
+        if i % 8 == 7 {
+            wait_until("stdout", Duration::from_secs(10), || {
+                out.lines().len() == i + 1
+            });
+        }
+    }
+    let want: Vec<String> = sent.iter().map(|a| text(a)).collect();
+    wait_until("stdout", Duration::from_secs(10), || {
+        out.lines().len() == 2000
+    });
+    assert_eq!(out.lines(), want);
+    // The file sink fails every alert it takes (ENOSPC) and drops what
+    // its queue cannot hold: all 2000 are accounted for once it is idle.
+    wait_until("the file sink to finish", Duration::from_secs(20), || {
+        let f = stat(&outputs.stats(), "file").clone();
+        f.queue_depth == 0 && f.failed + f.dropped == 2000
+    });
+    let stats = outputs.stats();
+    let f = stat(&stats, "file");
+    assert_eq!(f.delivered, 0, "{f:?}");
+    assert!(f.failed > 0, "{f:?}");
+    // The hung POST holds one alert, its queue eight, the rest dropped.
+    let h = stat(&stats, "http");
+    assert_eq!(h.delivered + h.failed, 0, "{h:?}");
+    assert_eq!(h.dropped + h.queue_depth as u64 + 1, 2000, "{h:?}");
+    // The stuck program took what its pipe held, then its queue filled.
+    let p = stat(&stats, "program");
+    assert!(p.dropped > 0, "{p:?}");
+    assert_eq!(
+        p.delivered + p.failed + p.dropped + p.queue_depth as u64 + 1,
+        2000,
+        "{p:?}"
+    );
+    assert_eq!(stat(&stats, "stdout").dropped, 0);
+    let t = Instant::now();
+    let stats = outputs.shutdown(Duration::from_millis(300));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(stat(&stats, "stdout").delivered, 2000);
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    std::fs::remove_dir_all(dir).unwrap();
+}

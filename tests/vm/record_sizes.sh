@@ -15,7 +15,7 @@ rmdir "$CGP"/* "$CGP" 2>/dev/null || true
 mkdir -p "$CGP/exec-one.scope" "$CGP/race-a.scope"
 
 kmod_load
-kestrel_start_cmd cap capture -w sizes.kst --syscalls openat,execve
+kestrel_start_cmd cap capture -w sizes.kst --with-env --syscalls openat,execve
 sh -c 'echo $$ >"$1/cgroup.procs" && cd /etc && FOO=bar exec /bin/cat shadow >/dev/null' sh "$CGP/exec-one.scope" &
 p=$!
 wait $p

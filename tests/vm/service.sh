@@ -67,6 +67,17 @@ wait_for 5 wget -q -O health.txt http://127.0.0.1:8765/healthz || fail "/healthz
 grep -q '"ok"' health.txt || fail "/healthz: $(cat health.txt)"
 say "/healthz: $(cat health.txt)"
 
+# Holding the device, the consumer keeps CAP_DAC_READ_SEARCH (bit 2) and
+# CAP_SYS_PTRACE (bit 19) only, in every thread and the bounding set
+# (issue 13; consumer/src/service/privileges.rs).
+for t in /proc/"$KPID"/task/*; do
+	for set in CapEff CapPrm CapBnd; do
+		v=$(sed -n "s/^$set:[[:space:]]*//p" "$t/status")
+		[ "$v" = 0000000000080004 ] || fail "thread ${t##*/} ($(cat "$t/comm")): $set $v, want 0000000000080004"
+	done
+done
+say "capabilities: every thread keeps CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE only"
+
 say "in the container, a shell runs: cat /etc/shadow"
 echo go >"$ROOTFS/tmp/go"
 RULE='Sensitive file read by unexpected program'

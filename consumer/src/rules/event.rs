@@ -807,7 +807,11 @@ fn render_args(ev: &Event<'_>) -> String {
 
 /// `ENOENT` for -2.
 pub fn errno_name(res: i64) -> String {
-    let n = i32::try_from(-res).unwrap_or(0);
+    // checked: -i64::MIN overflows (a fuzzed record's res found it).
+    let n = res
+        .checked_neg()
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(0);
     let e = nix::errno::Errno::from_raw(n);
     if e == nix::errno::Errno::UnknownErrno {
         format!("E{n}")
@@ -945,6 +949,9 @@ mod tests {
             errno_name_static(-2),
             FieldValue::Str(Cow::Borrowed(_))
         ));
+        // A res of i64::MIN (found by the record_decode fuzzer) negated
+        // overflowed.
+        assert_eq!(errno_name(i64::MIN), "E0");
     }
 
     struct Ctx;

@@ -72,7 +72,10 @@ pub struct DropCounts {
 impl DropCounts {
     /// All drops.
     pub fn drops(&self) -> u64 {
-        self.ring_full + self.too_large + self.fault
+        // Saturating: the counts come from LOST records (outside input).
+        self.ring_full
+            .saturating_add(self.too_large)
+            .saturating_add(self.fault)
     }
 }
 
@@ -127,9 +130,10 @@ impl DropPolicy {
     /// too large, fault).
     pub fn lost(&mut self, rec: &Record<'_>) {
         let p = |i| rec.param(i).and_then(|p| p.u64()).unwrap_or(0);
-        self.counts.ring_full += p(1);
-        self.counts.too_large += p(2);
-        self.counts.fault += p(3);
+        // Saturating: a hostile or corrupt LOST record cannot wrap them.
+        self.counts.ring_full = self.counts.ring_full.saturating_add(p(1));
+        self.counts.too_large = self.counts.too_large.saturating_add(p(2));
+        self.counts.fault = self.counts.fault.saturating_add(p(3));
     }
 
     /// Runs the once-a-second check when it is due at `now`; `wall_ns` is

@@ -27,6 +27,7 @@ pub mod drops;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
+pub mod privileges;
 pub mod ruleset;
 pub mod signals;
 pub mod sinks;
@@ -351,6 +352,36 @@ pub fn reload(args: &RunArgs) -> Reloaded {
     Ok((loaded.config, rules))
 }
 
+/// Drops the capabilities `run` does not need once it holds the device;
+/// logs what it kept.  `KESTREL_KEEP_CAPABILITIES=1` skips it (debugging).
+fn drop_privileges(config: &Config) {
+    if std::env::var_os("KESTREL_KEEP_CAPABILITIES").is_some_and(|v| v == "1") {
+        log::warn!("KESTREL_KEEP_CAPABILITIES=1: keeping every capability");
+        return;
+    }
+    let low_port = config.webserver.enabled && config.webserver.listen_port < 1024;
+    match privileges::drop_to(privileges::kept(low_port)) {
+        Ok(d) => {
+            log::info!(
+                "capabilities: kept {} (everything else dropped{})",
+                privileges::names(d.permitted),
+                if d.bounding_kept {
+                    "; the bounding set stays: no CAP_SETPCAP"
+                } else {
+                    ""
+                }
+            );
+            if d.other_threads > 0 {
+                log::warn!(
+                    "capabilities: {} other thread(s) started before the drop keep theirs",
+                    d.other_threads
+                );
+            }
+        }
+        Err(e) => log::warn!("capabilities: could not drop them: {e}"),
+    }
+}
+
 /// `kestrel run`: capture, match, deliver, until stopped.
 pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure> {
     let config_file = loaded.file.clone();
@@ -370,13 +401,17 @@ pub fn run(args: &RunArgs, loaded: crate::config::Loaded) -> Result<(), Failure>
     );
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
+    let kmod = &config.engine.kmod;
+    let dev = Arc::new(Device::open(&kmod.device)?);
+    // Holding the device, the service needs few capabilities: drop the
+    // rest before any thread (sinks, web server, reload) starts, since
+    // capabilities are per thread (see privileges.rs).
+    drop_privileges(&config);
     let outputs = sinks::start(&config).map_err(|e| Failure::new(EXIT_CONFIG, e))?;
     let first_sender = outputs.sender();
     // Shared with the web server, which reads the outputs' counters at
     // scrape time; the run loop locks it only to reopen, swap or stop.
     let outputs: SharedOutputs = Arc::new(Mutex::new(Some(outputs)));
-    let kmod = &config.engine.kmod;
-    let dev = Arc::new(Device::open(&kmod.device)?);
     signals::install(true)?;
     if dev.info().ring_size != kmod.ring_size {
         log::info!(
