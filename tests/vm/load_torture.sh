@@ -42,6 +42,11 @@ early=0
 while [ $i -lt $CYCLES ]; do
 	i=$((i + 1))
 	kmod_load
+	# Empty before the consumer starts: the shell opens the redirections in
+	# the child, so without this the wait below can read the last round's
+	# "capturing" before the new consumer truncates the file.
+	rm -f ev.json ev.err
+	: >ev.err
 	"$KESTREL" events >ev.json 2>ev.err &
 	k=$!
 	if [ $((i % 3)) -eq 0 ]; then
