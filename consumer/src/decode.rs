@@ -827,25 +827,6 @@ mod tests {
         assert_eq!(items, vec![&b"sh"[..], b"-c", b"echo h"]);
     }
 
-    /// An argv list the way the module cuts one: items, then the cut map,
-    /// the count left out, the count kept before the gap and the count kept.
-    fn cut_list(items: &[&[u8]], cut: &[usize], omitted: u32, first: u16) -> Vec<u8> {
-        let mut b = Vec::new();
-        for it in items {
-            b.extend_from_slice(it);
-            b.push(0);
-        }
-        let mut map = vec![0u8; items.len().div_ceil(8)];
-        for &i in cut {
-            map[i / 8] |= 1 << (i % 8);
-        }
-        b.extend_from_slice(&map);
-        b.extend_from_slice(&omitted.to_le_bytes());
-        b.extend_from_slice(&first.to_le_bytes());
-        b.extend_from_slice(&(items.len() as u16).to_le_bytes());
-        b
-    }
-
     #[test]
     fn a_cut_socket_address_is_bytes_marked_truncated() {
         // AF_INET, port 5555, 127.0.0.1: 8 of the caller's 16 bytes read
@@ -879,7 +860,8 @@ mod tests {
 
     #[test]
     fn argv_lists_cut_per_item_keep_first_and_last() {
-        let list = cut_list(&[b"python3", b"-c", b"pad", b"real-cmd"], &[2], 1000, 3);
+        let list =
+            RecordBuilder::argv_list(&[b"python3", b"-c", b"pad", b"real-cmd"], &[2], 1000, 3);
         let b = RecordBuilder::new(ty(T::KESTREL_EVT_EXECVE_ENTER), 1, 1, 1)
             .param(b"/usr/bin/python3")
             .param_flags(&list, PARAM_TRUNCATED)
@@ -895,7 +877,7 @@ mod tests {
 
         // Nine items: a two-byte map; an empty item is an item.
         let nine: Vec<&[u8]> = vec![b"a", b"", b"c", b"d", b"e", b"f", b"g", b"h", b"i"];
-        let list = cut_list(&nine, &[0, 8], ArgvCut::OMITTED_UNKNOWN, 9);
+        let list = RecordBuilder::argv_list(&nine, &[0, 8], ArgvCut::OMITTED_UNKNOWN, 9);
         let bytes = Bytes {
             bytes: &list,
             truncated: true,
@@ -915,7 +897,7 @@ mod tests {
         };
         assert!(whole.argv_cut().is_none());
         assert_eq!(whole.split_nul().count(), 2);
-        let mut bad = cut_list(&[b"a", b"b"], &[1], 0, 2);
+        let mut bad = RecordBuilder::argv_list(&[b"a", b"b"], &[1], 0, 2);
         let n = bad.len();
         bad[n - 2] = 3; // claims three items
         let bad = Bytes {

@@ -313,6 +313,27 @@ pub struct RecordBuilder {
 }
 
 impl RecordBuilder {
+    /// An argv/env parameter the way the module cuts one item by item
+    /// (`ARGV` in kestrel_abi.h): the kept items, NUL-terminated; the map of
+    /// the items cut short (bit `i` for item `i`); the count left out; the
+    /// count kept before the gap; the count kept.
+    pub fn argv_list(items: &[&[u8]], cut: &[usize], omitted: u32, first: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        for it in items {
+            b.extend_from_slice(it);
+            b.push(0);
+        }
+        let mut map = vec![0u8; items.len().div_ceil(8)];
+        for &i in cut {
+            map[i / 8] |= 1 << (i % 8);
+        }
+        b.extend_from_slice(&map);
+        b.extend_from_slice(&omitted.to_le_bytes());
+        b.extend_from_slice(&first.to_le_bytes());
+        b.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        b
+    }
+
     /// Starts a record of type `ty`.
     pub fn new(ty: u16, ts_ns: u64, tid: u32, pid: u32) -> Self {
         RecordBuilder {

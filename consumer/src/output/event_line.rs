@@ -542,30 +542,11 @@ pub(crate) mod tests {
         assert!(v.get("cut").is_none());
     }
 
-    /// An argv list the way the module cuts one item by item: the kept
-    /// items, the map of those cut short, the count left out, the count
-    /// kept before the gap and the count kept (`ARGV` in kestrel_abi.h).
-    fn cut_list(items: &[&[u8]], cut: &[usize], omitted: u32, first: u16) -> Vec<u8> {
-        let mut b = Vec::new();
-        for it in items {
-            b.extend_from_slice(it);
-            b.push(0);
-        }
-        let mut map = vec![0u8; items.len().div_ceil(8)];
-        for &i in cut {
-            map[i / 8] |= 1 << (i % 8);
-        }
-        b.extend_from_slice(&map);
-        b.extend_from_slice(&omitted.to_le_bytes());
-        b.extend_from_slice(&first.to_le_bytes());
-        b.extend_from_slice(&(items.len() as u16).to_le_bytes());
-        b
-    }
-
     #[test]
     fn execve_json_shows_per_item_cuts() {
-        let args = cut_list(&[b"python3", b"-c", b"AAAA", b"real-cmd"], &[2], 5000, 3);
-        let env = cut_list(&[b"A=1", b"LD_PRELOAD=/tmp/x.so"], &[], u32::MAX, 1);
+        let args =
+            RecordBuilder::argv_list(&[b"python3", b"-c", b"AAAA", b"real-cmd"], &[2], 5000, 3);
+        let env = RecordBuilder::argv_list(&[b"A=1", b"LD_PRELOAD=/tmp/x.so"], &[], u32::MAX, 1);
         let b = RecordBuilder::new(T::KESTREL_EVT_EXECVE_ENTER as u16, 1, 2, 2)
             .param(b"/usr/bin/python3")
             .param_flags(&args, kestrel_abi::PARAM_TRUNCATED)
