@@ -63,7 +63,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -849,22 +848,17 @@ static void test_exec(void)
 	long loginuid;
 	const char *base;
 	char cgroup[256], cgroup_field[300];
-	struct utsname uts;
 
 	need(chdir(workdir) == 0, "chdir workdir");
 	need(stat("/proc/self/ns/pid", &ns) == 0, "stat /proc/self/ns/pid");
 	loginuid = read_long_file("/proc/self/loginuid", -2);
 	cgroup_path(cgroup, sizeof(cgroup));
 	/*
-	 * On PREEMPT_RT the module records no cgroup (kernfs' rwlock sleeps
-	 * there): the field is faulted, the consumer reads /proc instead.
+	 * Every kernel records the exec's cgroup path (on PREEMPT_RT the
+	 * module walks kernfs names under RCU instead of cgroup_path()).
 	 */
-	need(uname(&uts) == 0, "uname");
-	if (strstr(uts.version, "PREEMPT_RT"))
-		snprintf(cgroup_field, sizeof(cgroup_field), "cgroups@faulted");
-	else
-		snprintf(cgroup_field, sizeof(cgroup_field), "cgroups=\"%s\"",
-			 cgroup);
+	snprintf(cgroup_field, sizeof(cgroup_field), "cgroups=\"%s\"",
+		 cgroup);
 
 	/* execve that succeeds: the new image is this program (a regular
 	 * file, so the kernel's exe path is its own name). */
