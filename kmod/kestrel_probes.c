@@ -2080,19 +2080,29 @@ static noinline void kestrel_compat_enter(struct pt_regs *regs, long cnr)
 	kestrel_on_enter(nr, &c);
 }
 
+/*
+ * A native call's context, field by field rather than zeroed whole (the
+ * probes' buffers are __uninitialized: Debian's INIT_STACK_ALL_ZERO would
+ * clear them on every call); the arguments come from the registers.
+ */
+static __always_inline void kestrel_native_call(struct kestrel_call *c,
+						struct pt_regs *regs, long ret)
+{
+	c->ret = ret;
+	c->compat = false;
+	c->args_fault = false;
+	c->args_in_memory = false;
+	c->bprm = NULL;
+	c->file = NULL;
+	c->stash = NULL;
+	syscall_get_arguments(current, regs, c->args);
+}
+
 static noinline void kestrel_native_enter(struct pt_regs *regs, long nr)
 {
-	struct kestrel_call c __uninitialized;	/* every field set below */
+	struct kestrel_call c __uninitialized;	/* kestrel_native_call() sets it */
 
-	/* field by field, as kestrel_native_exit(): args are filled next */
-	c.ret = 0;
-	c.compat = false;
-	c.args_fault = false;
-	c.args_in_memory = false;
-	c.bprm = NULL;
-	c.file = NULL;
-	c.stash = NULL;
-	syscall_get_arguments(current, regs, c.args);
+	kestrel_native_call(&c, regs, 0);
 	kestrel_on_enter(nr, &c);
 }
 
@@ -2184,17 +2194,9 @@ static noinline void kestrel_compat_exit(struct pt_regs *regs, long ret)
 static noinline void kestrel_native_exit(struct pt_regs *regs, long nr,
 					 long ret)
 {
-	struct kestrel_call c __uninitialized;	/* every field set below */
+	struct kestrel_call c __uninitialized;	/* kestrel_native_call() sets it */
 
-	/* field by field: args are filled next, no need to zero them */
-	c.ret = ret;
-	c.compat = false;
-	c.args_fault = false;
-	c.args_in_memory = false;
-	c.bprm = NULL;
-	c.file = NULL;
-	c.stash = NULL;
-	syscall_get_arguments(current, regs, c.args);
+	kestrel_native_call(&c, regs, ret);
 	kestrel_on_exit(nr, &c);
 }
 
